@@ -1,0 +1,72 @@
+# Shared by every bats suite: load with `load helpers`.
+# Binaries come from PATH (scripts/test puts build/bin first).
+
+# A TCP port that is free on 127.0.0.1 right now.
+free_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+# A UDP port that is free on 127.0.0.1 right now (SRT).
+free_udp_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+# Test media is made once per machine and cached (ffmpeg is slow on 2 cores).
+SIGMA_TEST_CACHE=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
+
+# make_ts NAME SECONDS [extra ffmpeg output args...]: an H.264/AAC MPEG-TS,
+# 640x360 at 30 fps, 1 s GOP, from ffmpeg's test sources; prints its path.
+make_ts() {
+  local name=$1 secs=$2; shift 2
+  local out="$SIGMA_TEST_CACHE/$name.ts"
+  mkdir -p "$SIGMA_TEST_CACHE"
+  if [[ ! -s $out ]]; then
+    ffmpeg -nostdin -loglevel error -y \
+      -f lavfi -i "testsrc2=size=640x360:rate=30:duration=$secs" \
+      -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=$secs" \
+      -c:v libx264 -preset ultrafast -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 -pix_fmt yuv420p \
+      -c:a aac -b:a 64k "$@" -f mpegts "$out.part" && mv "$out.part" "$out"
+  fi
+  echo "$out"
+}
+
+# wait_for CMD... : retries CMD every 0.1 s for up to $WAIT_SECS (10) s.
+wait_for() {
+  local deadline=$((SECONDS + ${WAIT_SECS:-10}))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# Start a background process and remember its PID so teardown can end it.
+# usage: spawn LOGFILE cmd args...   (sets $SPAWNED_PID)
+spawn() {
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  SPAWNED_PID=$!
+  SIGMA_PIDS+=("$SPAWNED_PID")
+}
+
+# End what spawn started, by PID only.
+stop_spawned() {
+  local p
+  for p in "${SIGMA_PIDS[@]:-}"; do
+    [[ -n $p ]] && kill "$p" 2>/dev/null || true
+  done
+  for p in "${SIGMA_PIDS[@]:-}"; do
+    [[ -n $p ]] && { timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || kill -9 "$p" 2>/dev/null; } || true
+  done
+  SIGMA_PIDS=()
+}
+
+# Number of video frames in a media file, by decoding it.
+count_frames() {
+  ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$1"
+}
