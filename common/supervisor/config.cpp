@@ -1,0 +1,342 @@
+#include "supervisor/config.h"
+
+#include <cctype>
+#include <set>
+
+#include "base/fs.h"
+
+namespace sigma::supervisor {
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+bool valid_channel_name(const std::string& n) {
+  if (n.empty() || n.size() > 64 || n[0] == '.' || n[0] == '-') return false;
+  for (char c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+Result<bool> parse_bool(const std::string& v) {
+  if (v == "yes" || v == "true" || v == "on" || v == "1") return true;
+  if (v == "no" || v == "false" || v == "off" || v == "0") return false;
+  return usage_error("expected yes or no, got '" + v + "'");
+}
+
+Result<int> parse_count(const std::string& v) {
+  if (v.empty() || v.size() > 6) return usage_error("expected a number, got '" + v + "'");
+  for (char c : v)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return usage_error("expected a number, got '" + v + "'");
+  return std::stoi(v);
+}
+
+// host:port with a numeric port; "off" where allowed.
+Status check_address(const std::string& v, bool off_ok) {
+  if (off_ok && v == "off") return {};
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size())
+    return usage_error("expected HOST:PORT" + std::string(off_ok ? " or off" : "") + ", got '" + v + "'");
+  auto port = parse_count(v.substr(colon + 1));
+  if (!port || *port < 1 || *port > 65535) return usage_error("bad port in '" + v + "'");
+  return {};
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string origin) : origin_(std::move(origin)) {}
+
+  Result<Config> run(const std::string& text) {
+    Config cfg;
+    cfg.path = origin_;
+    enum { kNone, kGlobal, kChannel } section = kNone;
+    std::set<std::string> seen_keys;
+    size_t pos = 0;
+    int line_no = 0;
+    bool seen_global = false;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      std::string raw = text.substr(pos, nl - pos);
+      pos = nl + 1;
+      ++line_no;
+      line_ = line_no;
+      std::string line = trim(raw);
+      if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+      if (line[0] == '[') {
+        if (line.back() != ']') return error("section header without a closing ']'");
+        std::string inner = trim(line.substr(1, line.size() - 2));
+        seen_keys.clear();
+        if (inner == "global") {
+          if (seen_global) return error("a second [global] section");
+          seen_global = true;
+          section = kGlobal;
+          continue;
+        }
+        if (inner.rfind("channel", 0) == 0 && inner.size() > 7 && std::isspace(static_cast<unsigned char>(inner[7]))) {
+          std::string name = trim(inner.substr(7));
+          if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+          if (!valid_channel_name(name))
+            return error("channel name '" + name + "': use letters, digits, '-', '_' or '.' (it names directories)");
+          if (cfg.find(name)) return error("channel '" + name + "' is defined twice");
+          ChannelConfig ch;
+          ch.name = name;
+          ch.line = line_no;
+          cfg.channels.push_back(std::move(ch));
+          section = kChannel;
+          continue;
+        }
+        return error("unknown section [" + inner + "]: expected [global] or [channel NAME]");
+      }
+      auto eq = line.find('=');
+      if (eq == std::string::npos) return error("expected 'key = value', '[global]' or '[channel NAME]'");
+      std::string key = trim(line.substr(0, eq));
+      std::string value = trim(line.substr(eq + 1));
+      if (key.empty()) return error("a value without a key");
+      if (section == kNone) return error("'" + key + "' before any [global] or [channel NAME] section");
+      if (!seen_keys.insert(key).second) return error("'" + key + "' is set twice in this section");
+      Status st = section == kGlobal ? global_key(cfg.global, key, value) : channel_key(cfg.channels.back(), key, value);
+      if (!st.is_ok()) return error(st.message());
+    }
+    for (auto& ch : cfg.channels) {
+      line_ = ch.line;
+      if (ch.output_dir.empty()) ch.output_dir = cfg.global.out_root + "/" + ch.name;
+      if (ch.input.empty() && ch.input_kind != InputKind::kPublish)
+        return error("channel '" + ch.name + "' has no input");
+      if (ch.record && cfg.global.record_dir.empty())
+        return error("channel '" + ch.name + "' has record = yes but [global] sets no record_dir");
+    }
+    if (cfg.global.restart.backoff_max_ms < cfg.global.restart.backoff_initial_ms) {
+      line_ = 0;
+      return error("backoff_max is shorter than backoff_initial");
+    }
+    return cfg;
+  }
+
+ private:
+  Status error(const std::string& msg) const {
+    if (line_ > 0) return usage_error(origin_ + ":" + std::to_string(line_) + ": " + msg);
+    return usage_error(origin_ + ": " + msg);
+  }
+
+  // "<stage>.args" / "<stage>.command"; returns false when key is not one.
+  static Result<bool> stage_key(std::map<std::string, StageOverride>& stages,
+                                const std::set<std::string>& allowed, const std::string& key,
+                                const std::string& value) {
+    auto dot = key.find('.');
+    if (dot == std::string::npos) return false;
+    std::string stage = key.substr(0, dot), what = key.substr(dot + 1);
+    if (!allowed.count(stage)) {
+      std::string list;
+      for (auto& s : allowed) list += (list.empty() ? "" : ", ") + s;
+      return usage_error("unknown stage '" + stage + "' in '" + key + "' (stages here: " + list + ")");
+    }
+    if (what != "args" && what != "command")
+      return usage_error("unknown key '" + key + "': expected " + stage + ".args or " + stage + ".command");
+    SIGMA_ASSIGN_OR_RETURN(auto words, split_words(value));
+    if (what == "command" && words.empty()) return usage_error("'" + key + "' is empty");
+    (what == "args" ? stages[stage].extra_args : stages[stage].command) = std::move(words);
+    return true;
+  }
+
+  Status global_key(GlobalConfig& g, const std::string& key, const std::string& v) {
+    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(g.stages, {"ingest", "origin"}, key, v));
+    if (is_stage) return {};
+    RestartPolicy& r = g.restart;
+    auto duration = [&](int64_t& out) -> Status {
+      SIGMA_ASSIGN_OR_RETURN(out, parse_duration_ms(v));
+      return {};
+    };
+    auto nonempty_path = [&](std::string& out) -> Status {
+      if (v.empty()) return usage_error("'" + key + "' needs a path");
+      out = v;
+      return {};
+    };
+    if (key == "bin_dir") return nonempty_path(g.bin_dir);
+    if (key == "run_dir") return nonempty_path(g.run_dir);
+    if (key == "out_root") return nonempty_path(g.out_root);
+    if (key == "access_log") return nonempty_path(g.access_log);
+    if (key == "keys") return nonempty_path(g.keys);
+    if (key == "record_dir") return nonempty_path(g.record_dir);
+    if (key == "events") return nonempty_path(g.events);
+    if (key == "health" || key == "origin" || key == "rtmp" || key == "srt") {
+      SIGMA_RETURN_IF_ERROR(check_address(v, true));
+      (key == "health" ? g.health : key == "origin" ? g.origin : key == "rtmp" ? g.rtmp : g.srt) = v;
+      return {};
+    }
+    if (key == "open_keys") {
+      SIGMA_ASSIGN_OR_RETURN(g.open_keys, parse_bool(v));
+      return {};
+    }
+    if (key == "min_spawn_interval") return duration(r.min_spawn_interval_ms);
+    if (key == "backoff_initial") return duration(r.backoff_initial_ms);
+    if (key == "backoff_max") return duration(r.backoff_max_ms);
+    if (key == "stable_after") return duration(r.stable_after_ms);
+    if (key == "stop_grace") return duration(r.stop_grace_ms);
+    if (key == "death_tally") {
+      // "5 in 60s"
+      auto in = v.find(" in ");
+      if (in == std::string::npos) return usage_error("expected 'N in DURATION', e.g. '5 in 60s'");
+      SIGMA_ASSIGN_OR_RETURN(r.death_tally, parse_count(trim(v.substr(0, in))));
+      if (r.death_tally < 1) return usage_error("death_tally needs at least 1 death");
+      SIGMA_ASSIGN_OR_RETURN(r.death_window_ms, parse_duration_ms(trim(v.substr(in + 4))));
+      return {};
+    }
+    return usage_error("unknown key '" + key + "' in [global]");
+  }
+
+  Status channel_key(ChannelConfig& ch, const std::string& key, const std::string& v) {
+    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(ch.stages, {"package", "source", "transcode"}, key, v));
+    if (is_stage) return {};
+    if (key == "enabled") {
+      SIGMA_ASSIGN_OR_RETURN(ch.enabled, parse_bool(v));
+      return {};
+    }
+    if (key == "input") {
+      auto sp = v.find_first_of(" \t");
+      std::string kind = v.substr(0, sp), rest = sp == std::string::npos ? "" : trim(v.substr(sp));
+      if (kind == "publish") {
+        if (!rest.empty()) return usage_error("'input = publish' takes nothing after it (the key is the channel name)");
+        ch.input_kind = InputKind::kPublish;
+        ch.input.clear();
+        return {};
+      }
+      if (kind == "pull") {
+        if (rest.empty() || rest.find_first_of(" \t") != std::string::npos)
+          return usage_error("'input = pull URL' needs one URL (or path)");
+        ch.input_kind = InputKind::kPull;
+        ch.input = rest;
+        return {};
+      }
+      if (kind == "exec") {
+        SIGMA_ASSIGN_OR_RETURN(ch.input_argv, split_words(rest));
+        if (ch.input_argv.empty()) return usage_error("'input = exec COMMAND...' needs a command");
+        ch.input_kind = InputKind::kExec;
+        ch.input = rest;
+        return {};
+      }
+      return usage_error("input: expected 'publish', 'pull URL' or 'exec COMMAND...', got '" + v + "'");
+    }
+    if (key == "mode") {
+      if (v != "normal" && v != "low" && v != "ultra-low")
+        return usage_error("mode: expected normal, low or ultra-low, got '" + v + "'");
+      ch.mode = v;
+      return {};
+    }
+    if (key == "ladder") {
+      if (v.empty() || v.find_first_of(" \t") != std::string::npos)
+        return usage_error("ladder: expected passthrough, a preset name or WxH@RATE,... without blanks");
+      ch.ladder = v;
+      return {};
+    }
+    if (key == "preset") {
+      if (v.empty() || v.find_first_of(" \t") != std::string::npos) return usage_error("preset: one word");
+      ch.preset = v;
+      return {};
+    }
+    if (key == "output") {
+      if (v.empty()) return usage_error("output needs a directory");
+      ch.output_dir = v;
+      return {};
+    }
+    if (key == "dvr") {
+      SIGMA_ASSIGN_OR_RETURN(int64_t ms, parse_duration_ms(v));
+      ch.dvr_window_s = ms / 1000;
+      return {};
+    }
+    if (key == "record") {
+      SIGMA_ASSIGN_OR_RETURN(ch.record, parse_bool(v));
+      return {};
+    }
+    if (key == "events") {
+      if (v.empty()) return usage_error("events needs a file path");
+      ch.events = v;
+      return {};
+    }
+    return usage_error("unknown key '" + key + "' in [channel " + ch.name + "]");
+  }
+
+  std::string origin_;
+  int line_ = 0;
+};
+
+}  // namespace
+
+const ChannelConfig* Config::find(const std::string& name) const {
+  for (auto& c : channels)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+Result<int64_t> parse_duration_ms(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == 0 || i > 9) return usage_error("expected a duration like 500ms, 30s, 5m or 2h, got '" + s + "'");
+  int64_t n = std::stoll(s.substr(0, i));
+  std::string unit = s.substr(i);
+  if (unit == "ms") return n;
+  if (unit.empty() || unit == "s") return n * 1000;
+  if (unit == "m" || unit == "min") return n * 60'000;
+  if (unit == "h") return n * 3'600'000;
+  return usage_error("unknown duration unit '" + unit + "' in '" + s + "' (ms, s, m, h)");
+}
+
+Result<std::vector<std::string>> split_words(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\'' || c == '"') {
+      size_t end = i + 1;
+      in_word = true;
+      while (end < s.size() && s[end] != c) {
+        if (c == '"' && s[end] == '\\' && end + 1 < s.size()) ++end;
+        cur += s[end++];
+      }
+      if (end >= s.size()) return usage_error(std::string("unterminated ") + c + " quote");
+      i = end;
+    } else if (c == '\\') {
+      if (i + 1 >= s.size()) return usage_error("a trailing backslash");
+      cur += s[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t') {
+      if (in_word) out.push_back(std::move(cur));
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (in_word) out.push_back(std::move(cur));
+  return out;
+}
+
+std::string shell_quote(const std::string& w) {
+  if (w.empty()) return "''";
+  bool plain = true;
+  for (char c : w)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string("-_./:=,@%+").find(c) == std::string::npos)
+      plain = false;
+  if (plain) return w;
+  std::string q = "'";
+  for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Result<Config> parse_config(const std::string& text, const std::string& origin) {
+  return Parser(origin).run(text);
+}
+
+Result<Config> load_config(const std::string& path) {
+  auto text = read_file(path);
+  if (!text) return usage_error("read config " + path + ": " + text.status().message());
+  return parse_config(*text, path);
+}
+
+}  // namespace sigma::supervisor

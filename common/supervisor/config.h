@@ -1,0 +1,90 @@
+#pragma once
+// The channel config of sigma-supervisor (man sigma-supervisor(5)): an
+// INI-like text a sysadmin can read and diff, one [global] section and one
+// [channel NAME] section per channel. Errors name the file and line and map
+// to exit 100.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace sigma::supervisor {
+
+// How the supervisor restarts a stage (s6-supervise's policy, made tunable).
+struct RestartPolicy {
+  int64_t min_spawn_interval_ms = 1000;  // never two spawns of a stage closer than this
+  int64_t backoff_initial_ms = 1000;
+  int64_t backoff_max_ms = 30000;
+  int64_t stable_after_ms = 10000;  // ready this long: the backoff starts over
+  int death_tally = 5;              // this many deaths...
+  int64_t death_window_ms = 60000;  // ...within this window: permanent failure
+  int64_t stop_grace_ms = 5000;     // SIGTERM, then SIGKILL after this
+};
+
+// Per stage knobs a config may set: "<stage>.args" appended to the command
+// the supervisor builds, or "<stage>.command" replacing it entirely.
+struct StageOverride {
+  std::vector<std::string> extra_args;
+  std::vector<std::string> command;  // empty: the built-in command
+};
+
+enum class InputKind { kPublish, kPull, kExec };
+
+struct ChannelConfig {
+  std::string name;
+  int line = 0;  // of the [channel NAME] header, for messages
+  bool enabled = true;
+  InputKind input_kind = InputKind::kPublish;
+  std::string input;                 // pull: URL; exec: the command line
+  std::vector<std::string> input_argv;  // exec: split command
+  std::string mode = "low";          // normal | low | ultra-low
+  std::string ladder = "passthrough";  // passthrough, a preset name, or custom rungs
+  std::string preset;                // encoder preset for sigma-transcode ("" = its default)
+  std::string output_dir;            // default: <out_root>/<name>
+  int64_t dvr_window_s = 0;          // 0: the packager's live window
+  bool record = false;
+  std::string events;                // NDJSON file for this channel's events
+  std::map<std::string, StageOverride> stages;  // source, transcode, package
+};
+
+struct GlobalConfig {
+  std::string bin_dir;  // where sigma-* live; empty: beside sigma-supervisor, else PATH
+  std::string run_dir = "/run/sigma";
+  std::string out_root = "/var/lib/sigma/out";
+  std::string health = "127.0.0.1:9980";  // "off" disables
+  std::string origin = "127.0.0.1:8080";  // origin listen address; "off": no origin
+  std::string access_log;
+  std::string rtmp = "127.0.0.1:1935";  // shared ingest; "off" disables RTMP
+  std::string srt = "off";
+  std::string keys;  // keys file for the shared ingest
+  bool open_keys = false;
+  std::string record_dir;
+  std::string events;
+  RestartPolicy restart;
+  std::map<std::string, StageOverride> stages;  // ingest, origin
+};
+
+struct Config {
+  std::string path;
+  GlobalConfig global;
+  std::vector<ChannelConfig> channels;  // in file order
+
+  const ChannelConfig* find(const std::string& name) const;
+};
+
+// Parses config text; `origin` names it in errors ("supervisor.conf:12: ...").
+Result<Config> parse_config(const std::string& text, const std::string& origin);
+Result<Config> load_config(const std::string& path);
+
+// Helpers shared with the parser's tests.
+// "30s", "500ms", "2m", "1h", "90" (seconds) -> milliseconds.
+Result<int64_t> parse_duration_ms(const std::string& s);
+// Shell-like word splitting: blanks separate, '...' and "..." quote,
+// backslash escapes. No expansion of any kind.
+Result<std::vector<std::string>> split_words(const std::string& s);
+// Quotes a word for a POSIX shell only when it needs it.
+std::string shell_quote(const std::string& word);
+
+}  // namespace sigma::supervisor

@@ -1,0 +1,217 @@
+#include "supervisor/plan.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <sstream>
+
+namespace sigma::supervisor {
+namespace {
+
+std::string tool_path(const GlobalConfig& g, const std::string& exe_dir, const std::string& tool) {
+  if (!g.bin_dir.empty()) return g.bin_dir + "/" + tool;
+  if (!exe_dir.empty()) {
+    std::string p = exe_dir + "/" + tool;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return tool;  // found through PATH at exec time
+}
+
+std::string substitute(std::string w, const std::map<std::string, std::string>& vars) {
+  for (auto& [k, v] : vars) {
+    std::string key = "{" + k + "}";
+    for (size_t p = w.find(key); p != std::string::npos; p = w.find(key, p + v.size())) w.replace(p, key.size(), v);
+  }
+  return w;
+}
+
+bool mentions(const std::vector<std::string>& argv, const std::string& what) {
+  for (auto& a : argv)
+    if (a.find(what) != std::string::npos) return true;
+  return false;
+}
+
+// Applies "<stage>.command" / "<stage>.args" from the config to a built spec.
+void apply_override(StageSpec& s, const std::map<std::string, StageOverride>& overrides,
+                    const std::map<std::string, std::string>& vars) {
+  auto it = overrides.find(s.stage);
+  if (it == overrides.end()) return;
+  if (!it->second.command.empty()) {
+    // A hand-written command signals readiness and writes events only if
+    // it says where; otherwise it counts as ready once spawned.
+    s.custom = true;
+    s.notify_ready = mentions(it->second.command, "{ready_fd}");
+    s.events_pipe = mentions(it->second.command, "{events_fd}");
+    s.argv.clear();
+    for (auto& w : it->second.command) s.argv.push_back(substitute(w, vars));
+  }
+  for (auto& w : it->second.extra_args) s.argv.push_back(substitute(w, vars));
+}
+
+}  // namespace
+
+std::vector<std::string> Plan::all_fifos() const {
+  std::vector<std::string> out;
+  for (auto& c : channels) out.insert(out.end(), c.fifos.begin(), c.fifos.end());
+  return out;
+}
+
+Plan make_plan(const Config& cfg, const std::string& exe_dir) {
+  const GlobalConfig& g = cfg.global;
+  Plan plan;
+  bool any_publish = false, publish_record = false;
+  for (auto& ch : cfg.channels)
+    if (ch.enabled && ch.input_kind == InputKind::kPublish) {
+      any_publish = true;
+      publish_record = publish_record || ch.record;
+    }
+  // {ready_fd} and {events_fd} stay as they are until spawn (or dry-run).
+  std::map<std::string, std::string> gvars = {{"run_dir", g.run_dir}, {"out_root", g.out_root}};
+
+  if (any_publish) {
+    StageSpec s;
+    s.id = s.stage = "ingest";
+    s.argv = {tool_path(g, exe_dir, "sigma-ingest")};
+    if (g.rtmp != "off") s.argv.insert(s.argv.end(), {"--rtmp", g.rtmp});
+    if (g.srt != "off") s.argv.insert(s.argv.end(), {"--srt", g.srt});
+    if (!g.keys.empty()) s.argv.insert(s.argv.end(), {"--keys", g.keys});
+    if (g.open_keys) s.argv.push_back("--open");
+    s.argv.insert(s.argv.end(), {"--output", g.run_dir + "/{channel}/source.ts"});
+    if (publish_record && !g.record_dir.empty()) s.argv.insert(s.argv.end(), {"--record", g.record_dir});
+    s.argv.insert(s.argv.end(), {"--status-file", g.run_dir + "/ingest-status.json"});
+    s.events_file = g.events;
+    apply_override(s, g.stages, gvars);
+    plan.shared.push_back(std::move(s));
+  }
+  if (g.origin != "off") {
+    StageSpec s;
+    s.id = s.stage = "origin";
+    s.argv = {tool_path(g, exe_dir, "sigma-origin"), "--listen", g.origin, "--root", g.out_root};
+    if (!g.access_log.empty()) s.argv.insert(s.argv.end(), {"--access-log", g.access_log});
+    s.events_file = g.events;
+    apply_override(s, g.stages, gvars);
+    plan.shared.push_back(std::move(s));
+  }
+
+  for (auto& ch : cfg.channels) {
+    if (!ch.enabled) continue;
+    ChannelPlan cp;
+    cp.name = ch.name;
+    cp.dir = g.run_dir + "/" + ch.name;
+    cp.output_dir = ch.output_dir;
+    std::string source_fifo = cp.dir + "/source.ts";
+    cp.fifos.push_back(source_fifo);
+    std::string events = ch.events.empty() ? g.events : ch.events;
+    auto vars = gvars;
+    vars.insert({{"channel", ch.name}, {"out_dir", ch.output_dir}, {"mode", ch.mode}});
+
+    if (ch.input_kind != InputKind::kPublish) {
+      StageSpec s;
+      s.id = ch.name + "/source";
+      s.channel = ch.name;
+      s.stage = "source";
+      if (ch.input_kind == InputKind::kPull) {
+        s.argv = {tool_path(g, exe_dir, "sigma-ingest"), "-i", ch.input};
+        if (ch.record && !g.record_dir.empty()) s.argv.insert(s.argv.end(), {"--record", g.record_dir});
+      } else {
+        for (auto& w : ch.input_argv) s.argv.push_back(substitute(w, vars));
+        s.custom = true;
+        s.notify_ready = mentions(ch.input_argv, "{ready_fd}");
+        s.events_pipe = mentions(ch.input_argv, "{events_fd}");
+      }
+      s.stdout_fifo = source_fifo;
+      s.events_file = events;
+      auto v = vars;
+      v["output"] = source_fifo;
+      apply_override(s, ch.stages, v);
+      cp.stages.push_back(std::move(s));
+    }
+
+    std::string package_in = source_fifo;
+    if (ch.ladder != "passthrough") {
+      std::string ladder_fifo = cp.dir + "/ladder.ts";
+      cp.fifos.push_back(ladder_fifo);
+      StageSpec s;
+      s.id = ch.name + "/transcode";
+      s.channel = ch.name;
+      s.stage = "transcode";
+      s.argv = {tool_path(g, exe_dir, "sigma-transcode"), "-i", source_fifo, "-o", ladder_fifo,
+                "--ladder", ch.ladder, "--mode", ch.mode};
+      if (!ch.preset.empty()) s.argv.insert(s.argv.end(), {"--preset", ch.preset});
+      s.events_file = events;
+      auto v = vars;
+      v["input"] = source_fifo;
+      v["output"] = ladder_fifo;
+      apply_override(s, ch.stages, v);
+      cp.stages.push_back(std::move(s));
+      package_in = ladder_fifo;
+    }
+
+    StageSpec s;
+    s.id = ch.name + "/package";
+    s.channel = ch.name;
+    s.stage = "package";
+    s.argv = {tool_path(g, exe_dir, "sigma-package"), "-i", package_in, "-o", ch.output_dir,
+              "--mode", ch.mode, "--channel", ch.name};
+    s.events_file = events;
+    auto v = vars;
+    v["input"] = package_in;
+    v["output"] = ch.output_dir;
+    apply_override(s, ch.stages, v);
+    cp.stages.push_back(std::move(s));
+    plan.channels.push_back(std::move(cp));
+  }
+  return plan;
+}
+
+std::vector<std::string> child_argv(const StageSpec& s) {
+  std::map<std::string, std::string> fds = {{"ready_fd", std::to_string(kChildReadyFd)},
+                                            {"events_fd", std::to_string(kChildEventsFd)}};
+  std::vector<std::string> argv;
+  for (auto& w : s.argv) argv.push_back(substitute(w, fds));
+  if (!s.custom) {
+    if (s.notify_ready) argv.insert(argv.end(), {"--ready-fd", std::to_string(kChildReadyFd)});
+    if (s.events_pipe) argv.insert(argv.end(), {"--events", "fd:" + std::to_string(kChildEventsFd)});
+  }
+  return argv;
+}
+
+std::string render_shell(const Plan& plan) {
+  std::ostringstream o;
+  auto cmd = [&](const StageSpec& s) {
+    // In a shell nobody reads a ready fd and events go straight to their
+    // file: a hand-written {ready_fd}/{events_fd} points at stderr.
+    std::map<std::string, std::string> fds = {{"ready_fd", "2"}, {"events_fd", "2"}};
+    std::string line;
+    for (auto& w : s.argv) line += (line.empty() ? "" : " ") + shell_quote(substitute(w, fds));
+    if (!s.custom && s.events_pipe && !s.events_file.empty()) line += " --events " + shell_quote(s.events_file);
+    line += " </dev/null";
+    if (!s.stdin_fifo.empty()) line.replace(line.size() - 10, 10, " <" + shell_quote(s.stdin_fifo));
+    line += s.stdout_fifo.empty() ? " >/dev/null" : " >" + shell_quote(s.stdout_fifo);
+    o << line << " &\n";
+  };
+  o << "#!/bin/bash\n"
+       "# What sigma-supervisor runs for this config, as commands to paste in a shell.\n"
+       "# Each FIFO is held open read-write by the shell (as the supervisor holds it),\n"
+       "# so a stage that is restarted reattaches without its neighbours seeing EOF.\n"
+       "set -e\n";
+  int fd = 3;
+  for (auto& c : plan.channels) {
+    o << "\n# channel " << c.name << "\n";
+    o << "mkdir -p " << shell_quote(c.dir) << " " << shell_quote(c.output_dir) << "\n";
+    for (auto& f : c.fifos) {
+      o << "[ -p " << shell_quote(f) << " ] || mkfifo -m 0600 " << shell_quote(f) << "\n";
+      o << "exec " << fd++ << "<>" << shell_quote(f) << "\n";
+    }
+  }
+  if (!plan.shared.empty()) o << "\n# shared stages\n";
+  for (auto& s : plan.shared) cmd(s);
+  for (auto& c : plan.channels) {
+    o << "\n# channel " << c.name << " stages, upstream first\n";
+    for (auto& s : c.stages) cmd(s);
+  }
+  o << "\nwait\n";
+  return o.str();
+}
+
+}  // namespace sigma::supervisor

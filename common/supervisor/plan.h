@@ -1,0 +1,60 @@
+#pragma once
+// From a Config to the processes and FIFOs it implies: one shared
+// sigma-ingest (when a channel takes published input), sigma-origin, and
+// per channel [source] -> FIFO -> [sigma-transcode] -> FIFO -> sigma-package.
+// The same plan is what the supervisor runs and what --dry-run prints as
+// shell commands a user can paste.
+#include <string>
+#include <vector>
+
+#include "supervisor/config.h"
+
+namespace sigma::supervisor {
+
+// Descriptor numbers a child sees besides 0-2.
+inline constexpr int kChildReadyFd = 3;
+inline constexpr int kChildEventsFd = 4;
+
+struct StageSpec {
+  std::string id;       // "ingest", "origin", "<channel>/package", ...
+  std::string channel;  // empty for the shared stages
+  std::string stage;    // ingest, origin, source, transcode, package
+  std::vector<std::string> argv;
+  std::string stdin_fifo;   // empty: /dev/null
+  std::string stdout_fifo;  // empty: the supervisor's stdout is not shared; /dev/null
+  bool custom = false;        // a hand-written command (exec input, <stage>.command)
+  bool notify_ready = true;   // passes --ready-fd 3; else ready once spawned
+  bool events_pipe = true;    // passes --events fd:4 (read by the supervisor)
+  std::string events_file;    // where those events end up (dry-run shows this)
+
+  bool same_as(const StageSpec& o) const {
+    return argv == o.argv && custom == o.custom && stdin_fifo == o.stdin_fifo && stdout_fifo == o.stdout_fifo &&
+           notify_ready == o.notify_ready && events_pipe == o.events_pipe;
+  }
+};
+
+struct ChannelPlan {
+  std::string name;
+  std::string dir;    // <run_dir>/<name>: its FIFOs
+  std::string output_dir;
+  std::vector<std::string> fifos;
+  std::vector<StageSpec> stages;  // upstream first
+};
+
+struct Plan {
+  std::vector<StageSpec> shared;  // ingest, origin
+  std::vector<ChannelPlan> channels;  // enabled channels only
+  std::vector<std::string> all_fifos() const;
+};
+
+// exe_dir: where sigma-supervisor itself lives (to find sibling tools).
+Plan make_plan(const Config& cfg, const std::string& exe_dir);
+
+// The plan as a POSIX shell script: mkfifo, exec N<> to hold each FIFO
+// open as the supervisor does, one backgrounded command per stage, wait.
+std::string render_shell(const Plan& plan);
+
+// argv as the child sees it (with --ready-fd/--events when asked for).
+std::vector<std::string> child_argv(const StageSpec& s);
+
+}  // namespace sigma::supervisor

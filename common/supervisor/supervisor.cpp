@@ -1,0 +1,565 @@
+#include "supervisor/supervisor.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/signals.h"
+#include "base/time.h"
+#include "supervisor/process.h"
+
+namespace sigma::supervisor {
+namespace {
+
+constexpr size_t kMaxEventLine = 64 * 1024;
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+std::string redacted_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (auto& a : argv) out += (out.empty() ? "" : " ") + shell_quote(redact_url(a));
+  return out;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : std::to_string(sig);
+}
+
+}  // namespace
+
+Supervisor::~Supervisor() {
+  for (auto& [name, ch] : channels_) close_channel(ch);
+  for (auto& [id, s] : stages_) close_stage_fds(*s);
+  if (sig_fd_ >= 0) ::close(sig_fd_);
+}
+
+Status Supervisor::start() {
+  started_at_ = monotonic_ms();
+  // Orphaned grandchildren (a stage's own children) come back to us to be
+  // reaped instead of to init: nothing of ours is ever left a zombie.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, sig);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return errno_error("sigprocmask", errno);
+  sig_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sig_fd_ < 0) return errno_error("signalfd", errno);
+  SIGMA_ASSIGN_OR_RETURN(Config cfg, load_config(params_.config_path));
+  SIGMA_RETURN_IF_ERROR(apply(cfg));
+  spdlog::info("supervising {} channel(s) from {}{}", channels_.size(), params_.config_path,
+               health_.listening() ? ", health on http://" + health_.address() + "/healthz" : "");
+  notify_ready(params_.ready_fd);
+  return {};
+}
+
+Status Supervisor::apply(const Config& cfg) {
+  const GlobalConfig& g = cfg.global;
+  std::string ev = params_.events.empty() ? g.events : params_.events;
+  if (ev != events_path_) {
+    auto w = std::make_unique<EventWriter>();
+    SIGMA_RETURN_IF_ERROR(w->open(ev));
+    events_ = std::move(w);
+    events_path_ = ev;
+  }
+  std::string health = params_.health.empty() ? g.health : params_.health;
+  if (health == "off") {
+    health_.close_all();
+  } else if (!health_.listening() || health != health_.address()) {
+    SIGMA_RETURN_IF_ERROR(health_.listen(health));
+  }
+  SIGMA_RETURN_IF_ERROR(make_dirs(g.run_dir));
+  Plan plan = make_plan(cfg, params_.exe_dir);
+  cfg_ = cfg;
+
+  // Channels first: their FIFOs must exist before any stage opens them.
+  std::map<std::string, const ChannelPlan*> wanted_channels;
+  for (auto& cp : plan.channels) wanted_channels[cp.name] = &cp;
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    if (wanted_channels.count(it->first)) {
+      ++it;
+      continue;
+    }
+    emit("channel.removed", it->first, {});
+    close_channel(it->second);
+    it = channels_.erase(it);
+  }
+  for (auto& cp : plan.channels) {
+    auto [it, added] = channels_.try_emplace(cp.name);
+    ChannelRuntime& ch = it->second;
+    std::vector<std::string> old_fifos = ch.plan.fifos;
+    ch.plan = cp;
+    const ChannelConfig* cc = cfg.find(cp.name);
+    std::string own_events = cc && cc->events != ev ? cc->events : "";
+    if (own_events != ch.events_path) {
+      ch.events = nullptr;
+      ch.events_path = own_events;
+    }
+    Status st = open_channel(ch);
+    // Retire FIFOs the new plan no longer uses (ladder removed, say).
+    for (auto& f : old_fifos)
+      if (std::find(cp.fifos.begin(), cp.fifos.end(), f) == cp.fifos.end() && ch.fifo_fds.count(f)) {
+        ::close(ch.fifo_fds[f]);
+        ch.fifo_fds.erase(f);
+        ::unlink(f.c_str());
+      }
+    if (!st.is_ok()) {
+      // One channel that cannot be set up must not take the others down.
+      spdlog::error("channel {}: {}", cp.name, st.message());
+      emit("channel.down", cp.name, {{"reason", st.message()}});
+      ch.plan.stages.clear();
+      continue;
+    }
+    if (added) emit("channel.added", cp.name, {{"output_dir", cp.output_dir}});
+  }
+
+  std::vector<StageSpec> wanted;
+  for (auto& s : plan.shared) wanted.push_back(s);
+  for (auto& [name, ch] : channels_)
+    for (auto& s : ch.plan.stages) wanted.push_back(s);
+  std::map<std::string, bool> keep;
+  for (auto& spec : wanted) {
+    keep[spec.id] = true;
+    auto it = stages_.find(spec.id);
+    if (it == stages_.end()) {
+      auto s = std::make_unique<StageRuntime>();
+      s->spec = spec;
+      s->tracker.set_policy(g.restart);
+      StageRuntime& ref = *s;
+      stages_[spec.id] = std::move(s);
+      dispatch(ref, StageEvent::kStart);
+      continue;
+    }
+    StageRuntime& s = *it->second;
+    s.tracker.set_policy(g.restart);
+    s.remove_when_down = false;
+    if (!s.spec.same_as(spec)) {
+      spdlog::info("{}: command changed, restarting it", spec.id);
+      s.pending = std::make_unique<StageSpec>(spec);
+      if (s.state == StageState::kFailed || s.state == StageState::kBackoff || s.state == StageState::kDown)
+        dispatch(s, StageEvent::kStop);  // -> down: the pending spec starts
+      else
+        dispatch(s, StageEvent::kStop);
+      continue;
+    }
+    s.spec.events_file = spec.events_file;
+    if (s.state == StageState::kFailed) {
+      // A reload is the operator's way of saying "try again".
+      s.tracker.reset();
+      dispatch(s, StageEvent::kStart);
+    }
+  }
+  for (auto& [id, s] : stages_)
+    if (!keep.count(id)) {
+      s->pending = nullptr;
+      s->remove_when_down = true;
+      dispatch(*s, StageEvent::kStop);
+    }
+  return {};
+}
+
+Status Supervisor::open_channel(ChannelRuntime& ch) {
+  SIGMA_RETURN_IF_ERROR(make_dirs(ch.plan.dir));
+  SIGMA_RETURN_IF_ERROR(make_dirs(ch.plan.output_dir));
+  for (auto& f : ch.plan.fifos) {
+    if (ch.fifo_fds.count(f)) continue;
+    SIGMA_RETURN_IF_ERROR(ensure_fifo(f));
+    SIGMA_ASSIGN_OR_RETURN(int fd, hold_fifo(f));
+    ch.fifo_fds[f] = fd;
+  }
+  if (!ch.events && !ch.events_path.empty()) {
+    auto w = std::make_unique<EventWriter>();
+    SIGMA_RETURN_IF_ERROR(w->open(ch.events_path));
+    ch.events = std::move(w);
+  }
+  return {};
+}
+
+void Supervisor::close_channel(ChannelRuntime& ch) {
+  for (auto& [path, fd] : ch.fifo_fds) {
+    ::close(fd);
+    ::unlink(path.c_str());
+  }
+  ch.fifo_fds.clear();
+  if (!ch.plan.dir.empty()) ::rmdir(ch.plan.dir.c_str());  // only if empty
+}
+
+void Supervisor::emit(const std::string& type, const std::string& channel, nlohmann::json fields) {
+  events_->emit(type, channel, fields);
+  auto it = channels_.find(channel);
+  if (it != channels_.end() && it->second.events) it->second.events->emit(type, channel, std::move(fields));
+}
+
+ChannelRuntime* Supervisor::channel_of(const StageRuntime& s) {
+  auto it = channels_.find(s.spec.channel);
+  return it == channels_.end() ? nullptr : &it->second;
+}
+
+void Supervisor::dispatch(StageRuntime& s, StageEvent ev) {
+  StageState old = s.state;
+  Transition t = transition(old, ev);
+  s.state = t.next;
+  spdlog::debug("{}: {} + {} -> {} ({})", s.spec.id, to_string(old), to_string(ev), to_string(s.state),
+                to_string(t.action));
+  perform(s, t.action);
+  if (s.state == StageState::kDown && old != StageState::kDown && s.pid < 0) {
+    if (s.pending) {
+      s.spec = *s.pending;
+      s.pending = nullptr;
+      s.tracker.reset();
+      if (!stopping_) dispatch(s, StageEvent::kStart);
+    }
+  }
+  update_channel(s.spec.channel);
+}
+
+void Supervisor::perform(StageRuntime& s, StageAction a) {
+  int64_t now = monotonic_ms();
+  const RestartPolicy& p = s.tracker.policy();
+  switch (a) {
+    case StageAction::kNone: break;
+    case StageAction::kSpawn: spawn(s); break;
+    case StageAction::kScheduleRespawn:
+      s.timer_at = s.tracker.next_spawn_at(now);
+      spdlog::info("{}: restarting in {} ms", s.spec.id, s.timer_at - now);
+      break;
+    case StageAction::kArmStable:
+      s.timer_at = now + p.stable_after_ms;
+      emit("stage.ready", s.spec.channel, {{"stage", s.spec.stage}, {"pid", s.pid},
+                                            {"after_ms", now - s.spawned_at}});
+      break;
+    case StageAction::kResetBackoff:
+      s.tracker.on_stable();
+      s.timer_at = 0;
+      break;
+    case StageAction::kSendTerm:
+      signal_group(s.pid, SIGTERM);
+      s.timer_at = now + p.stop_grace_ms;
+      break;
+    case StageAction::kSendKill:
+      spdlog::warn("{}: still running {} ms after SIGTERM, sending SIGKILL", s.spec.id, p.stop_grace_ms);
+      signal_group(s.pid, SIGKILL);
+      s.timer_at = 0;
+      break;
+    case StageAction::kAlert:
+      s.timer_at = 0;
+      spdlog::error("{}: failed permanently: {}", s.spec.id, s.failure);
+      emit("stage.failed", s.spec.channel, {{"stage", s.spec.stage}, {"alert", true}, {"reason", s.failure},
+                                             {"last_exit", s.last_exit}, {"spawns", s.spawns}});
+      break;
+    case StageAction::kCancelTimer: s.timer_at = 0; break;
+  }
+}
+
+void Supervisor::spawn(StageRuntime& s) {
+  int64_t now = monotonic_ms();
+  int64_t at = s.tracker.earliest_spawn_at();
+  if (at > now) {
+    // Never two spawns within min_spawn_interval, whatever asked for it.
+    s.state = StageState::kBackoff;
+    s.timer_at = at;
+    return;
+  }
+  ChildFds fds;
+  int ready_w = -1, events_w = -1;
+  Status st;
+  if (s.spec.notify_ready) st = make_pipe(s.ready_rd, ready_w);
+  if (st.is_ok() && s.spec.events_pipe) st = make_pipe(s.events_rd, events_w);
+  if (st.is_ok() && !s.spec.stdout_fifo.empty()) {
+    auto fd = open_fifo_writer(s.spec.stdout_fifo);
+    if (fd) fds.out = *fd; else st = fd.status();
+  }
+  if (st.is_ok() && !s.spec.stdin_fifo.empty()) {
+    auto fd = open_fifo_reader(s.spec.stdin_fifo);
+    if (fd) fds.in = *fd; else st = fd.status();
+  }
+  fds.ready = ready_w;
+  fds.events = events_w;
+  Result<pid_t> pid = st.is_ok() ? spawn_child(child_argv(s.spec), fds) : Result<pid_t>(st);
+  for (int* fd : {&ready_w, &events_w, &fds.in, &fds.out}) close_fd(*fd);
+  if (!pid) {
+    close_stage_fds(s);
+    s.failure = pid.status().message();
+    s.last_exit = "not started";
+    spdlog::error("{}: {}", s.spec.id, s.failure);
+    bool permanent = pid.status().code() == ExitCode::kUsage;
+    bool tally_full = s.tracker.on_death(now);
+    dispatch(s, permanent || tally_full ? StageEvent::kExitPermanent : StageEvent::kExit);
+    return;
+  }
+  s.pid = *pid;
+  pids_[s.pid] = s.spec.id;
+  s.spawned_at = now;
+  s.tracker.on_spawn(now);
+  ++s.spawns;
+  spdlog::info("{}: started pid {}: {}", s.spec.id, s.pid, redacted_command(child_argv(s.spec)));
+  emit("stage.started", s.spec.channel, {{"stage", s.spec.stage}, {"pid", s.pid}});
+  if (s.spawns > 1)
+    emit("stage.restarted", s.spec.channel, {{"stage", s.spec.stage}, {"pid", s.pid}, {"restarts", s.spawns - 1},
+                                              {"last_exit", s.last_exit}});
+  // A stage that cannot notify counts as ready once it has stayed alive
+  // for min_spawn_interval (a crash-on-start is not "up" for a moment).
+  if (!s.spec.notify_ready) s.timer_at = now + s.tracker.policy().min_spawn_interval_ms;
+}
+
+void Supervisor::close_stage_fds(StageRuntime& s) {
+  close_fd(s.ready_rd);
+  close_fd(s.events_rd);
+  s.events_buf.clear();
+}
+
+void Supervisor::drain_ready(StageRuntime& s) {
+  if (s.ready_rd < 0) return;
+  char buf[64];
+  for (;;) {
+    ssize_t n = ::read(s.ready_rd, buf, sizeof buf);
+    if (n > 0) {
+      if (std::memchr(buf, '\n', static_cast<size_t>(n))) {
+        close_fd(s.ready_rd);  // one notification per spawn, as in s6
+        if (s.state == StageState::kStarting) dispatch(s, StageEvent::kReady);
+        return;
+      }
+      continue;
+    }
+    if (n == 0) close_fd(s.ready_rd);  // closed without a newline: never ready
+    return;
+  }
+}
+
+void Supervisor::drain_events(StageRuntime& s, bool final) {
+  if (s.events_rd < 0) return;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(s.events_rd, buf, sizeof buf);
+    if (n > 0) {
+      s.events_buf.append(buf, static_cast<size_t>(n));
+      size_t start = 0, nl;
+      while ((nl = s.events_buf.find('\n', start)) != std::string::npos) {
+        on_stage_event(s, s.events_buf.substr(start, nl - start));
+        start = nl + 1;
+      }
+      s.events_buf.erase(0, start);
+      if (s.events_buf.size() > kMaxEventLine) s.events_buf.clear();  // not NDJSON: drop it
+      continue;
+    }
+    if (n == 0 || final) close_fd(s.events_rd);
+    return;
+  }
+}
+
+void Supervisor::on_stage_event(StageRuntime& s, const std::string& line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("type") || !j["type"].is_string()) {
+    spdlog::debug("{}: ignored an events line that is not an NDJSON event", s.spec.id);
+    return;
+  }
+  std::string type = j["type"].get<std::string>();
+  std::string channel = j.value("channel", s.spec.channel);
+  auto it = channels_.find(channel);
+  ChannelRuntime* ch = it == channels_.end() ? nullptr : &it->second;
+  // The stage's own event, unchanged, in the file where its channel's
+  // events go.
+  EventWriter& w = ch && ch->events ? *ch->events : *events_;
+  w.emit(type, channel, j);
+  if (ch && type == "segment.written") {
+    int64_t now = unix_ms_now();
+    ch->last_segment_unix_ms = now;
+    int64_t bytes = -1;
+    for (const char* k : {"bytes", "size"})
+      if (j.contains(k) && j[k].is_number_integer()) bytes = j[k].get<int64_t>();
+    if (bytes >= 0) {
+      ch->recent_bytes.push_back({now, bytes});
+      while (!ch->recent_bytes.empty() && ch->recent_bytes.front().first < now - 30'000)
+        ch->recent_bytes.erase(ch->recent_bytes.begin());
+    }
+  }
+}
+
+void Supervisor::on_reaped(pid_t pid, int wstatus) {
+  auto it = pids_.find(pid);
+  if (it == pids_.end()) return;  // an adopted grandchild
+  StageRuntime& s = *stages_.at(it->second);
+  pids_.erase(it);
+  // What the stage left in its process group goes with it.
+  signal_group(pid, SIGKILL);
+  drain_ready(s);
+  drain_events(s, true);
+  close_stage_fds(s);
+  s.pid = -1;
+  int64_t now = monotonic_ms();
+  bool exited = WIFEXITED(wstatus);
+  int code = exited ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus);
+  s.last_exit = exited ? "exit " + std::to_string(code) : signal_name(code);
+  nlohmann::json f = {{"stage", s.spec.stage}, {"pid", pid}, {"uptime_ms", now - s.spawned_at}};
+  if (exited) f["code"] = code; else f["signal"] = signal_name(code);
+  emit("stage.exited", s.spec.channel, f);
+  if (s.state == StageState::kStopping) {
+    spdlog::info("{}: stopped ({})", s.spec.id, s.last_exit);
+    dispatch(s, StageEvent::kExit);
+    return;
+  }
+  bool tally_full = s.tracker.on_death(now);
+  StageEvent ev = classify_exit(exited, code, tally_full);
+  if (ev == StageEvent::kExitPermanent) {
+    if (exited && code == to_int(ExitCode::kUsage))
+      s.failure = "exited with 100 (usage or configuration error), not retried";
+    else
+      s.failure = std::to_string(s.tracker.deaths_in_window()) + " deaths within " +
+                  std::to_string(s.tracker.policy().death_window_ms / 1000) + " s (last: " + s.last_exit + ")";
+  }
+  spdlog::warn("{}: pid {} ended ({}) after {} ms", s.spec.id, pid, s.last_exit, now - s.spawned_at);
+  dispatch(s, ev);
+}
+
+void Supervisor::update_channel(const std::string& name) {
+  auto it = channels_.find(name);
+  if (name.empty() || it == channels_.end()) return;
+  ChannelRuntime& ch = it->second;
+  bool all_up = !ch.plan.stages.empty() && !stopping_;
+  std::string reason;
+  for (auto& spec : ch.plan.stages) {
+    auto st = stages_.find(spec.id);
+    if (st == stages_.end() || st->second->state != StageState::kUp) {
+      all_up = false;
+      if (reason.empty())
+        reason = spec.stage + " " + (st == stages_.end() ? "missing" : to_string(st->second->state));
+    }
+  }
+  if (all_up && !ch.up) emit("channel.up", name, {});
+  if (!all_up && ch.up) emit("channel.down", name, {{"reason", reason.empty() ? "stopping" : reason}});
+  ch.up = all_up;
+}
+
+void Supervisor::sweep() {
+  for (auto it = stages_.begin(); it != stages_.end();) {
+    StageRuntime& s = *it->second;
+    if (s.remove_when_down && s.state == StageState::kDown && s.pid < 0) {
+      close_stage_fds(s);
+      it = stages_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Supervisor::begin_stop() {
+  if (stopping_) {
+    // A second request: no more grace.
+    for (auto& [id, s] : stages_)
+      if (s->pid > 0) signal_group(s->pid, SIGKILL);
+    return;
+  }
+  stopping_ = true;
+  spdlog::info("stopping {} stage(s)", pids_.size());
+  for (auto& [id, s] : stages_) {
+    s->pending = nullptr;
+    dispatch(*s, StageEvent::kStop);
+  }
+}
+
+void Supervisor::reload() {
+  auto cfg = load_config(params_.config_path);
+  if (!cfg) {
+    spdlog::error("reload refused, still running the previous config: {}", cfg.status().message());
+    emit("config.rejected", "", {{"reason", cfg.status().message()}});
+    return;
+  }
+  Status st = apply(*cfg);
+  if (!st.is_ok()) {
+    spdlog::error("reload: {}", st.message());
+    emit("config.rejected", "", {{"reason", st.message()}});
+    return;
+  }
+  spdlog::info("reloaded {}: {} channel(s)", params_.config_path, channels_.size());
+  emit("config.reloaded", "", {{"channels", channels_.size()}});
+}
+
+void Supervisor::handle_signals() {
+  signalfd_siginfo si;
+  bool chld = false, hup = false, term = false;
+  while (::read(sig_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    if (si.ssi_signo == SIGCHLD) chld = true;
+    else if (si.ssi_signo == SIGHUP) hup = true;
+    else term = true;
+  }
+  if (chld) {
+    int ws;
+    pid_t pid;
+    while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) on_reaped(pid, ws);
+  }
+  if (term) begin_stop();
+  if (hup && !stopping_) reload();
+}
+
+Status Supervisor::loop() {
+  std::vector<pollfd> fds;
+  std::vector<std::pair<StageRuntime*, bool>> owners;  // per fd: stage, is_ready_fd
+  for (;;) {
+    if (stop_requested() && !stopping_) begin_stop();
+    if (stopping_ && pids_.empty()) break;
+    int64_t now = monotonic_ms();
+    int64_t next = now + 1000;
+    for (auto& [id, s] : stages_)
+      if (s->timer_at > 0) next = std::min(next, s->timer_at);
+    int64_t hd = health_.next_deadline_ms();
+    if (hd > 0) next = std::min(next, hd);
+    fds.clear();
+    owners.clear();
+    fds.push_back({sig_fd_, POLLIN, 0});
+    for (auto& [id, s] : stages_) {
+      if (s->ready_rd >= 0) {
+        fds.push_back({s->ready_rd, POLLIN, 0});
+        owners.push_back({s.get(), true});
+      }
+      if (s->events_rd >= 0) {
+        fds.push_back({s->events_rd, POLLIN, 0});
+        owners.push_back({s.get(), false});
+      }
+    }
+    size_t health_first = fds.size();
+    health_.add_poll_fds(fds);
+    int timeout = static_cast<int>(std::max<int64_t>(0, next - now));
+    int n = ::poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) return errno_error("poll", errno);
+    now = monotonic_ms();
+    if (n > 0 && fds[0].revents) {
+      // Reaping closes descriptors whose numbers may be reused at once:
+      // handle the rest on a fresh poll.
+      handle_signals();
+    } else if (n > 0) {
+      for (size_t i = 1; i < health_first; ++i) {
+        if (!fds[i].revents) continue;
+        auto [stage, is_ready] = owners[i - 1];
+        if (is_ready) drain_ready(*stage); else drain_events(*stage, false);
+      }
+      std::vector<pollfd> hfds(fds.begin() + static_cast<long>(health_first), fds.end());
+      health_.process(hfds, now, [&](const std::string&, const std::string& path) { return serve(path); });
+    } else {
+      std::vector<pollfd> none;
+      health_.process(none, now, [&](const std::string&, const std::string& path) { return serve(path); });
+    }
+    for (auto& [id, s] : stages_)
+      if (s->timer_at > 0 && s->timer_at <= now) {
+        s->timer_at = 0;
+        dispatch(*s, StageEvent::kTimer);
+      }
+    sweep();
+  }
+  spdlog::info("all stages stopped");
+  emit("supervisor.stopped", "", {});
+  return {};
+}
+
+}  // namespace sigma::supervisor

@@ -1,0 +1,133 @@
+// The supervisor's outward views: /healthz, /status, `status`, --dry-run,
+// and the entry point.
+#include <cstdio>
+#include <iostream>
+
+#include "base/log.h"
+#include "base/time.h"
+#include "supervisor/status_view.h"
+#include "supervisor/supervisor.h"
+
+namespace sigma::supervisor {
+namespace {
+
+nlohmann::json stage_json(const StageRuntime& s, int64_t now) {
+  nlohmann::json j = {{"stage", s.spec.stage},
+                      {"id", s.spec.id},
+                      {"state", to_string(s.state)},
+                      {"pid", s.pid > 0 ? nlohmann::json(s.pid) : nlohmann::json(nullptr)},
+                      {"restarts", std::max(0, s.spawns - 1)},
+                      {"uptime_s", s.pid > 0 ? nlohmann::json((now - s.spawned_at) / 1000.0) : nlohmann::json(nullptr)},
+                      {"last_exit", s.last_exit.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_exit)}};
+  if (!s.failure.empty() && s.state == StageState::kFailed) j["failure"] = s.failure;
+  if (s.state == StageState::kBackoff && s.timer_at > 0) j["restart_in_s"] = (s.timer_at - now) / 1000.0;
+  return j;
+}
+
+}  // namespace
+
+std::vector<std::string> Supervisor::unhealthy_reasons() const {
+  std::vector<std::string> reasons;
+  auto describe = [](const StageRuntime& s) {
+    std::string r = s.spec.id + " " + to_string(s.state);
+    if (s.state == StageState::kFailed && !s.failure.empty()) r += ": " + s.failure;
+    else if (!s.last_exit.empty() && s.state != StageState::kUp) r += " (last: " + s.last_exit + ")";
+    return r;
+  };
+  for (auto& [id, s] : stages_)
+    if (s->spec.channel.empty() && s->state != StageState::kUp) reasons.push_back(describe(*s));
+  for (auto& [name, ch] : channels_) {
+    if (ch.up) continue;
+    if (ch.plan.stages.empty()) reasons.push_back("channel " + name + " could not be set up");
+    for (auto& spec : ch.plan.stages) {
+      auto it = stages_.find(spec.id);
+      if (it != stages_.end() && it->second->state != StageState::kUp)
+        reasons.push_back("channel " + name + ": " + describe(*it->second));
+    }
+  }
+  if (stopping_) reasons.insert(reasons.begin(), "stopping");
+  return reasons;
+}
+
+nlohmann::json Supervisor::status_json() const {
+  int64_t now = monotonic_ms();
+  int64_t unix_now = unix_ms_now();
+  auto reasons = unhealthy_reasons();
+  nlohmann::json j = {{"healthy", reasons.empty()},
+                      {"reasons", reasons},
+                      {"supervisor", {{"pid", ::getpid()}, {"uptime_s", (now - started_at_) / 1000.0},
+                                      {"config", params_.config_path}}},
+                      {"shared", nlohmann::json::array()},
+                      {"channels", nlohmann::json::array()}};
+  for (auto& [id, s] : stages_)
+    if (s->spec.channel.empty()) j["shared"].push_back(stage_json(*s, now));
+  for (auto& [name, ch] : channels_) {
+    nlohmann::json c = {{"name", name}, {"state", ch.up ? "up" : "down"}, {"output_dir", ch.plan.output_dir},
+                        {"stages", nlohmann::json::array()}};
+    c["last_segment_age_s"] = ch.last_segment_unix_ms < 0 ? nlohmann::json(nullptr)
+                                                          : nlohmann::json((unix_now - ch.last_segment_unix_ms) / 1000.0);
+    // Bytes of the segments written in the last 30 s over that span: the
+    // channel's media rate as it enters the packager.
+    if (ch.recent_bytes.size() >= 2) {
+      int64_t bytes = 0;
+      for (size_t i = 1; i < ch.recent_bytes.size(); ++i) bytes += ch.recent_bytes[i].second;
+      double span = (ch.recent_bytes.back().first - ch.recent_bytes.front().first) / 1000.0;
+      c["input_kbps"] = span > 0 ? nlohmann::json(bytes * 8 / 1000.0 / span) : nlohmann::json(nullptr);
+    } else {
+      c["input_kbps"] = nullptr;
+    }
+    for (auto& spec : ch.plan.stages) {
+      auto it = stages_.find(spec.id);
+      if (it != stages_.end()) c["stages"].push_back(stage_json(*it->second, now));
+    }
+    j["channels"].push_back(c);
+  }
+  return j;
+}
+
+HttpReply Supervisor::serve(const std::string& path) const {
+  if (path == "/healthz") {
+    auto reasons = unhealthy_reasons();
+    std::string body = reasons.empty() ? "ok\n" : "";
+    for (auto& r : reasons) body += r + "\n";
+    return {reasons.empty() ? 200 : 503, "text/plain; charset=utf-8", body};
+  }
+  if (path == "/status") {
+    auto j = status_json();
+    return {j["healthy"].get<bool>() ? 200 : 503, "application/json", j.dump(2) + "\n"};
+  }
+  return {404, "text/plain", "not found: try /healthz or /status\n"};
+}
+
+Status run_supervisor(const SupervisorParams& params) {
+  Supervisor sv(params);
+  SIGMA_RETURN_IF_ERROR(sv.start());
+  return sv.loop();
+}
+
+Status print_dry_run(const SupervisorParams& params) {
+  SIGMA_ASSIGN_OR_RETURN(Config cfg, load_config(params.config_path));
+  std::cout << render_shell(make_plan(cfg, params.exe_dir));
+  return {};
+}
+
+Status print_status(const SupervisorParams& params, bool json) {
+  std::string addr = params.health;
+  if (addr.empty()) {
+    auto cfg = load_config(params.config_path);
+    if (!cfg) return cfg.status().wrap("find the health address (or pass --health HOST:PORT)");
+    addr = cfg->global.health;
+  }
+  if (addr == "off") return usage_error("the health endpoint is off in " + params.config_path);
+  SIGMA_ASSIGN_OR_RETURN(std::string body, http_get(addr, "/status", 3000));
+  if (json) {
+    std::cout << body;
+    return {};
+  }
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded()) return system_error("GET /status from " + addr + ": not JSON");
+  std::cout << render_status_table(j);
+  return {};
+}
+
+}  // namespace sigma::supervisor
