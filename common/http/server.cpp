@@ -1,0 +1,221 @@
+#include "http/server.h"
+
+#include <boost/beast/core.hpp>
+#include <charconv>
+
+#include "base/log.h"
+#include "base/time.h"
+
+namespace sigma::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+struct Server::Shared {
+  Handler handler;
+  AccessLog* log = nullptr;
+  ServerOptions opts;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> writes{0};
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, std::shared_ptr<Server::Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+  }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+  void write(const std::shared_ptr<Exchange>& ex, std::shared_ptr<Response> res) {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, res] { self->do_write(ex, res); });
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(0);
+    stream_.expires_after(shared_->opts.idle_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) {
+      // A malformed request gets a 400 before we hang up; EOF, reset and
+      // idle timeouts just close.
+      if (&ec.category() == &beast::error_code(bhttp::error::bad_target).category() &&
+          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        auto res = std::make_shared<Response>(bhttp::status::bad_request, 11);
+        res->set(bhttp::field::server, shared_->opts.server_name);
+        res->set(bhttp::field::content_type, "text/plain; charset=utf-8");
+        set_text(*res, "bad request\n", false);
+        res->keep_alive(false);
+        auto ex = std::make_shared<Exchange>(shared_from_this(), Request{}, client_);
+        ex->sent_ = true;
+        do_write(ex, res);
+        return;
+      }
+      close();
+      return;
+    }
+    stream_.expires_never();  // a held request may wait; the handler bounds it
+    auto ex = std::make_shared<Exchange>(shared_from_this(), parser_->release(), client_);
+    try {
+      shared_->handler(ex);
+    } catch (const std::exception& e) {
+      spdlog::error("handler: unexpected exception: {}", e.what());
+      auto res = Response(bhttp::status::internal_server_error, 11);
+      set_text(res, "internal error\n", ex->head());
+      ex->send(std::move(res));
+    }
+  }
+
+  void do_write(const std::shared_ptr<Exchange>& ex, const std::shared_ptr<Response>& res) {
+    shared_->writes.fetch_add(1);
+    stream_.expires_after(shared_->opts.write_timeout);
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), ex, res](beast::error_code ec, size_t) {
+      self->shared_->writes.fetch_sub(1);
+      self->on_write(ec, *ex, *res);
+    });
+  }
+
+  void on_write(beast::error_code ec, const Exchange& ex, const Response& res) {
+    if (shared_->log && shared_->log->enabled() && ex.req_.method() != bhttp::verb::unknown) {
+      AccessRecord r;
+      r.unix_ms = ex.unix_ms_;
+      r.client = client_;
+      r.method = std::string(ex.req_.method_string());
+      std::string_view target = ex.req_.target();
+      auto q = target.find('?');
+      r.path = std::string(target.substr(0, q));
+      if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+      r.status = res.result_int();
+      r.bytes = ec ? 0 : res.body().length;
+      r.duration_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ex.start_).count();
+      if (auto it = ex.req_.find(bhttp::field::user_agent); it != ex.req_.end()) r.user_agent = it->value();
+      if (auto it = ex.req_.find(bhttp::field::referer); it != ex.req_.end()) r.referer = it->value();
+      shared_->log->write(r);
+    }
+    if (ec || !res.keep_alive() || shared_->stopping.load()) {
+      close();
+      return;
+    }
+    do_read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Server::Shared> shared_;
+  beast::flat_buffer buffer_{8192};
+  std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
+  std::string client_;
+};
+
+Exchange::Exchange(std::shared_ptr<Connection> conn, Request req, std::string client)
+    : conn_(std::move(conn)),
+      req_(std::move(req)),
+      client_(std::move(client)),
+      unix_ms_(unix_ms_now()),
+      start_(std::chrono::steady_clock::now()) {}
+
+asio::any_io_executor Exchange::executor() const { return conn_->executor(); }
+
+void Exchange::send(Response res) {
+  if (sent_.exchange(true)) return;
+  res.version(11);
+  if (!res.has_content_length() && res.result() != bhttp::status::no_content &&
+      res.result() != bhttp::status::not_modified)
+    res.content_length(res.body().length);
+  res.keep_alive(req_.keep_alive());
+  conn_->write(shared_from_this(), std::make_shared<Response>(std::move(res)));
+}
+
+Result<tcp::endpoint> parse_listen_address(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return usage_error("listen address '" + s + "': expected HOST:PORT");
+  std::string host = s.substr(0, colon), port_s = s.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), port);
+  if (ec != std::errc() || p != port_s.data() + port_s.size() || port > 65535)
+    return usage_error("listen address '" + s + "': bad port '" + port_s + "'");
+  beast::error_code aec;
+  auto addr = asio::ip::make_address(host, aec);
+  if (aec) return usage_error("listen address '" + s + "': '" + host + "' is not an IP address");
+  return tcp::endpoint(addr, static_cast<unsigned short>(port));
+}
+
+Server::Server(asio::io_context& ioc, Handler handler, AccessLog* log, ServerOptions opts)
+    : ioc_(ioc), acceptor_(asio::make_strand(ioc)), shared_(std::make_shared<Shared>()), retry_timer_(ioc) {
+  shared_->handler = std::move(handler);
+  shared_->log = log;
+  shared_->opts = std::move(opts);
+}
+
+Server::~Server() = default;
+
+Status Server::listen(const std::string& address) {
+  SIGMA_ASSIGN_OR_RETURN(auto ep, parse_listen_address(address));
+  beast::error_code ec;
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return system_error("listen on " + address + ": " + ec.message());
+  do_accept();
+  return {};
+}
+
+tcp::endpoint Server::local_endpoint() const {
+  beast::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void Server::do_accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (shared_->stopping.load() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // EMFILE and friends: back off instead of spinning on a full fd table.
+      spdlog::warn("accept: {}", ec.message());
+      retry_timer_.expires_after(std::chrono::milliseconds(100));
+      retry_timer_.async_wait([this](beast::error_code e) {
+        if (!e) do_accept();
+      });
+      return;
+    }
+    std::make_shared<Connection>(std::move(socket), shared_)->start();
+    do_accept();
+  });
+}
+
+void Server::stop() {
+  shared_->stopping.store(true);
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    retry_timer_.cancel();
+  });
+}
+
+int Server::writes_in_flight() const { return shared_->writes.load(); }
+
+}  // namespace sigma::http

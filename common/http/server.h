@@ -1,0 +1,79 @@
+#pragma once
+// An HTTP/1.1 server on Boost.Beast/Asio: asynchronous, one strand per
+// connection, run by a few threads. A handler may answer at once or keep
+// the Exchange and answer later from any thread (LL-HLS blocking reload
+// holds thousands of requests this way without a thread each).
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "http/access_log.h"
+#include "http/body.h"
+
+namespace sigma::http {
+
+using Request = boost::beast::http::request<boost::beast::http::empty_body>;
+
+class Connection;
+
+// One request and the promise of one response.
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(std::shared_ptr<Connection> conn, Request req, std::string client);
+  const Request& request() const { return req_; }
+  const std::string& client() const { return client_; }
+  boost::asio::any_io_executor executor() const;
+  bool head() const { return req_.method() == boost::beast::http::verb::head; }
+  // Sends the response (exactly once; later calls are ignored). Safe from
+  // any thread: the write runs on the connection's strand.
+  void send(Response res);
+  bool sent() const { return sent_.load(); }
+
+ private:
+  std::shared_ptr<Connection> conn_;
+  Request req_;
+  std::string client_;
+  int64_t unix_ms_;
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<bool> sent_{false};
+  friend class Connection;
+};
+
+using Handler = std::function<void(const std::shared_ptr<Exchange>&)>;
+
+struct ServerOptions {
+  std::chrono::seconds idle_timeout{60};  // keep-alive connection with no request
+  std::chrono::seconds write_timeout{60}; // a client that stops reading
+  std::string server_name = "sigma-origin";
+};
+
+// "127.0.0.1:8080", "[::1]:8080", ":8080" (all interfaces).
+Result<boost::asio::ip::tcp::endpoint> parse_listen_address(const std::string& s);
+
+class Server {
+ public:
+  Server(boost::asio::io_context& ioc, Handler handler, AccessLog* log, ServerOptions opts = {});
+  ~Server();
+  Status listen(const std::string& address);
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  // Stops accepting; open connections close after their current response.
+  void stop();
+  // Responses being written right now (for a graceful stop).
+  int writes_in_flight() const;
+
+  struct Shared;
+
+ private:
+  void do_accept();
+  boost::asio::io_context& ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<Shared> shared_;
+  boost::asio::steady_timer retry_timer_;
+};
+
+}  // namespace sigma::http

@@ -1,0 +1,24 @@
+#pragma once
+// sigma-origin's body: serve a root of channel directories over HTTP/1.1
+// until SIGTERM/SIGINT.
+#include <chrono>
+#include <string>
+
+#include "base/cli.h"
+#include "base/status.h"
+
+namespace sigma::origin {
+
+struct OriginParams {
+  std::string listen = "127.0.0.1:8080";
+  std::string root = ".";
+  std::string access_log;       // NDJSON file, "-" for stdout, "" off
+  std::string web_dir;          // watch page; "" = found beside the binary
+  int threads = 2;
+  double hold_timeout_s = 0;    // 0: 3 target durations
+  size_t cache_mb = 128;
+};
+
+Status run_origin(const OriginParams& p, CommonOptions& common);
+
+}  // namespace sigma::origin

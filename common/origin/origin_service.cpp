@@ -1,0 +1,411 @@
+#include "origin/origin_service.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "http/mime.h"
+#include "http/range.h"
+#include "http/url.h"
+
+namespace sigma::origin {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using http::Response;
+
+// Parts, segments and init sections never change once renamed into place.
+constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
+constexpr std::string_view kNoCache = "no-cache";
+// Thumbnails and their WebVTT index are rewritten in place by name.
+constexpr std::string_view kShort = "public, max-age=5";
+
+struct OriginService::Snapshot {
+  FileData data;
+  std::shared_ptr<const PlaylistIndex> index;  // playlists only
+  mutable std::mutex mu;
+  mutable std::shared_ptr<const std::string> delta[2];  // YES, v2
+  mutable bool delta_done[2] = {false, false};
+};
+
+struct OriginService::Waiter {
+  std::shared_ptr<http::Exchange> ex;
+  std::string rel;
+  bool part = false;  // waits for a hinted part rather than a playlist
+  BlockingQuery query;
+  asio::steady_timer timer;
+  std::atomic<bool> done{false};
+  Waiter(std::shared_ptr<http::Exchange> e, std::string r) : ex(std::move(e)), rel(std::move(r)), timer(ex->executor()) {}
+};
+
+namespace {
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string_view cache_control_for(std::string_view rel) {
+  static constexpr std::string_view kMedia[] = {".m4s", ".mp4", ".ts", ".aac", ".m4a", ".m4v", ".cmfv", ".cmfa"};
+  for (auto e : kMedia)
+    if (ends_with(rel, e)) return kImmutable;
+  if (ends_with(rel, ".jpg") || ends_with(rel, ".vtt") || ends_with(rel, ".png")) return kShort;
+  return kNoCache;
+}
+
+std::string dir_of(const std::string& rel) {
+  auto slash = rel.rfind('/');
+  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+Response base_response(bhttp::status status) {
+  Response res(status, 11);
+  res.set(bhttp::field::server, "sigma-origin");
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  res.set(bhttp::field::access_control_expose_headers, "Content-Length, Content-Range, Age, Date");
+  return res;
+}
+
+Response text_response(bhttp::status status, std::string text, bool head) {
+  Response res = base_response(status);
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.set(bhttp::field::cache_control, kNoCache);
+  http::set_text(res, std::move(text) + "\n", head);
+  return res;
+}
+
+std::chrono::milliseconds auto_hold(double target_duration) {
+  double ms = std::clamp(3000.0 * target_duration, 1000.0, 30000.0);
+  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+}
+
+// Blocking-reload answers are cacheable by their full URL (query included):
+// whatever the origin answers to "msn=N&part=P" stays a valid answer to it.
+std::string blocking_cache_control(double target_duration) {
+  int secs = static_cast<int>(std::clamp(std::ceil(6 * target_duration), 1.0, 60.0));
+  return "public, max-age=" + std::to_string(secs);
+}
+
+}  // namespace
+
+OriginService::OriginService(FileStore& store, FileStore* web, OriginConfig cfg)
+    : store_(store), web_(web), cfg_(cfg) {}
+
+OriginService::~OriginService() = default;
+
+size_t OriginService::held() const {
+  std::lock_guard lock(mu_);
+  return held_;
+}
+
+std::shared_ptr<const OriginService::Snapshot> OriginService::load(const std::string& rel) {
+  auto got = store_.get(rel);
+  if (!std::holds_alternative<FileData>(got)) return nullptr;
+  FileData data = std::get<FileData>(std::move(got));
+  bool playlist = ends_with(rel, ".m3u8");
+  if (playlist && data.bytes) {
+    std::lock_guard lock(mu_);
+    auto it = playlists_.find(rel);
+    if (it != playlists_.end() && it->second->data.bytes == data.bytes) return it->second;
+  }
+  auto snap = std::make_shared<Snapshot>();
+  snap->data = std::move(data);
+  if (playlist && snap->data.bytes) {
+    snap->index = std::make_shared<const PlaylistIndex>(parse_playlist(*snap->data.bytes));
+    std::lock_guard lock(mu_);
+    playlists_[rel] = snap;
+  }
+  return snap;
+}
+
+void OriginService::handle(const std::shared_ptr<http::Exchange>& ex) {
+  const auto& req = ex->request();
+  bool head = ex->head();
+  if (req.method() == bhttp::verb::options) {
+    // CORS preflight: players send Range, so allow any requested header.
+    Response res = base_response(bhttp::status::no_content);
+    res.set(bhttp::field::access_control_allow_methods, "GET, HEAD, OPTIONS");
+    auto asked = req.find(bhttp::field::access_control_request_headers);
+    res.set(bhttp::field::access_control_allow_headers, asked != req.end() ? std::string(asked->value()) : "Range");
+    res.set(bhttp::field::access_control_max_age, "86400");
+    res.set(bhttp::field::allow, "GET, HEAD, OPTIONS");
+    ex->send(std::move(res));
+    return;
+  }
+  if (req.method() != bhttp::verb::get && !head) {
+    Response res = text_response(bhttp::status::method_not_allowed, "method not allowed", false);
+    res.set(bhttp::field::allow, "GET, HEAD, OPTIONS");
+    ex->send(std::move(res));
+    return;
+  }
+  auto target = http::parse_target(req.target());
+  if (!target) return ex->send(text_response(bhttp::status::bad_request, "bad request target", head));
+  auto rel = http::relative_path(target->path);
+  if (!rel) return ex->send(text_response(bhttp::status::bad_request, "path leaves the root", head));
+
+  if (rel->empty() || *rel == "index.html") return serve_web(ex, "index.html");
+  if (rel->rfind("_player/", 0) == 0) return serve_web(ex, rel->substr(8));
+  if (*rel == "_channels") return serve_channels(ex);
+  if (ends_with(*rel, ".m3u8")) return serve_playlist(ex, *rel, *target);
+
+  auto got = store_.get(*rel);
+  if (std::holds_alternative<FileData>(got)) return serve_file(ex, *rel, std::get<FileData>(got), cache_control_for(*rel));
+  switch (std::get<OpenError>(got)) {
+    case OpenError::kNotFound: return serve_missing(ex, *rel);
+    case OpenError::kForbidden: return ex->send(text_response(bhttp::status::forbidden, "forbidden", head));
+    case OpenError::kIsDirectory: return ex->send(text_response(bhttp::status::not_found, "not found", head));
+    case OpenError::kIo: break;
+  }
+  ex->send(text_response(bhttp::status::service_unavailable, "cannot read file", head));
+}
+
+void OriginService::serve_file(const std::shared_ptr<http::Exchange>& ex, const std::string& rel,
+                               const FileData& data, std::string_view cache_control) {
+  const auto& req = ex->request();
+  bool head = ex->head();
+  http::RangeResult range;
+  if (auto it = req.find(bhttp::field::range); it != req.end()) range = http::parse_range(it->value(), data.size);
+  if (range.kind == http::RangeKind::kUnsatisfiable) {
+    Response res = text_response(bhttp::status::range_not_satisfiable, "range not satisfiable", head);
+    res.set(bhttp::field::content_range, "bytes */" + std::to_string(data.size));
+    return ex->send(std::move(res));
+  }
+  bool partial = range.kind == http::RangeKind::kPartial;
+  uint64_t offset = partial ? range.range.first : 0, length = partial ? range.range.length : data.size;
+  Response res = base_response(partial ? bhttp::status::partial_content : bhttp::status::ok);
+  res.set(bhttp::field::content_type, http::mime_type_for(rel));
+  res.set(bhttp::field::cache_control, cache_control);
+  res.set(bhttp::field::accept_ranges, "bytes");
+  if (partial)
+    res.set(bhttp::field::content_range, "bytes " + std::to_string(offset) + "-" + std::to_string(offset + length - 1) +
+                                             "/" + std::to_string(data.size));
+  res.content_length(length);
+  if (!head) {
+    res.body().bytes = data.bytes;
+    res.body().file = data.file;
+    res.body().offset = offset;
+    res.body().length = length;
+  }
+  ex->send(std::move(res));
+}
+
+Response OriginService::playlist_response(const Snapshot& snap, const BlockingQuery& q, bool head) {
+  Response res = base_response(bhttp::status::ok);
+  res.set(bhttp::field::content_type, http::mime_type_for(".m3u8"));
+  const PlaylistIndex* p = snap.index.get();
+  std::shared_ptr<const std::string> body = snap.data.bytes;
+  if (p && q.skip != BlockingQuery::Skip::kNo) {
+    int k = q.skip == BlockingQuery::Skip::kV2 ? 1 : 0;
+    std::lock_guard lock(snap.mu);
+    if (!snap.delta_done[k]) {
+      if (auto d = delta_playlist(*p, k == 1)) snap.delta[k] = std::make_shared<const std::string>(std::move(*d));
+      snap.delta_done[k] = true;
+    }
+    if (snap.delta[k]) body = snap.delta[k];
+  }
+  if (p && q.blocking() && !p->is_master)
+    res.set(bhttp::field::cache_control, blocking_cache_control(p->target_duration));
+  else if (p && p->endlist)
+    res.set(bhttp::field::cache_control, "public, max-age=60");
+  else if (p && !p->is_master && p->part_target == 0)
+    res.set(bhttp::field::cache_control, "public, max-age=1");  // normal/low: short
+  else
+    res.set(bhttp::field::cache_control, kNoCache);  // LL-HLS clients block instead
+  uint64_t n = body->size();
+  http::set_bytes(res, std::move(body), 0, n, head);
+  return res;
+}
+
+void OriginService::serve_playlist(const std::shared_ptr<http::Exchange>& ex, const std::string& rel,
+                                   const http::Target& t) {
+  bool head = ex->head();
+  auto q = parse_blocking_query(t.query);
+  if (!q) return ex->send(text_response(bhttp::status::bad_request, q.status().message(), head));
+  auto snap = load(rel);
+  if (!snap) {
+    auto got = store_.get(rel);
+    if (std::holds_alternative<OpenError>(got) && std::get<OpenError>(got) == OpenError::kForbidden)
+      return ex->send(text_response(bhttp::status::forbidden, "forbidden", head));
+    return ex->send(text_response(bhttp::status::not_found, "not found", head));
+  }
+  if (!snap->index) return serve_file(ex, rel, snap->data, kNoCache);  // too big to index
+  Readiness r = readiness(*snap->index, *q);
+  if (r == Readiness::kReady) return ex->send(playlist_response(*snap, *q, head));
+  if (r == Readiness::kBadRequest)
+    return ex->send(text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist", head));
+  auto w = std::make_shared<Waiter>(ex, rel);
+  w->query = *q;
+  auto timeout = cfg_.hold_timeout.count() > 0 ? cfg_.hold_timeout : auto_hold(snap->index->target_duration);
+  hold(w, timeout);
+  // The playlist may have changed between our look and the registration.
+  if (auto again = load(rel); again && again != snap) on_change(w, again);
+}
+
+void OriginService::hold(const std::shared_ptr<Waiter>& w, std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(mu_);
+    waiters_[w->rel].emplace(w.get(), w);
+    ++held_;
+  }
+  w->timer.expires_after(timeout);
+  w->timer.async_wait([this, w](boost::system::error_code ec) {
+    if (ec) return;
+    bool head = w->ex->head();
+    if (w->part)
+      finish(w, text_response(bhttp::status::not_found, "part not written in time", head));
+    else
+      finish(w, text_response(bhttp::status::service_unavailable, "playlist did not reach _HLS_msn/_HLS_part in time", head));
+  });
+}
+
+void OriginService::unregister(const Waiter* w) {
+  std::lock_guard lock(mu_);
+  auto it = waiters_.find(w->rel);
+  if (it == waiters_.end()) return;
+  if (it->second.erase(w)) --held_;
+  if (it->second.empty()) waiters_.erase(it);
+}
+
+void OriginService::finish(const std::shared_ptr<Waiter>& w, Response res) {
+  if (w->done.exchange(true)) return;
+  unregister(w.get());
+  // The timer belongs to the connection's strand; cancel it there.
+  asio::dispatch(w->ex->executor(), [w] { w->timer.cancel(); });
+  w->ex->send(std::move(res));
+}
+
+void OriginService::on_change(const std::shared_ptr<Waiter>& w, const std::shared_ptr<const Snapshot>& snap) {
+  if (w->done.load() || !snap) return;
+  if (w->part) {
+    // serve_file sends through the exchange; mark done first so a racing
+    // timer cannot answer too.
+    if (w->done.exchange(true)) return;
+    unregister(w.get());
+    asio::dispatch(w->ex->executor(), [w] { w->timer.cancel(); });
+    serve_file(w->ex, w->rel, snap->data, kImmutable);
+    return;
+  }
+  if (!snap->index) return;
+  Readiness r = readiness(*snap->index, w->query);
+  if (r == Readiness::kReady) return finish(w, playlist_response(*snap, w->query, w->ex->head()));
+  if (r == Readiness::kBadRequest)  // the playlist restarted (new sequence numbers)
+    return finish(w, text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist",
+                                   w->ex->head()));
+}
+
+bool OriginService::hinted(const std::string& rel) {
+  std::string dir = dir_of(rel);
+  {
+    std::lock_guard lock(mu_);
+    auto it = hints_.find(dir);
+    if (it != hints_.end() && !it->second.dirty) return it->second.parts.count(rel) > 0;
+  }
+  Hints h;
+  h.dirty = false;
+  for (const auto& name : store_.list(dir)) {
+    if (!ends_with(name, ".m3u8")) continue;
+    auto snap = load(dir.empty() ? name : dir + "/" + name);
+    if (!snap || !snap->index) continue;
+    for (const auto& uri : snap->index->preload_parts) {
+      if (uri.find("://") != std::string::npos || uri.empty() || uri[0] == '/') continue;
+      auto r = http::relative_path("/" + (dir.empty() ? uri : dir + "/" + uri));
+      if (r) h.parts.insert(*r);
+    }
+  }
+  std::lock_guard lock(mu_);
+  bool found = h.parts.count(rel) > 0;
+  hints_[dir] = std::move(h);
+  return found;
+}
+
+void OriginService::serve_missing(const std::shared_ptr<http::Exchange>& ex, const std::string& rel) {
+  bool head = ex->head();
+  if (!hinted(rel)) return ex->send(text_response(bhttp::status::not_found, "not found", head));
+  auto w = std::make_shared<Waiter>(ex, rel);
+  w->part = true;
+  std::chrono::milliseconds timeout = cfg_.part_hold_timeout;
+  if (timeout.count() <= 0) {
+    double target = 1;
+    std::string dir = dir_of(rel);
+    std::lock_guard lock(mu_);
+    for (const auto& [path, snap] : playlists_)
+      if (snap->index && dir_of(path) == dir) target = std::max(target, snap->index->target_duration);
+    timeout = auto_hold(target);
+  }
+  hold(w, timeout);
+  if (auto snap = load(rel)) on_change(w, snap);
+}
+
+void OriginService::file_ready(const std::string& rel) {
+  if (ends_with(rel, ".m3u8")) {
+    std::lock_guard lock(mu_);
+    if (auto it = hints_.find(dir_of(rel)); it != hints_.end()) it->second.dirty = true;
+  }
+  std::vector<std::shared_ptr<Waiter>> ws;
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiters_.find(rel);
+    if (it == waiters_.end()) return;
+    ws.reserve(it->second.size());
+    for (auto& [k, w] : it->second) ws.push_back(w);
+  }
+  // One read and one parse for every request waiting on this file.
+  auto snap = load(rel);
+  if (!snap) return;
+  for (auto& w : ws) asio::post(w->ex->executor(), [this, w, snap] { on_change(w, snap); });
+}
+
+void OriginService::wake_all() {
+  std::vector<std::string> paths;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [rel, ws] : waiters_) paths.push_back(rel);
+    for (auto& [dir, h] : hints_) h.dirty = true;
+  }
+  for (const auto& rel : paths) file_ready(rel);
+}
+
+void OriginService::release_all() {
+  std::vector<std::shared_ptr<Waiter>> ws;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [rel, m] : waiters_)
+      for (auto& [k, w] : m) ws.push_back(w);
+  }
+  for (auto& w : ws) finish(w, text_response(bhttp::status::service_unavailable, "origin stopping", w->ex->head()));
+}
+
+void OriginService::serve_channels(const std::shared_ptr<http::Exchange>& ex) {
+  nlohmann::json list = nlohmann::json::array();
+  auto names = store_.list("");
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (name.empty() || name[0] == '.' || name[0] == '_') continue;
+    auto master = load(name + "/master.m3u8");
+    if (!master || !master->index) continue;
+    list.push_back({{"name", name}, {"url", "/" + name + "/master.m3u8"}});
+  }
+  Response res = base_response(bhttp::status::ok);
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::cache_control, kNoCache);
+  http::set_text(res, list.dump() + "\n", ex->head());
+  ex->send(std::move(res));
+}
+
+void OriginService::serve_web(const std::shared_ptr<http::Exchange>& ex, const std::string& name) {
+  // Only the page's own files, and hls.js from node_modules, are reachable.
+  static const std::unordered_map<std::string, std::string> kFiles = {
+      {"index.html", "index.html"},
+      {"watch.js", "watch.js"},
+      {"watch.css", "watch.css"},
+      {"hls.min.js", "node_modules/hls.js/dist/hls.min.js"},
+  };
+  auto it = kFiles.find(name);
+  if (!web_ || it == kFiles.end()) return ex->send(text_response(bhttp::status::not_found, "not found", ex->head()));
+  auto got = web_->get(it->second);
+  if (!std::holds_alternative<FileData>(got))
+    return ex->send(text_response(bhttp::status::not_found, "watch page file missing: " + it->second, ex->head()));
+  serve_file(ex, it->second, std::get<FileData>(got), kNoCache);
+}
+
+}  // namespace sigma::origin

@@ -1,0 +1,78 @@
+#pragma once
+// What sigma-origin answers: files of the root with the right type, range
+// and cache headers; LL-HLS blocking playlist reload, preload-hint parts and
+// delta updates (RFC 8216bis 6.2.5); the channel list and the watch page.
+// Held requests wait in a registry keyed by the file they wait for; the
+// directory watcher wakes them, and a timer per request bounds the wait.
+#include <boost/asio.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "http/server.h"
+#include "http/url.h"
+#include "origin/file_store.h"
+#include "origin/playlist_index.h"
+
+namespace sigma::origin {
+
+struct OriginConfig {
+  // Longest hold of a blocking request; 0: three target durations of the
+  // playlist (RFC 8216bis), at least 1 s, at most 30 s.
+  std::chrono::milliseconds hold_timeout{0};
+  // Hold of a request for a hinted part not yet written.
+  std::chrono::milliseconds part_hold_timeout{0};
+};
+
+class OriginService {
+ public:
+  // web: the watch page's files (index.html, watch.js, hls.js), may be null.
+  OriginService(FileStore& store, FileStore* web, OriginConfig cfg);
+  ~OriginService();
+
+  void handle(const std::shared_ptr<http::Exchange>& ex);
+  // From the directory watcher: rel is a complete file now.
+  void file_ready(const std::string& rel);
+  // Events were lost (or a directory appeared): every held request looks again.
+  void wake_all();
+  // Answers every held request (503) so a stop does not wait for timeouts.
+  void release_all();
+  size_t held() const;
+
+  struct Snapshot;
+  struct Waiter;
+
+ private:
+  std::shared_ptr<const Snapshot> load(const std::string& rel);
+  void serve_file(const std::shared_ptr<http::Exchange>& ex, const std::string& rel, const FileData& data,
+                  std::string_view cache_control);
+  void serve_playlist(const std::shared_ptr<http::Exchange>& ex, const std::string& rel, const http::Target& t);
+  void serve_missing(const std::shared_ptr<http::Exchange>& ex, const std::string& rel);
+  void serve_channels(const std::shared_ptr<http::Exchange>& ex);
+  void serve_web(const std::shared_ptr<http::Exchange>& ex, const std::string& name);
+  void hold(const std::shared_ptr<Waiter>& w, std::chrono::milliseconds timeout);
+  void unregister(const Waiter* w);
+  bool hinted(const std::string& rel);
+  void finish(const std::shared_ptr<Waiter>& w, http::Response res);
+  void on_change(const std::shared_ptr<Waiter>& w, const std::shared_ptr<const Snapshot>& snap);
+  http::Response playlist_response(const Snapshot& snap, const BlockingQuery& q, bool head);
+
+  FileStore& store_;
+  FileStore* web_;
+  OriginConfig cfg_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::unordered_map<const Waiter*, std::shared_ptr<Waiter>>> waiters_;
+  size_t held_ = 0;
+  std::unordered_map<std::string, std::shared_ptr<const Snapshot>> playlists_;
+  struct Hints {
+    bool dirty = true;
+    std::set<std::string> parts;
+  };
+  std::unordered_map<std::string, Hints> hints_;  // by directory
+};
+
+}  // namespace sigma::origin

@@ -1,0 +1,23 @@
+// sigma-origin: serves a root of channel directories over HTTP/1.1, with
+// LL-HLS blocking playlist reload. See sigma-origin(1).
+#include "base/cli.h"
+#include "origin/origin.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sigma-origin: serve HLS channel directories over HTTP (LL-HLS aware). See sigma-origin(1)."};
+  sigma::CommonOptions common;
+  sigma::add_common_options(app, common);
+  sigma::origin::OriginParams p;
+  app.add_option("--listen", p.listen, "HOST:PORT to listen on")->capture_default_str();
+  app.add_option("--root", p.root, "directory whose subdirectories are channels")->capture_default_str();
+  app.add_option("--access-log", p.access_log, "append one JSON line per request to FILE ('-': stdout)");
+  app.add_option("--web-dir", p.web_dir, "watch page directory (default: found beside the binary)");
+  app.add_option("--threads", p.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_option("--hold-timeout", p.hold_timeout_s,
+                 "seconds a blocking request is held at most (0: 3 target durations)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+  app.add_option("--cache-size", p.cache_mb, "MB of files kept in memory")->capture_default_str()->check(CLI::Range(1, 65536));
+  return sigma::run_main(app, argc, argv, "sigma-origin", common,
+                         [&] { return sigma::origin::run_origin(p, common); });
+}
