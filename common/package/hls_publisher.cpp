@@ -1,0 +1,263 @@
+#include "package/hls_publisher.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <cstdlib>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "package/naming.h"
+
+namespace sigma::package {
+
+namespace {
+// CAN-SKIP-UNTIL must be at least six target durations (RFC 8216bis 4.4.3.8).
+constexpr int kSkipTargets = 6;
+// PART-HOLD-BACK: at least three part targets (issue 4 and the RFC's advice).
+constexpr double kPartHoldBackTargets = 3.0;
+// A master playlist is rewritten only when a bandwidth moves this much:
+// players read it once, rewriting on every segment buys nothing.
+constexpr double kBandwidthSlack = 0.10;
+
+bool differs(int64_t a, int64_t b) {
+  if (a == 0 || b == 0) return a != b;
+  return std::abs(static_cast<double>(a - b)) > kBandwidthSlack * static_cast<double>(b);
+}
+}  // namespace
+
+HlsPublisher::HlsPublisher(PublisherParams p, std::vector<TrackInfo> tracks) : p_(std::move(p)) {
+  for (auto& info : tracks) {
+    State s;
+    s.info = info;
+    hls::MediaPlaylist& pl = s.playlist;
+    pl.target_duration = p_.target_duration;
+    if (p_.window == 0) pl.playlist_type = "EVENT";
+    if (p_.part_target > 0) {
+      // Version 9: the origin derives delta updates (EXT-X-SKIP) from this
+      // playlist without having to rewrite the version.
+      pl.version = 9;
+      hls::LowLatency ll;
+      ll.part_target = p_.part_target;
+      ll.part_hold_back = kPartHoldBackTargets * p_.part_target;
+      ll.can_skip_until = kSkipTargets * p_.target_duration;
+      pl.low_latency = ll;
+    }
+    tracks_.push_back(std::move(s));
+  }
+}
+
+Status HlsPublisher::on_init(const InitReport& r) {
+  State& s = tracks_.at(r.track);
+  s.codecs = r.codecs;
+  s.width = r.width;
+  s.height = r.height;
+  s.channels = r.channels;
+  return {};
+}
+
+Status HlsPublisher::on_part(const PartReport& r) {
+  State& s = tracks_.at(r.track);
+  if (!s.playlist.low_latency) return {};
+  hls::LowLatency& ll = *s.playlist.low_latency;
+  if (s.pending_msn != r.msn) {
+    ll.pending_parts.clear();
+    s.pending_msn = r.msn;
+    ll.pending_discontinuity = r.discontinuity;
+    ll.pending_map_uri = r.map_uri;
+    ll.pending_program_date_time_ms = r.program_date_time_ms;
+  }
+  ll.pending_parts.push_back({r.duration, r.uri, r.independent});
+  ll.preload_hint_uri = r.last_in_segment ? part_name(p_.segment_prefix, r.msn + 1, 0)
+                                          : part_name(p_.segment_prefix, r.msn, r.index + 1);
+  // The last part is published together with its segment's EXTINF.
+  if (r.last_in_segment) return {};
+  return write_media(r.track);
+}
+
+Status HlsPublisher::on_segment(const SegmentReport& r) {
+  State& s = tracks_.at(r.track);
+  hls::MediaPlaylist& pl = s.playlist;
+  hls::Segment seg;
+  seg.msn = r.msn;
+  seg.duration = r.duration;
+  seg.uri = r.uri;
+  seg.map_uri = r.map_uri;
+  seg.discontinuity = r.discontinuity;
+  seg.program_date_time_ms = r.program_date_time_ms;
+  if (pl.low_latency) {
+    hls::LowLatency& ll = *pl.low_latency;
+    if (s.pending_msn == r.msn) seg.parts = std::move(ll.pending_parts);
+    ll.pending_parts.clear();
+    s.pending_msn = -1;
+    ll.pending_discontinuity = false;
+    ll.preload_hint_uri = part_name(p_.segment_prefix, r.msn + 1, 0);
+  }
+  long rounded = std::lround(r.duration);
+  if (rounded > pl.target_duration) {
+    spdlog::warn("{}: segment {} lasts {:.3f} s, longer than the target {} s (keyframe interval too long?)",
+                 s.info.name, r.msn, r.duration, pl.target_duration);
+    pl.target_duration = static_cast<int>(rounded);
+  }
+  pl.segments.push_back(std::move(seg));
+  pl.next_msn = r.msn + 1;
+
+  s.stats.bytes += static_cast<int64_t>(r.bytes);
+  s.stats.seconds += r.duration;
+  s.stats.frames += r.frames;
+  // A short segment (end of input, break) says little about the peak rate.
+  if (r.duration >= 0.5 * p_.target_duration && r.duration > 0)
+    s.stats.peak_bps = std::max<int64_t>(s.stats.peak_bps, std::llround(r.bytes * 8.0 / r.duration));
+
+  if (p_.window > 0)
+    while (pl.segments.size() > static_cast<size_t>(p_.window)) retire(s);
+  SIGMA_RETURN_IF_ERROR(write_media(r.track));
+  return maybe_write_master(false);
+}
+
+void HlsPublisher::retire(State& s) {
+  hls::MediaPlaylist& pl = s.playlist;
+  hls::Segment& front = pl.segments.front();
+  if (front.discontinuity) ++pl.discontinuity_sequence;
+  std::vector<std::string> files;
+  if (!p_.keep) files.push_back(front.uri);
+  for (auto& part : front.parts) files.push_back(part.uri);
+  s.retired.emplace_back(front.msn, std::move(files));
+  pl.segments.pop_front();
+  // A player may still hold a playlist that lists a retired segment: the
+  // files stay for one more window before they go.
+  int64_t keep_from = pl.media_sequence() - p_.window;
+  while (!s.retired.empty() && s.retired.front().first < keep_from) {
+    for (auto& f : s.retired.front().second) {
+      std::string path = p_.out_dir + "/" + s.info.name + "/" + f;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        spdlog::warn("remove {}: {}", path, std::strerror(errno));
+    }
+    s.retired.pop_front();
+  }
+}
+
+Status HlsPublisher::on_input_end(bool final) {
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    State& s = tracks_[i];
+    if (final) {
+      s.playlist.ended = true;
+      if (s.playlist.low_latency) {
+        s.playlist.low_latency->pending_parts.clear();
+        s.playlist.low_latency->preload_hint_uri.clear();
+      }
+    }
+    if (!s.playlist.segments.empty()) SIGMA_RETURN_IF_ERROR(write_media(i));
+  }
+  return maybe_write_master(true);
+}
+
+void HlsPublisher::fill_reports(size_t track) {
+  auto& ll = tracks_[track].playlist.low_latency;
+  if (!ll) return;
+  ll->rendition_reports.clear();
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    if (i == track) continue;
+    const State& o = tracks_[i];
+    const auto& oll = o.playlist.low_latency;
+    hls::RenditionReport rr;
+    rr.uri = "../" + o.info.name + "/" + kPlaylistName;
+    if (o.pending_msn >= 0 && oll && !oll->pending_parts.empty()) {
+      rr.last_msn = o.pending_msn;
+      rr.last_part = static_cast<int>(oll->pending_parts.size()) - 1;
+    } else if (!o.playlist.segments.empty()) {
+      const hls::Segment& last = o.playlist.segments.back();
+      rr.last_msn = last.msn;
+      rr.last_part = static_cast<int>(last.parts.size()) - 1;
+    } else {
+      continue;
+    }
+    ll->rendition_reports.push_back(rr);
+  }
+}
+
+std::string HlsPublisher::media_playlist_text(size_t track) const {
+  return hls::render(tracks_.at(track).playlist);
+}
+
+Status HlsPublisher::write_media(size_t track) {
+  fill_reports(track);
+  const State& s = tracks_[track];
+  return write_file_atomic(p_.out_dir + "/" + s.info.name + "/" + kPlaylistName, hls::render(s.playlist));
+}
+
+hls::MasterPlaylist HlsPublisher::build_master() const {
+  hls::MasterPlaylist m;
+  const State* audio = nullptr;
+  bool have_video = false;
+  for (const State& s : tracks_) have_video |= s.info.video;
+  for (const State& s : tracks_) {
+    if (s.info.video || !have_video || s.codecs.empty()) continue;
+    hls::AudioRendition a;
+    a.name = s.info.name;
+    a.uri = s.info.name + "/" + kPlaylistName;
+    a.channels = s.channels;
+    a.is_default = audio == nullptr;
+    if (!audio) audio = &s;
+    m.audio.push_back(a);
+  }
+  auto avg = [](const Stats& st) {
+    return st.seconds > 0 ? static_cast<int64_t>(std::llround(st.bytes * 8.0 / st.seconds)) : int64_t{0};
+  };
+  for (const State& s : tracks_) {
+    if ((have_video && !s.info.video) || s.codecs.empty() || s.stats.seconds <= 0) continue;
+    hls::Variant v;
+    v.uri = s.info.name + "/" + kPlaylistName;
+    v.codecs = s.codecs;
+    v.bandwidth = std::max(s.stats.peak_bps, avg(s.stats));
+    v.average_bandwidth = avg(s.stats);
+    if (s.info.video) {
+      v.width = s.width;
+      v.height = s.height;
+      if (s.stats.seconds > 0) v.frame_rate = std::round(s.stats.frames / s.stats.seconds * 1000) / 1000;
+    }
+    if (audio) {
+      v.codecs += "," + audio->codecs;
+      v.bandwidth += std::max(audio->stats.peak_bps, avg(audio->stats));
+      v.average_bandwidth += avg(audio->stats);
+      v.audio_group = "audio";
+    }
+    m.variants.push_back(v);
+  }
+  if (p_.part_target > 0) m.version = 9;
+  return m;
+}
+
+std::string HlsPublisher::master_playlist_text() const { return hls::render(build_master()); }
+
+Status HlsPublisher::maybe_write_master(bool force) {
+  bool all = true, any_two = false;
+  for (const State& s : tracks_) {
+    all &= !s.playlist.segments.empty();
+    any_two |= s.info.video && s.playlist.segments.size() >= 2;
+  }
+  if (!all && !any_two && !force) return {};
+  hls::MasterPlaylist m = build_master();
+  if (m.variants.empty()) return {};
+  std::string text = hls::render(m);
+  if (text == master_written_) return {};
+  if (!master_written_.empty() && !force) {
+    // Same shape, bandwidths within the slack: leave the file alone.
+    bool significant = m.variants.size() != last_master_.variants.size();
+    for (size_t i = 0; !significant && i < m.variants.size(); ++i) {
+      const auto &a = m.variants[i], &b = last_master_.variants[i];
+      significant = differs(a.bandwidth, b.bandwidth) || differs(a.average_bandwidth, b.average_bandwidth) ||
+                    a.codecs != b.codecs || a.width != b.width || a.height != b.height ||
+                    std::fabs(a.frame_rate - b.frame_rate) > 0.01;
+    }
+    if (!significant) return {};
+  }
+  SIGMA_RETURN_IF_ERROR(write_file_atomic(p_.out_dir + "/" + kMasterName, text));
+  master_written_ = text;
+  last_master_ = m;
+  return {};
+}
+
+}  // namespace sigma::package

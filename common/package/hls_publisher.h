@@ -1,0 +1,74 @@
+#pragma once
+// The SegmentListener that owns the playlists: one media playlist per
+// track, the master playlist, the sliding window and the deletion of what
+// fell out of it. Every playlist is written whole, atomically. In ultra-low
+// mode it adds the LL-HLS tags: parts, preload hint, server control and a
+// rendition report for every other track.
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "hls/master_playlist.h"
+#include "hls/media_playlist.h"
+#include "package/segment_listener.h"
+
+namespace sigma::package {
+
+struct PublisherParams {
+  std::string out_dir;
+  int target_duration = 6;   // seconds
+  double part_target = 0;    // > 0: LL-HLS
+  int window = 6;            // segments listed; 0: all (EVENT playlist)
+  bool keep = false;         // keep segment files that left the window
+  std::string segment_prefix = "seg";
+};
+
+struct TrackInfo {
+  std::string name;  // v0, a0: also the directory
+  bool video = false;
+};
+
+class HlsPublisher : public SegmentListener {
+ public:
+  HlsPublisher(PublisherParams p, std::vector<TrackInfo> tracks);
+
+  Status on_init(const InitReport& r) override;
+  Status on_part(const PartReport& r) override;
+  Status on_segment(const SegmentReport& r) override;
+  Status on_input_end(bool final) override;
+
+  // For tests: the text that was (or would be) written.
+  std::string media_playlist_text(size_t track) const;
+  std::string master_playlist_text() const;
+
+ private:
+  struct Stats {
+    int64_t bytes = 0;
+    double seconds = 0;
+    int64_t frames = 0;
+    int64_t peak_bps = 0;
+  };
+  struct State {
+    TrackInfo info;
+    hls::MediaPlaylist playlist;
+    std::string codecs;
+    int width = 0, height = 0, channels = 0;
+    Stats stats;
+    int64_t pending_msn = -1;  // msn of the parts in low_latency->pending_parts
+    std::deque<std::pair<int64_t, std::vector<std::string>>> retired;  // left the window
+  };
+
+  Status write_media(size_t track);
+  Status maybe_write_master(bool force);
+  void fill_reports(size_t track);
+  hls::MasterPlaylist build_master() const;
+  void retire(State& s);
+
+  PublisherParams p_;
+  std::vector<State> tracks_;
+  std::string master_written_;
+  hls::MasterPlaylist last_master_;
+};
+
+}  // namespace sigma::package

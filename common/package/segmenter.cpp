@@ -1,0 +1,377 @@
+#include "package/segmenter.h"
+
+#include <cmath>
+#include <cstring>
+#include <deque>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "hls/codec_string.h"
+#include "package/fmp4_muxer.h"
+#include "package/naming.h"
+#include "package/param_sets.h"
+#include "package/temp_file.h"
+
+namespace sigma::package {
+
+namespace {
+constexpr AVRational k90k{1, 90000};
+constexpr int64_t kTicks = 90000;
+// A backward step this small is a muxer's rounding, not a new timeline:
+// the packet is dropped instead of starting a discontinuity.
+constexpr int64_t kBackwardTolerance = kTicks / 10;
+
+int64_t to_ticks(double seconds) { return std::llround(seconds * kTicks); }
+double to_seconds(int64_t ticks) { return static_cast<double>(ticks) / kTicks; }
+
+struct ParDeleter {
+  void operator()(AVCodecParameters* p) const { avcodec_parameters_free(&p); }
+};
+using ParPtr = std::unique_ptr<AVCodecParameters, ParDeleter>;
+
+ParPtr copy_par(const AVCodecParameters* src) {
+  ParPtr p(avcodec_parameters_alloc());
+  if (p && src) avcodec_parameters_copy(p.get(), src);
+  return p;
+}
+}  // namespace
+
+struct Segmenter::Track {
+  size_t index = 0;
+  std::string name, dir;
+  bool video = false;
+  ParPtr par;
+  std::unique_ptr<Fmp4Muxer> mux;
+  av::BsfPtr adts;  // ADTS -> raw AAC + AudioSpecificConfig
+  std::string init_bytes, init_uri;
+  std::string param_sets;  // in-band SPS/PPS last seen on a keyframe
+
+  int64_t msn = 0;
+  bool seg_open = false;
+  int64_t seg_start = 0, seg_pdt = 0;
+  int seg_frames = 0, part_index = 0;
+  std::string seg_map;
+  bool seg_disc = false;
+  TempFile seg_file;
+
+  bool part_open = false;
+  int64_t part_start = 0;
+  bool part_independent = false;
+  TempFile part_file;
+
+  bool pending_disc = false;
+  bool waiting_key = true;
+  int64_t last_dts = AV_NOPTS_VALUE;
+  int64_t end_dts = 0;
+  int64_t last_delta = 0;
+  std::deque<int64_t> cuts;  // segment starts announced by the reference track
+};
+
+Segmenter::Segmenter(SegmenterParams p, SegmentListener& listener)
+    : p_(std::move(p)), listener_(listener) {
+  seg_ticks_ = to_ticks(p_.segment_duration);
+  // 1/3 s is not a whole number of ticks' worth of decimals: snap so that
+  // ten 30 fps frames make exactly one part.
+  double part = p_.part_duration;
+  if (part > 0 && std::fabs(part - 1.0 / 3) < 0.002) part = 1.0 / 3;
+  chunk_ticks_ = to_ticks(part > 0 ? part : p_.fragment_duration);
+  gap_ticks_ = to_ticks(p_.max_gap);
+}
+
+Segmenter::~Segmenter() = default;
+
+size_t Segmenter::add_track(const std::string& name, const AVCodecParameters* par) {
+  auto t = std::make_unique<Track>();
+  t->index = tracks_.size();
+  t->name = name;
+  t->dir = p_.out_dir + "/" + name;
+  t->video = par->codec_type == AVMEDIA_TYPE_VIDEO;
+  t->par = copy_par(par);
+  t->msn = p_.first_msn;
+  t->waiting_key = t->video;
+  bool have_video = false;
+  for (auto& o : tracks_) have_video |= o->video;
+  if (t->video && !have_video) ref_ = t->index;
+  tracks_.push_back(std::move(t));
+  return tracks_.size() - 1;
+}
+
+size_t Segmenter::track_count() const { return tracks_.size(); }
+
+void Segmenter::start_input(const std::vector<const AVCodecParameters*>& pars) {
+  for (size_t i = 0; i < tracks_.size() && i < pars.size(); ++i) {
+    Track& t = *tracks_[i];
+    if (pars[i]) t.par = copy_par(pars[i]);
+    t.mux.reset();
+    t.adts.reset();
+    t.waiting_key = t.video;
+    t.last_dts = AV_NOPTS_VALUE;
+    t.cuts.clear();
+    if (timeline_started_) t.pending_disc = true;
+  }
+  offset_set_ = false;
+}
+
+int64_t Segmenter::pdt_ms(int64_t dts) const { return wall_base_ms_ + (dts - dts_base_) / 90; }
+
+Status Segmenter::discontinuity_all(const char* why) {
+  spdlog::warn("{}: starting a discontinuity", why);
+  for (auto& tp : tracks_) {
+    Track& t = *tp;
+    if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));
+    t.mux.reset();
+    t.adts.reset();
+    t.pending_disc = true;
+    t.waiting_key = t.video;
+    t.last_dts = AV_NOPTS_VALUE;
+    t.cuts.clear();
+  }
+  return {};
+}
+
+Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
+  Track& t = *tracks_[ti];
+  if (pkt->dts == AV_NOPTS_VALUE) pkt->dts = pkt->pts;
+  if (pkt->dts == AV_NOPTS_VALUE) {
+    ++dropped_;
+    av_packet_unref(pkt);
+    return {};
+  }
+  if (pkt->pts == AV_NOPTS_VALUE) pkt->pts = pkt->dts;
+  av_packet_rescale_ts(pkt, tb, k90k);
+  if (pkt->duration <= 0) {
+    if (t.last_delta > 0) pkt->duration = t.last_delta;
+    else if (!t.video && t.par->sample_rate > 0 && t.par->frame_size > 0)
+      pkt->duration = av_rescale(t.par->frame_size, kTicks, t.par->sample_rate);
+    else pkt->duration = t.video ? 3000 : 1920;
+  }
+
+  if (!offset_set_) {
+    offset_ = timeline_started_ ? timeline_end_ - pkt->dts : 0;
+    offset_set_ = true;
+    timeline_started_ = true;
+    wall_base_ms_ = unix_ms_now();
+    dts_base_ = pkt->dts + offset_;
+  }
+  int64_t dts = pkt->dts + offset_;
+  if (t.last_dts != AV_NOPTS_VALUE) {
+    if (dts < t.last_dts - kBackwardTolerance || dts > t.last_dts + gap_ticks_) {
+      SIGMA_RETURN_IF_ERROR(discontinuity_all(
+          fmt::format("{}: timestamp jump of {:.3f} s", t.name, to_seconds(dts - t.last_dts)).c_str()));
+      offset_ = timeline_end_ - pkt->dts;
+      wall_base_ms_ = unix_ms_now();
+      dts_base_ = timeline_end_;
+      dts = pkt->dts + offset_;
+    } else if (dts <= t.last_dts) {
+      ++dropped_;
+      spdlog::debug("{}: non-increasing dts dropped", t.name);
+      av_packet_unref(pkt);
+      return {};
+    }
+  }
+  pkt->dts = dts;
+  pkt->pts += offset_;
+  bool key = !t.video || (pkt->flags & AV_PKT_FLAG_KEY);
+
+  if (t.video && t.waiting_key) {
+    if (!key) {
+      ++dropped_;
+      av_packet_unref(pkt);
+      return {};
+    }
+    t.waiting_key = false;
+  }
+
+  if (t.video && key) {
+    std::string ps = extract_param_sets(t.par->codec_id, pkt->data, static_cast<size_t>(pkt->size));
+    if (!ps.empty() && !t.param_sets.empty() && ps != t.param_sets) {
+      spdlog::warn("{}: codec parameters changed: new init segment, discontinuity", t.name);
+      if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, dts));
+      t.mux.reset();
+      av_freep(&t.par->extradata);
+      t.par->extradata = static_cast<uint8_t*>(av_mallocz(ps.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+      if (!t.par->extradata) return internal_error("out of memory");
+      std::memcpy(t.par->extradata, ps.data(), ps.size());
+      t.par->extradata_size = static_cast<int>(ps.size());
+      probe_dimensions(t.par->codec_id, pkt->data, static_cast<size_t>(pkt->size), t.par->width,
+                       t.par->height);
+      t.pending_disc = true;
+    }
+    if (!ps.empty()) t.param_sets = std::move(ps);
+  }
+
+  if (t.seg_open) {
+    bool cut;
+    int64_t half = std::max<int64_t>(t.last_delta, 1) / 2;
+    if (t.video || ti == ref_) {
+      cut = key && dts - t.seg_start >= seg_ticks_ - half;
+    } else {
+      while (!t.cuts.empty() && t.cuts.front() <= t.seg_start) t.cuts.pop_front();
+      cut = !t.cuts.empty() && dts >= t.cuts.front() - half;
+      if (cut) t.cuts.pop_front();
+    }
+    if (cut) {
+      SIGMA_RETURN_IF_ERROR(close_segment(t, dts));
+      if (ti == ref_)
+        for (auto& o : tracks_)
+          if (!o->video && o->index != ref_) o->cuts.push_back(dts);
+    } else if (dts + pkt->duration - t.part_start > chunk_ticks_ + 1 ||
+               (t.video && key && p_.part_duration > 0 && dts > t.part_start)) {
+      // A keyframe inside a segment starts a part of its own, so that it
+      // can be marked INDEPENDENT and a player may join there.
+      SIGMA_RETURN_IF_ERROR(close_part(t, dts, false));
+    }
+  }
+
+  if (pkt->flags & AV_PKT_FLAG_CORRUPT) spdlog::debug("{}: corrupt packet at {:.3f} s", t.name, to_seconds(dts));
+  SIGMA_RETURN_IF_ERROR(ensure_muxer(t, pkt));
+  if (!pkt->data) return {};  // the ADTS filter kept it
+  if (!t.seg_open) SIGMA_RETURN_IF_ERROR(open_segment(t, dts, key));
+  if (!t.part_open) SIGMA_RETURN_IF_ERROR(open_part(t, dts, key));
+
+  if (t.last_dts != AV_NOPTS_VALUE && dts > t.last_dts) t.last_delta = dts - t.last_dts;
+  t.last_dts = dts;
+  t.end_dts = dts + pkt->duration;
+  timeline_end_ = std::max(timeline_end_, t.end_dts);
+  ++t.seg_frames;
+  return t.mux->write(pkt);
+}
+
+Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
+  if (!t.adts && t.par->codec_id == AV_CODEC_ID_AAC && pkt->size > 2 &&
+      pkt->data[0] == 0xff && (pkt->data[1] & 0xf0) == 0xf0) {
+    const AVBitStreamFilter* f = av_bsf_get_by_name("aac_adtstoasc");
+    AVBSFContext* raw = nullptr;
+    if (!f || av_bsf_alloc(f, &raw) < 0) return internal_error("aac_adtstoasc filter unavailable");
+    t.adts.reset(raw);
+    avcodec_parameters_copy(raw->par_in, t.par.get());
+    raw->time_base_in = k90k;
+    int r = av_bsf_init(raw);
+    if (r < 0) return av::av_status(r, t.name + ": init ADTS filter");
+  }
+  if (t.adts) {
+    int r = av_bsf_send_packet(t.adts.get(), pkt);
+    if (r < 0) {
+      av_packet_unref(pkt);
+      return av::av_status(r, t.name + ": ADTS filter");
+    }
+    r = av_bsf_receive_packet(t.adts.get(), pkt);
+    if (r == AVERROR(EAGAIN)) return {};
+    if (r < 0) return av::av_status(r, t.name + ": bad ADTS frame");
+  }
+  if (t.mux) return {};
+  const AVCodecParameters* par = t.adts ? t.adts->par_out : t.par.get();
+  SIGMA_ASSIGN_OR_RETURN(t.mux, Fmp4Muxer::open(par, k90k));
+  InitReport rep;
+  rep.track = t.index;
+  rep.width = par->width;
+  rep.height = par->height;
+  rep.sample_rate = par->sample_rate;
+  rep.channels = par->ch_layout.nb_channels;
+  if (t.mux->init() == t.init_bytes) {
+    rep.reused = true;
+  } else {
+    t.init_uri = init_name(t.msn, t.init_bytes.empty());
+    t.init_bytes = t.mux->init();
+    SIGMA_RETURN_IF_ERROR(write_file_atomic(t.dir + "/" + t.init_uri, t.init_bytes));
+  }
+  rep.uri = t.init_uri;
+  auto codecs = hls::codec_string_from_init(t.init_bytes);
+  if (!codecs) return codecs.status().wrap(t.name);
+  rep.codecs = *codecs;
+  return listener_.on_init(rep);
+}
+
+Status Segmenter::open_segment(Track& t, int64_t dts, bool) {
+  SIGMA_RETURN_IF_ERROR(t.seg_file.open(t.dir + "/" + segment_name(p_.segment_prefix, t.msn)));
+  t.seg_open = true;
+  t.seg_start = dts;
+  t.seg_pdt = pdt_ms(dts);
+  t.seg_frames = 0;
+  t.part_index = 0;
+  t.seg_map = t.init_uri;
+  t.seg_disc = t.pending_disc;
+  t.pending_disc = false;
+  return {};
+}
+
+Status Segmenter::open_part(Track& t, int64_t dts, bool key) {
+  t.part_open = true;
+  t.part_start = dts;
+  t.part_independent = key;
+  if (p_.part_duration > 0)
+    return t.part_file.open(t.dir + "/" + part_name(p_.segment_prefix, t.msn, t.part_index));
+  return {};
+}
+
+Status Segmenter::close_part(Track& t, int64_t end, bool last) {
+  if (!t.part_open) return {};
+  Status write_status;
+  Fmp4Muxer::ByteSink sink = [&](const uint8_t* d, size_t n) {
+    write_status = t.seg_file.write(d, n);
+    if (write_status && t.part_file.is_open()) write_status = t.part_file.write(d, n);
+    return write_status.is_ok();
+  };
+  Status st = t.mux ? t.mux->flush(sink) : Status();
+  if (!write_status) return write_status;
+  SIGMA_RETURN_IF_ERROR(st.wrap(t.name));
+  t.part_open = false;
+  if (!t.part_file.is_open()) return {};
+  PartReport r;
+  r.track = t.index;
+  r.msn = t.msn;
+  r.index = t.part_index++;
+  r.duration = to_seconds(end - t.part_start);
+  r.independent = t.part_independent;
+  r.uri = part_name(p_.segment_prefix, t.msn, r.index);
+  r.bytes = t.part_file.size();
+  r.last_in_segment = last;
+  r.map_uri = t.seg_map;
+  r.discontinuity = t.seg_disc;
+  r.program_date_time_ms = t.seg_pdt;
+  SIGMA_RETURN_IF_ERROR(t.part_file.commit());
+  return listener_.on_part(r);
+}
+
+Status Segmenter::close_segment(Track& t, int64_t end) {
+  if (!t.seg_open) return {};
+  SIGMA_RETURN_IF_ERROR(close_part(t, end, true));
+  SegmentReport r;
+  r.track = t.index;
+  r.msn = t.msn;
+  r.duration = to_seconds(end - t.seg_start);
+  r.uri = segment_name(p_.segment_prefix, t.msn);
+  r.map_uri = t.seg_map;
+  r.bytes = t.seg_file.size();
+  r.frames = t.seg_frames;
+  r.discontinuity = t.seg_disc;
+  r.program_date_time_ms = t.seg_pdt;
+  r.parts = p_.part_duration > 0 ? t.part_index : 0;
+  SIGMA_RETURN_IF_ERROR(t.seg_file.commit());
+  t.seg_open = false;
+  ++t.msn;
+  return listener_.on_segment(r);
+}
+
+Status Segmenter::end_input(bool final) {
+  for (auto& tp : tracks_) {
+    Track& t = *tp;
+    if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));
+    t.mux.reset();
+    t.adts.reset();
+    t.cuts.clear();
+  }
+  offset_set_ = false;
+  return listener_.on_input_end(final);
+}
+
+void Segmenter::abort() {
+  for (auto& t : tracks_) {
+    t->seg_file.discard();
+    t->part_file.discard();
+    t->seg_open = t->part_open = false;
+  }
+}
+
+}  // namespace sigma::package

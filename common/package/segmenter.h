@@ -1,0 +1,76 @@
+#pragma once
+// Cuts each track of the input into CMAF segments (on keyframes) and, in
+// ultra-low mode, parts; writes init/part/segment files atomically and
+// reports each to a SegmentListener. It keeps one output timeline across
+// timestamp jumps and input breaks (an offset), marks what follows them as
+// a discontinuity, and never knows about playlists.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "av/av.h"
+#include "base/status.h"
+#include "package/segment_listener.h"
+
+namespace sigma::package {
+
+struct SegmenterParams {
+  std::string out_dir;
+  double segment_duration = 6;   // target, seconds; cuts on the next keyframe
+  double part_duration = 0;      // > 0: parts published as files (LL-HLS)
+  double fragment_duration = 1;  // moof cadence when there are no parts
+  std::string segment_prefix = "seg";
+  double max_gap = 5;  // a forward timestamp jump larger than this is a discontinuity
+  int64_t first_msn = 0;
+};
+
+class Segmenter {
+ public:
+  Segmenter(SegmenterParams p, SegmentListener& listener);
+  ~Segmenter();
+  Segmenter(const Segmenter&) = delete;
+  Segmenter& operator=(const Segmenter&) = delete;
+
+  // Tracks are fixed by the first input: name is also the directory.
+  size_t add_track(const std::string& name, const AVCodecParameters* par);
+  size_t track_count() const;
+
+  // A new input begins. pars[i]: track i's parameters in that input, or
+  // nullptr when it has no such stream. The first call opens the timeline;
+  // later calls start a discontinuity.
+  void start_input(const std::vector<const AVCodecParameters*>& pars);
+  // pkt's timestamps are in tb. pkt is consumed (unreferenced).
+  Status write(size_t track, AVPacket* pkt, AVRational tb);
+  // Closes every open segment and reports on_input_end(final).
+  Status end_input(bool final);
+  // Drops unfinished temporary files (after a fatal error).
+  void abort();
+
+  int64_t dropped_packets() const { return dropped_; }
+
+  struct Track;
+
+ private:
+  Status discontinuity_all(const char* why);
+  Status close_segment(Track& t, int64_t end);
+  Status close_part(Track& t, int64_t end, bool last);
+  Status open_segment(Track& t, int64_t dts, bool key);
+  Status open_part(Track& t, int64_t dts, bool key);
+  Status ensure_muxer(Track& t, AVPacket* pkt);
+  int64_t pdt_ms(int64_t dts) const;
+
+  SegmenterParams p_;
+  SegmentListener& listener_;
+  std::vector<std::unique_ptr<Track>> tracks_;
+  size_t ref_ = 0;  // first video track: its keyframes decide the cuts
+  int64_t seg_ticks_, chunk_ticks_, gap_ticks_;
+  bool offset_set_ = false;
+  int64_t offset_ = 0;
+  bool timeline_started_ = false;
+  int64_t timeline_end_ = 0;
+  int64_t wall_base_ms_ = 0, dts_base_ = 0;
+  int64_t dropped_ = 0;
+};
+
+}  // namespace sigma::package
