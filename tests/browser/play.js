@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Plays an HLS URL in headless Chromium with hls.js (through the watch page
+// of web/, so the page's own code is what is tested) and prints one JSON
+// line: frames decoded, fatal/non-fatal errors, stalls, levels.
+//
+//   node tests/browser/play.js URL SECONDS [--low-latency]
+//
+// Exit status: 0 frames were decoded and hls.js did not give up; 1 no frame
+// decoded or playback failed; 2 usage or browser error.
+'use strict';
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+
+const WEB = path.resolve(__dirname, '../../web');
+const CHROMIUM = process.env.SIGMA_CHROMIUM || '/usr/bin/chromium';
+
+function usage(msg) {
+  process.stderr.write((msg ? 'play.js: ' + msg + '\n' : '') +
+    'usage: node tests/browser/play.js URL SECONDS [--low-latency]\n');
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const lowLatency = args.includes('--low-latency');
+const pos = args.filter((a) => !a.startsWith('--'));
+if (pos.length !== 2) usage();
+const [url, secondsArg] = pos;
+const seconds = Number(secondsArg);
+if (!/^https?:\/\//.test(url)) usage('URL must be http(s)');
+if (!(seconds > 0 && seconds <= 3600)) usage('SECONDS must be in (0, 3600]');
+
+// The page is served from its own loopback port, so the stream is fetched
+// cross-origin: the origin's CORS headers are part of what is exercised.
+function pageServer() {
+  const files = {
+    '/': ['index.html', 'text/html; charset=utf-8'],
+    '/_player/watch.js': ['watch.js', 'text/javascript'],
+    '/_player/watch.css': ['watch.css', 'text/css'],
+    '/_player/hls.min.js': ['node_modules/hls.js/dist/hls.min.js', 'text/javascript'],
+  };
+  const srv = http.createServer((req, res) => {
+    const f = files[req.url.split('?')[0]];
+    if (!f) { res.writeHead(404); res.end(); return; }
+    fs.readFile(path.join(WEB, f[0]), (err, data) => {
+      if (err) { res.writeHead(500); res.end(String(err)); return; }
+      res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
+      res.end(data);
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  if (!fs.existsSync(path.join(WEB, 'node_modules/hls.js/dist/hls.min.js')))
+    throw new Error('web/node_modules is missing: run scripts/setup (npm install in web/)');
+  const { chromium } = require(path.join(WEB, 'node_modules/playwright-core'));
+  const srv = await pageServer();
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sigma-play-'));
+  let ctx;
+  const hardStop = setTimeout(() => { process.stderr.write('play.js: timed out\n'); process.exit(2); },
+    (seconds + 90) * 1000);
+  try {
+    ctx = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM, headless: true, timeout: 60000, viewport: { width: 1280, height: 720 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--autoplay-policy=no-user-gesture-required', '--disable-background-media-suspend',
+        '--disable-renderer-backgrounding', '--disable-background-timer-throttling'],
+    });
+    const page = ctx.pages()[0] || await ctx.newPage();
+    const consoleErrors = [];
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    const q = new URLSearchParams({ src: url, ll: lowLatency ? '1' : '0', nolist: '1' });
+    await page.goto('http://127.0.0.1:' + srv.address().port + '/?' + q, { waitUntil: 'load', timeout: 30000 });
+    await sleep(seconds * 1000);
+    const r = await page.evaluate(() => {
+      const S = window.__sigma, v = document.getElementById('video');
+      const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
+      const hls = window.__hls;
+      return {
+        S, decoded: q.totalVideoFrames || 0, dropped: q.droppedVideoFrames || 0,
+        current_time: v.currentTime, latency_s: hls && hls.latency ? hls.latency : null,
+        stalled_now: S.stall_start !== null,
+      };
+    });
+    const S = r.S;
+    const out = {
+      url, seconds, low_latency: lowLatency,
+      frames_decoded: r.decoded, frames_dropped: r.dropped, frames_presented: S.frames_presented,
+      first_frame_ms: S.first_frame_ms,
+      errors_fatal: S.errors_fatal, errors_nonfatal: S.errors_nonfatal, error_details: S.error_details,
+      recoveries: S.recoveries, gave_up: S.gave_up,
+      stalls: S.stalls, stall_ms: S.stall_ms + (S.stall_start !== null ? Date.now() - S.stall_start : 0),
+      levels: S.levels, level_switches: S.level_switches,
+      fragments: S.fragments, parts: S.parts, live: S.live,
+      current_time_s: +r.current_time.toFixed(3), latency_s: r.latency_s === null ? null : +r.latency_s.toFixed(3),
+      page_errors: consoleErrors,
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+    return out.frames_decoded > 0 && !out.gave_up ? 0 : 1;
+  } finally {
+    clearTimeout(hardStop);
+    if (ctx) await ctx.close().catch(() => {});
+    srv.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
+main().then((code) => process.exit(code), (e) => {
+  process.stderr.write('play.js: ' + (e && e.stack || e) + '\n');
+  process.exit(2);
+});

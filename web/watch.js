@@ -1,0 +1,101 @@
+// The watch page: lists the channels sigma-origin finds (/_channels) and
+// plays one with hls.js. Query: ?channel=NAME, or ?src=URL (any playlist),
+// and ll=1 for hls.js lowLatencyMode. Playback figures are kept in
+// window.__sigma for tests/browser/play.js.
+(function () {
+  'use strict';
+  const params = new URLSearchParams(location.search);
+  const video = document.getElementById('video');
+  const statusLine = document.getElementById('status');
+  const nav = document.getElementById('channels');
+
+  const S = window.__sigma = {
+    src: null, started_at: Date.now(), first_frame_ms: null, frames_presented: 0,
+    stalls: 0, stall_ms: 0, stall_start: null,
+    errors_fatal: 0, errors_nonfatal: 0, error_details: {}, recoveries: 0,
+    levels: [], level_switches: 0, fragments: 0, parts: 0, live: null, gave_up: null,
+  };
+
+  function say(text, isError) {
+    statusLine.textContent = text;
+    statusLine.className = isError ? 'error' : 'muted';
+  }
+
+  function countError(data) {
+    const key = (data.fatal ? 'FATAL ' : '') + data.type + ':' + data.details;
+    if (data.fatal) S.errors_fatal++; else S.errors_nonfatal++;
+    S.error_details[key] = (S.error_details[key] || 0) + 1;
+  }
+
+  function onFrame() {
+    S.frames_presented++;
+    if (S.first_frame_ms === null) S.first_frame_ms = Date.now() - S.started_at;
+    video.requestVideoFrameCallback(onFrame);
+  }
+  if ('requestVideoFrameCallback' in HTMLVideoElement.prototype) video.requestVideoFrameCallback(onFrame);
+
+  video.addEventListener('waiting', () => {
+    if (S.first_frame_ms !== null && S.stall_start === null) { S.stalls++; S.stall_start = Date.now(); }
+  });
+  video.addEventListener('playing', () => {
+    if (S.stall_start !== null) { S.stall_ms += Date.now() - S.stall_start; S.stall_start = null; }
+  });
+
+  function play(src, lowLatency) {
+    S.src = src;
+    S.started_at = Date.now();
+    if (!window.Hls || !Hls.isSupported()) {
+      // Safari plays HLS natively.
+      video.src = src;
+      video.play().catch(() => {});
+      say('playing ' + src + ' (native HLS)');
+      return;
+    }
+    const hls = window.__hls = new Hls({ lowLatencyMode: lowLatency, backBufferLength: 30 });
+    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
+      S.levels = data.levels.map((l) => ({ height: l.height, width: l.width, bitrate: l.bitrate, codecs: l.codecSet || l.attrs.CODECS }));
+      video.play().catch(() => {});
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, () => { S.level_switches++; });
+    hls.on(Hls.Events.LEVEL_LOADED, (_e, data) => { S.live = data.details.live; });
+    hls.on(Hls.Events.FRAG_LOADED, (_e, data) => { if (data.part) S.parts++; else S.fragments++; });
+    let recoveries = 0;
+    hls.on(Hls.Events.ERROR, (_e, data) => {
+      countError(data);
+      if (!data.fatal) return;
+      // hls.js' standard recovery, a bounded number of times.
+      if (recoveries++ >= 5) { S.gave_up = data.details; say('playback failed: ' + data.details, true); hls.destroy(); return; }
+      S.recoveries++;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+      else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+      else { S.gave_up = data.details; say('playback failed: ' + data.details, true); hls.destroy(); }
+    });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    say('playing ' + src + (lowLatency ? ' (low-latency mode)' : ''));
+  }
+
+  function listChannels(current) {
+    fetch('/_channels', { cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
+      .then((channels) => {
+        nav.textContent = '';
+        if (!channels.length) { nav.innerHTML = '<span class="muted">no channel yet</span>'; return; }
+        for (const c of channels) {
+          const a = document.createElement('a');
+          a.href = '?channel=' + encodeURIComponent(c.name);
+          a.textContent = c.name;
+          if (c.name === current) a.className = 'current';
+          nav.appendChild(a);
+        }
+        if (!current && !params.get('src')) say(channels.length + ' channel(s): pick one.');
+      })
+      .catch((e) => { nav.innerHTML = ''; nav.textContent = 'channel list unavailable (' + e.message + ')'; });
+  }
+
+  const ll = params.get('ll') !== '0';
+  const channel = params.get('channel');
+  if (params.get('src')) play(params.get('src'), ll);
+  else if (channel) play('/' + encodeURIComponent(channel) + '/master.m3u8', ll);
+  if (!params.get('nolist')) listChannels(channel);
+})();
