@@ -1,0 +1,61 @@
+#include "transcode/rung_encoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace sigma::transcode {
+
+Result<av::CodecPtr> open_rung_encoder(const Rung& rung, const EncoderSettings& s) {
+  const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
+  if (!codec) return internal_error("this FFmpeg build has no libx264 encoder");
+  av::CodecPtr enc(avcodec_alloc_context3(codec));
+  if (!enc) return internal_error("out of memory allocating an encoder");
+  AVRational fps = s.frame_rate;
+  if (rung.half_fps) fps = av_mul_q(fps, AVRational{1, 2});
+  enc->width = rung.width;
+  enc->height = rung.height;
+  enc->pix_fmt = AV_PIX_FMT_YUV420P;
+  enc->sample_aspect_ratio = AVRational{1, 1};
+  enc->time_base = AVRational{1, 90000};
+  enc->framerate = fps;
+  enc->bit_rate = rung.bitrate;
+  enc->rc_max_rate = rung.maxrate;
+  enc->rc_buffer_size = static_cast<int>(std::min<int64_t>(rung.bufsize, INT32_MAX));
+  enc->thread_count = s.threads;
+  double fps_d = av_q2d(fps) > 0 ? av_q2d(fps) : 30;
+  int interval_frames = std::max(1, static_cast<int>(std::lround(s.keyframe_interval * fps_d)));
+  // Keyframes come from pict_type=I at the interval boundaries; x264's own
+  // GOP limit only fires if those stop (a long timestamp gap), and its
+  // minimum must not suppress a forced one.
+  enc->gop_size = 2 * interval_frames + 1;
+  enc->keyint_min = 1;
+  AVDictionary* opts = nullptr;
+  av_dict_set(&opts, "preset", s.x264_preset.c_str(), 0);
+  av_dict_set(&opts, "forced-idr", "1", 0);
+  av_dict_set(&opts, "sc_threshold", "0", 0);
+  std::string params = "scenecut=0:open-gop=0:nal-hrd=vbr";
+  switch (s.mode) {
+    case LatencyMode::kUltraLow:
+      // No reordering delay and a lookahead of a few frames: latency of the
+      // encoder itself stays around 0.2 s.
+      av_dict_set(&opts, "tune", "zerolatency", 0);
+      params += ":bframes=0:rc-lookahead=" + std::to_string(std::clamp(interval_frames / 6, 2, 10));
+      break;
+    case LatencyMode::kLow:
+      params += ":rc-lookahead=" + std::to_string(std::min(20, interval_frames));
+      break;
+    case LatencyMode::kNormal:
+      break;  // the preset's B-frames and lookahead compress best
+  }
+  av_dict_set(&opts, "x264-params", params.c_str(), 0);
+  int r = avcodec_open2(enc.get(), codec, &opts);
+  std::string unused;
+  if (AVDictionaryEntry* e = av_dict_get(opts, "", nullptr, AV_DICT_IGNORE_SUFFIX)) unused = e->key;
+  av_dict_free(&opts);
+  if (r < 0) return av::av_status(r, "open libx264 for rung " + rung.label());
+  if (!unused.empty()) return usage_error("libx264 rejected option '" + unused + "'");
+  return enc;
+}
+
+}  // namespace sigma::transcode

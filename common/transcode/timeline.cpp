@@ -1,0 +1,45 @@
+#include "transcode/timeline.h"
+
+#include <algorithm>
+
+namespace sigma::transcode {
+
+Timeline::Mapped Timeline::map(int stream, int64_t ts, int64_t step) {
+  Mapped out;
+  if (step <= 0) step = 1;
+  int64_t m = ts + offset_;
+  if (session_break_ && !last_.empty()) {
+    int64_t newest = INT64_MIN;
+    for (const auto& [s, t] : last_) newest = std::max(newest, t);
+    offset_ += newest + step - m;
+    m = newest + step;
+    out.jumped = true;
+  } else if (auto it = last_.find(stream); it != last_.end()) {
+    int64_t delta = m - it->second;
+    if (delta < 0 || delta > max_gap_) {
+      offset_ += it->second + step - m;
+      m = it->second + step;
+      out.jumped = true;
+    }
+  }
+  session_break_ = false;
+  last_[stream] = m;
+  out.ts = m;
+  return out;
+}
+
+KeyframeSchedule::Decision KeyframeSchedule::next(int64_t pts) {
+  Decision d;
+  // Floor division: timestamps may be negative right after a remap.
+  int64_t index = pts >= 0 ? pts / interval_ : -((-pts + interval_ - 1) / interval_);
+  if (index > last_index_) {
+    last_index_ = index;
+    since_key_ = 0;
+    d.keyframe = true;
+  }
+  d.keep_at_half_rate = since_key_ % 2 == 0;
+  ++since_key_;
+  return d;
+}
+
+}  // namespace sigma::transcode
