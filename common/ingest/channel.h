@@ -1,0 +1,50 @@
+#pragma once
+// A channel: the output that outlives its publishers (no EOF between
+// sessions), the current session's state and recorder, and the figures
+// the status file and events report. Owned by the event loop thread.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ingest/channel_output.h"
+#include "ingest/recorder.h"
+
+namespace sigma::ingest {
+
+struct Channel {
+  std::string name;
+  std::unique_ptr<ChannelOutput> output;
+  std::unique_ptr<SessionRecorder> recorder;
+
+  // Current session (live == false between sessions).
+  bool live = false;
+  uint64_t owner = 0;  // connection or source id
+  std::string protocol;
+  std::string remote;
+  int64_t started_mono_ms = 0;
+  int64_t started_unix_ms = 0;
+  uint64_t session_bytes_in = 0;
+  nlohmann::json info = nlohmann::json::object();
+  std::string ts_remainder;  // TS byte sources: a packet cut across reads
+  bool flow_controlled = false;
+
+  // Lifetime figures.
+  uint64_t sessions = 0;
+  uint64_t bytes_in = 0;
+  uint64_t video_frames = 0;
+  uint64_t dropped_packets = 0;  // media the muxer could not place
+  int64_t last_packet_mono_ms = 0;
+
+  // Rates over the last status period.
+  uint64_t rate_bytes = 0, rate_frames = 0;
+  double input_kbps = 0, fps = 0;
+
+  void write_ts(const uint8_t* data, size_t size, bool bounded = true) {
+    if (output) output->write(data, size, bounded);
+    if (recorder) recorder->write(data, size);
+  }
+};
+
+}  // namespace sigma::ingest

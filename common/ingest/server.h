@@ -1,0 +1,35 @@
+#pragma once
+// sigma-ingest's library entry point: the event loop that serves RTMP
+// publishers, takes SRT and pull inputs from their threads, and writes
+// each channel's MPEG-TS to its output.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "base/cli.h"
+#include "base/status.h"
+
+namespace sigma::ingest {
+
+struct IngestParams {
+  std::string rtmp_listen;  // HOST:PORT; empty: no RTMP
+  std::string srt_listen;   // HOST:PORT; empty: no SRT
+  std::string srt_passphrase_file;
+  int srt_latency_ms = 120;
+  std::string keys_file;
+  bool open_mode = false;
+  bool replace = false;
+  std::vector<std::string> inputs;    // -i URL...
+  std::vector<std::string> channels;  // --channel NAME, one per -i (or the stdout channel)
+  std::string output_template;        // contains {channel}; empty: stdout
+  std::string record_dir;
+  std::string status_file;
+  size_t buffer_kib = 4096;
+  int timeout_s = 10;
+  int max_connections = 256;
+  size_t max_message_kib = 8192;
+};
+
+Status run_ingest(const IngestParams& params, CommonOptions& common);
+
+}  // namespace sigma::ingest

@@ -1,0 +1,36 @@
+// sigma-ingest: RTMP/SRT ingest server and pull relay; MPEG-TS out per
+// channel. See sigma-ingest(1).
+#include "base/cli.h"
+#include "ingest/server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sigma-ingest: take RTMP/SRT publishers (or pull URLs) and write one MPEG-TS per channel. "
+               "See sigma-ingest(1)."};
+  sigma::CommonOptions common;
+  sigma::add_common_options(app, common);
+  sigma::ingest::IngestParams p;
+  app.add_option("--rtmp", p.rtmp_listen, "RTMP listen address HOST:PORT (default :1935 when no other input)");
+  app.add_option("--srt", p.srt_listen, "SRT listen address HOST:PORT");
+  app.add_option("--srt-passphrase-file", p.srt_passphrase_file, "file holding the SRT passphrase (10-79 chars)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--srt-latency", p.srt_latency_ms, "SRT latency in ms")->capture_default_str()->check(CLI::Range(20, 10000));
+  app.add_option("--keys", p.keys_file, "stream keys file: 'CHANNEL SECRET' per line");
+  app.add_flag("--open", p.open_mode, "development: any key is accepted and names the channel");
+  app.add_flag("--replace", p.replace, "a new publisher on a live channel replaces the current one");
+  app.add_option("-i,--input", p.inputs, "pull input URL (file, FIFO, rtmp://, srt://, http(s) HLS, ...)");
+  app.add_option("--channel", p.channels, "channel name of each -i input (or the only channel on stdout)");
+  app.add_option("-o,--output", p.output_template, "output path per channel, '{channel}' replaced (default: stdout)");
+  app.add_option("--record", p.record_dir, "keep each session's source as DIR/CHANNEL-START.ts");
+  app.add_option("--status-file", p.status_file, "JSON status rewritten every second");
+  app.add_option("--buffer", p.buffer_kib, "output buffer per channel, KiB")->capture_default_str();
+  app.add_option("--timeout", p.timeout_s, "seconds of silence before a publisher is dropped")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
+  app.add_option("--max-connections", p.max_connections, "RTMP connections at once")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--max-message", p.max_message_kib, "largest RTMP message (a video frame), KiB")
+      ->capture_default_str()->check(CLI::Range(64, 65536));
+  return sigma::run_main(app, argc, argv, "sigma-ingest", common, [&] {
+    if (p.rtmp_listen.empty() && p.srt_listen.empty() && p.inputs.empty()) p.rtmp_listen = ":1935";
+    return sigma::ingest::run_ingest(p, common);
+  });
+}
