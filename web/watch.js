@@ -12,7 +12,7 @@
   const S = window.__sigma = {
     src: null, started_at: Date.now(), first_frame_ms: null, frames_presented: 0,
     stalls: 0, stall_ms: 0, stall_start: null,
-    errors_fatal: 0, errors_nonfatal: 0, error_details: {}, recoveries: 0,
+    errors_fatal: 0, errors_nonfatal: 0, error_details: {}, error_messages: [], recoveries: 0,
     levels: [], level_switches: 0, fragments: 0, parts: 0, live: null, gave_up: null,
   };
 
@@ -25,6 +25,8 @@
     const key = (data.fatal ? 'FATAL ' : '') + data.type + ':' + data.details;
     if (data.fatal) S.errors_fatal++; else S.errors_nonfatal++;
     S.error_details[key] = (S.error_details[key] || 0) + 1;
+    const why = data.error && data.error.message ? data.error.message : data.reason;
+    if (why && S.error_messages.length < 10) S.error_messages.push(key + ': ' + why);
   }
 
   function onFrame() {

@@ -92,7 +92,7 @@ async function main() {
       url, seconds, low_latency: lowLatency,
       frames_decoded: r.decoded, frames_dropped: r.dropped, frames_presented: S.frames_presented,
       first_frame_ms: S.first_frame_ms,
-      errors_fatal: S.errors_fatal, errors_nonfatal: S.errors_nonfatal, error_details: S.error_details,
+      errors_fatal: S.errors_fatal, errors_nonfatal: S.errors_nonfatal, error_details: S.error_details, error_messages: S.error_messages,
       recoveries: S.recoveries, gave_up: S.gave_up,
       stalls: S.stalls, stall_ms: S.stall_ms + (S.stall_start !== null ? Date.now() - S.stall_start : 0),
       levels: S.levels, level_switches: S.level_switches,

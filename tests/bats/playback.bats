@@ -1,0 +1,68 @@
+#!/usr/bin/env bats
+# Playback in a real browser: what sigma-package writes, served by
+# sigma-origin, played by hls.js in headless Chromium (tests/browser/play.js).
+# Catches regressions in playback, not in latency (bench/latency.sh).
+load helpers
+
+setup() {
+  T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/playback.XXXXXX")
+  ROOT=$T/root
+  mkdir -p "$ROOT"
+  PLAY=$BATS_TEST_DIRNAME/../browser/play.js
+  [[ -f $BATS_TEST_DIRNAME/../../web/node_modules/hls.js/dist/hls.min.js ]] ||
+    skip "web/node_modules missing: run scripts/setup"
+}
+
+teardown() {
+  stop_spawned
+  rm -rf "$T"
+}
+
+start_origin() {
+  PORT=$(free_port)
+  BASE=http://127.0.0.1:$PORT
+  spawn "$T/origin.log" sigma-origin --listen "127.0.0.1:$PORT" --root "$ROOT" --access-log "$T/access.log"
+  wait_for curl -sf -o /dev/null "$BASE/_channels" || { cat "$T/origin.log"; return 1; }
+}
+
+@test "fMP4 HLS with audio and video served by sigma-origin plays in Chromium with hls.js" {
+  local ts
+  ts=$(make_ts t20 20)
+  # ffmpeg's own HLS muxer: this test is about the origin and the page.
+  mkdir -p "$ROOT/demo"
+  ffmpeg -nostdin -loglevel error -i "$ts" -c copy -bsf:a aac_adtstoasc -f hls -hls_segment_type fmp4 \
+    -hls_time 2 -hls_playlist_type vod -master_pl_name master.m3u8 \
+    -hls_segment_filename "$ROOT/demo/seg-%d.m4s" "$ROOT/demo/index.m3u8"
+  start_origin
+  run node "$PLAY" "$BASE/demo/master.m3u8" 6
+  echo "$output"
+  [[ $status -eq 0 ]]
+  local json=${lines[-1]}
+  [[ $(jq .frames_decoded <<<"$json") -gt 60 ]]
+  [[ $(jq .errors_fatal <<<"$json") -eq 0 ]]
+  [[ $(jq '.levels[0].height' <<<"$json") -eq 360 ]]
+  # The player went through the origin (cross-origin: CORS was needed).
+  jq -r .path "$T/access.log" | grep -q '^/demo/seg-[0-9]*\.m4s$'
+}
+
+@test "a live ultra-low (LL-HLS) channel plays with hls.js lowLatencyMode, through blocking reloads and parts" {
+  local ts
+  # Video only for now: Chromium rejects sigma-package's AAC track
+  # ("audio SourceBuffer error"); switch to t20 once that is fixed.
+  ts=$(make_ts t20v 20 -an)
+  start_origin
+  # Real-time input, as from an encoder.
+  spawn "$T/live.log" bash -c "ffmpeg -nostdin -loglevel error -re -i '$ts' -c copy -f mpegts - |
+    sigma-package -o '$ROOT/demo' --mode ultra-low --segment-duration 1"
+  WAIT_SECS=15 wait_for bash -c "grep -c '^#EXTINF' '$ROOT/demo/v0/index.m3u8' | awk '{exit !(\$1 >= 3)}'"
+  run node "$PLAY" "$BASE/demo/master.m3u8" 8 --low-latency
+  echo "$output"
+  [[ $status -eq 0 ]]
+  local json=${lines[-1]}
+  [[ $(jq .frames_decoded <<<"$json") -gt 60 ]]
+  [[ $(jq .errors_fatal <<<"$json") -eq 0 ]]
+  [[ $(jq .live <<<"$json") == true ]]
+  [[ $(jq .parts <<<"$json") -gt 0 ]]
+  # hls.js used blocking playlist reload, and the origin held and answered it.
+  jq -r 'select(.query != null and (.query | test("_HLS_msn="))) | .status' "$T/access.log" | grep -q '^200$'
+}
