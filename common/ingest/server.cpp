@@ -520,7 +520,8 @@ Status Server::flush_outputs(int64_t now) {
 void Server::housekeeping(int64_t now) {
   std::vector<std::pair<uint64_t, std::string>> expired;
   for (auto& [id, c] : conns_) {
-    if (!c->handshake_done() && now - c->created_ms() > 10000) expired.emplace_back(id, "handshake timeout");
+    if (!c->handshake_done() && now - c->created_ms() > std::min<int64_t>(10000, int64_t(p_.timeout_s) * 1000))
+      expired.emplace_back(id, "handshake timeout");
     else if (now - c->last_rx_ms() > int64_t(p_.timeout_s) * 1000) expired.emplace_back(id, "timeout");
   }
   for (auto& [id, why] : expired) {

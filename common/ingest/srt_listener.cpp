@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <srt/access_control.h>
 #include <srt/srt.h>
+#include <syslog.h>
 
 #include <cstring>
 
@@ -26,6 +27,14 @@ std::string peer_string(const struct sockaddr* sa) {
     port = ntohs(in->sin6_port);
   }
   return std::string(host) + ":" + std::to_string(port);
+}
+
+// libsrt logs to stderr in its own format; route it through spdlog.
+void srt_log(void*, int level, const char*, int, const char*, const char* message) {
+  std::string m(message ? message : "");
+  while (!m.empty() && (m.back() == '\n' || m.back() == '\r')) m.pop_back();
+  if (level <= LOG_ERR) spdlog::warn("libsrt: {}", m);
+  else spdlog::debug("libsrt: {}", m);
 }
 
 Status srt_fail(const std::string& what) { return system_error(what + ": " + srt_getlasterror_str()); }
@@ -85,6 +94,9 @@ int SrtListener::listen_hook(void* opaque, int sock, int, const struct sockaddr*
 
 Status SrtListener::start() {
   if (srt_startup() < 0) return srt_fail("start libsrt");
+  started_ = true;
+  srt_setloglevel(LOG_ERR);
+  srt_setloghandler(nullptr, &srt_log);
   std::string hostport = params_.listen;
   size_t colon = hostport.rfind(':');
   if (colon == std::string::npos) return usage_error("--srt wants HOST:PORT, got '" + hostport + "'");
@@ -132,6 +144,8 @@ void SrtListener::stop() {
   peers_.clear();
   if (eid_ >= 0) srt_epoll_release(eid_);
   if (listener_ >= 0) srt_close(listener_);
+  if (started_) srt_cleanup();  // libsrt's threads must end before exit
+  started_ = false;
   eid_ = listener_ = -1;
 }
 

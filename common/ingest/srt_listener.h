@@ -57,6 +57,7 @@ class SrtListener {
   SrtAuthorize authorize_;
   Inbox& inbox_;
   std::function<uint64_t()> next_id_;
+  bool started_ = false;
   int listener_ = -1;
   int eid_ = -1;
   std::atomic<bool> stop_{false};
