@@ -18,6 +18,11 @@ Status TsMuxer::open(const std::vector<const AVCodecParameters*>& streams, Sink 
   if (r < 0) return av::av_status(r, "create MPEG-TS muxer");
   ctx_.reset(raw);
   for (const auto* par : streams) {
+#if LIBAVFORMAT_VERSION_MAJOR < 61
+    // Older muxers write AV1 as an opaque data stream nobody can decode.
+    if (par->codec_id == AV_CODEC_ID_AV1)
+      return data_error("AV1 cannot be carried in MPEG-TS by this FFmpeg (libavformat " LIBAVFORMAT_IDENT ")");
+#endif
     // 0 is an explicit "no"; mpegts mostly answers "don't know" (< 0).
     if (avformat_query_codec(ctx_->oformat, par->codec_id, FF_COMPLIANCE_NORMAL) == 0)
       return data_error(std::string("codec ") + avcodec_get_name(par->codec_id) +
