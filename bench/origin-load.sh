@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Load on sigma-origin, two figures (see issue 4):
+#  1. N (5,000) concurrent LL-HLS blocking playlist requests held on
+#     loopback while a new part lands: how many are answered with the new
+#     part, wake-up p50/p99 (rename of the playlist -> response received),
+#     and the origin's RSS while holding them and at its peak.
+#  2. Segment GET throughput of sigma-origin and of nginx serving the same
+#     directory, in the same run with the same wrk settings, and the ratio.
+# Targets: all answered with the new part, p99 < 50 ms, RSS < 200 MB,
+# throughput ratio >= 0.8.
+#
+# Usage: bench/origin-load.sh [N] [WRK_SECONDS]
+# Needs: a built sigma-origin (build*/bin or PATH), g++, wrk, nginx.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-5000}
+SECS=${2:-10}
+ORIGIN=$(command -v sigma-origin || true)
+for b in build/bin build-origin/bin; do [[ -x $b/sigma-origin ]] && ORIGIN=$b/sigma-origin; done
+[[ -n $ORIGIN ]] || { echo "origin-load: build sigma-origin first" >&2; exit 1; }
+command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "origin-load: needs wrk and nginx" >&2; exit 1; }
+
+ulimit -n "$(ulimit -Hn)"
+W=$(mktemp -d /tmp/origin-load.XXXXXX)
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]:-}"; do [[ -n $p ]] && kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]:-}"; do [[ -n $p ]] && timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_mb() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+g++ -O2 -std=c++20 bench/origin-load/load_client.cpp -o "$W/load_client" -pthread
+
+# --- 1. held blocking requests ------------------------------------------
+ROOT=$W/root
+mkdir -p "$ROOT/live/v0"
+# An LL-HLS playlist: segments 0..9 (1 s), parts 0..1 of segment 10.
+playlist() {  # PARTS
+  {
+    printf '#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n#EXT-X-PART-INF:PART-TARGET=0.33334\n'
+    printf '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.0,CAN-SKIP-UNTIL=6\n'
+    printf '#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI="init.mp4"\n'
+    for i in $(seq 0 9); do printf '#EXTINF:1.0,\nseg-%d.m4s\n' "$i"; done
+    for ((p = 0; p < $1; p++)); do printf '#EXT-X-PART:DURATION=0.33334,URI="seg-10.%d.m4s"\n' "$p"; done
+    printf '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg-10.%d.m4s"\n' "$1"
+  }
+}
+playlist 2 >"$ROOT/live/v0/index.m3u8"
+playlist 3 >"$W/next.m3u8"  # the new part, renamed into place by the client
+head -c 40000 /dev/urandom >"$ROOT/live/v0/seg-10.2.m4s"
+
+PORT=$(free_port)
+"$ORIGIN" --listen "127.0.0.1:$PORT" --root "$ROOT" --threads 2 --hold-timeout 60 --log-level warn \
+  2>"$W/origin1.log" &
+OPID=$!
+PIDS+=("$OPID")
+for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/live/v0/index.m3u8" && break; sleep 0.1; done
+RSS_IDLE=$(rss_mb "$OPID" VmRSS)
+
+"$W/load_client" 127.0.0.1 "$PORT" "/live/v0/index.m3u8?_HLS_msn=10&_HLS_part=2" "$N" \
+  "$W/next.m3u8" "$ROOT/live/v0/index.m3u8" 'URI="seg-10.2.m4s"' >"$W/held.json" &
+LPID=$!
+PIDS+=("$LPID")
+# Sample the origin's RSS while the requests are held.
+RSS_HELD=0
+while kill -0 "$LPID" 2>/dev/null; do
+  r=$(rss_mb "$OPID" VmRSS)
+  awk -v a="$r" -v b="$RSS_HELD" 'BEGIN { exit !(a > b) }' && RSS_HELD=$r
+  sleep 0.1
+done
+wait "$LPID" || true
+RSS_PEAK=$(rss_mb "$OPID" VmHWM)
+kill "$OPID"; wait "$OPID" 2>/dev/null || true
+
+# --- 2. segment throughput, sigma-origin vs nginx --------------------------
+SEGDIR=$W/seg
+mkdir -p "$SEGDIR/ch/v0"
+SEGS=""
+for i in $(seq 0 19); do  # 2 s at ~2 Mbit/s each
+  head -c 500000 /dev/urandom >"$SEGDIR/ch/v0/seg-$i.m4s"
+  SEGS+="/ch/v0/seg-$i.m4s "
+done
+OPORT=$(free_port)
+NPORT=$(free_port)
+"$ORIGIN" --listen "127.0.0.1:$OPORT" --root "$SEGDIR" --threads 2 --log-level warn 2>"$W/origin2.log" &
+PIDS+=("$!")
+mkdir -p "$W/nginx/logs"
+cat >"$W/nginx/nginx.conf" <<CONF
+worker_processes 2;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  types { video/iso.segment m4s; }
+  server {
+    listen 127.0.0.1:$NPORT;
+    root $SEGDIR;
+    location / { add_header Access-Control-Allow-Origin *; add_header Cache-Control "public, max-age=31536000, immutable"; }
+  }
+}
+CONF
+nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/nginx/stderr" &
+PIDS+=("$!")
+for _ in $(seq 50); do
+  curl -sf -o /dev/null "http://127.0.0.1:$OPORT/ch/v0/seg-0.m4s" && curl -sf -o /dev/null "http://127.0.0.1:$NPORT/ch/v0/seg-0.m4s" && break
+  sleep 0.1
+done
+cmp <(curl -s "http://127.0.0.1:$OPORT/ch/v0/seg-3.m4s") "$SEGDIR/ch/v0/seg-3.m4s"
+
+bench_wrk() {  # PORT -> requests/s
+  SEGMENTS=$SEGS wrk -t2 -c64 -d"${SECS}s" -s bench/origin-load/segments.lua "http://127.0.0.1:$1/" 2>&1 |
+    awk '/Requests\/sec/ { print $2 } /Transfer\/sec/ { print $2 > "/dev/stderr" }'
+}
+# Warm both (page cache, origin's memory cache), then measure each twice,
+# interleaved, and keep the better run of each.
+SEGMENTS=$SEGS wrk -t1 -c4 -d2s -s bench/origin-load/segments.lua "http://127.0.0.1:$OPORT/" >/dev/null
+SEGMENTS=$SEGS wrk -t1 -c4 -d2s -s bench/origin-load/segments.lua "http://127.0.0.1:$NPORT/" >/dev/null
+O1=$(bench_wrk "$OPORT" 2>/dev/null); N1=$(bench_wrk "$NPORT" 2>/dev/null)
+O2=$(bench_wrk "$OPORT" 2>/dev/null); N2=$(bench_wrk "$NPORT" 2>/dev/null)
+OBEST=$(printf '%s\n%s\n' "$O1" "$O2" | sort -g | tail -1)
+NBEST=$(printf '%s\n%s\n' "$N1" "$N2" | sort -g | tail -1)
+
+# --- report ---------------------------------------------------------------
+python3 - "$W/held.json" "$RSS_IDLE" "$RSS_HELD" "$RSS_PEAK" "$O1" "$O2" "$N1" "$N2" "$OBEST" "$NBEST" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))
+idle, held, peak = map(float, sys.argv[2:5])
+o1, o2, n1, n2, ob, nb = map(float, sys.argv[5:11])
+ok = lambda c: "ok" if c else "MISSED"
+n = h["requests"]
+print(f"== {n} held LL-HLS blocking playlist requests, one new part lands (sigma-origin, 2 threads)")
+print(f"answered with the new part : {h['answered_with_new_part']} / {n}   [{ok(h['answered_with_new_part'] == n)}]"
+      f"   (answered early: {h['answered_before_landing']}, failed: {h['failed']})")
+print(f"wake-up p50 / p99 / max    : {h['wake_ms']['p50']:.1f} / {h['wake_ms']['p99']:.1f} / {h['wake_ms']['max']:.1f} ms"
+      f"   [p99 < 50 ms: {ok(0 <= h['wake_ms']['p99'] < 50)}]")
+print(f"origin RSS idle/held/peak  : {idle:.1f} / {held:.1f} / {peak:.1f} MB   [< 200 MB: {ok(peak < 200)}]")
+print()
+print("== segment GET throughput, 500 kB segments, wrk -t2 -c64, same run (best of 2, interleaved)")
+print(f"{'server':<14}{'run 1':>12}{'run 2':>12}{'best req/s':>14}{'MB/s':>10}")
+print(f"{'sigma-origin':<14}{o1:>12.0f}{o2:>12.0f}{ob:>14.0f}{ob*0.5:>10.0f}")
+print(f"{'nginx':<14}{n1:>12.0f}{n2:>12.0f}{nb:>14.0f}{nb*0.5:>10.0f}")
+print(f"ratio sigma-origin / nginx : {ob/nb:.2f}   [>= 0.8: {ok(ob/nb >= 0.8)}]")
+PY
