@@ -115,7 +115,7 @@ class Decoder {
       }
       AmfValue v;
       SIGMA_RETURN_IF_ERROR(value(v, depth + 1));
-      props.emplace_back(std::move(key), std::move(v));
+      props.push_back({std::move(key), std::move(v)});
     }
   }
   Status need(size_t n) {

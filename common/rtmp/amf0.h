@@ -6,15 +6,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "base/status.h"
 
 namespace sigma::rtmp {
 
-struct AmfValue;
-using AmfProperty = std::pair<std::string, AmfValue>;
+struct AmfProperty;  // {name, value}; defined below, AmfValue nests it
 
 struct AmfValue {
   enum class Type { kNumber, kBoolean, kString, kObject, kNull, kUndefined, kEcmaArray, kStrictArray, kDate };
@@ -25,12 +23,13 @@ struct AmfValue {
   std::vector<AmfProperty> props;  // kObject, kEcmaArray
   std::vector<AmfValue> items;     // kStrictArray
 
-  static AmfValue num(double v) { AmfValue a; a.type = Type::kNumber; a.number = v; return a; }
-  static AmfValue str(std::string v) { AmfValue a; a.type = Type::kString; a.string = std::move(v); return a; }
-  static AmfValue boolean_value(bool v) { AmfValue a; a.type = Type::kBoolean; a.boolean = v; return a; }
-  static AmfValue null() { return AmfValue{}; }
-  static AmfValue undefined() { AmfValue a; a.type = Type::kUndefined; return a; }
-  static AmfValue object(std::vector<AmfProperty> p) { AmfValue a; a.type = Type::kObject; a.props = std::move(p); return a; }
+  // Factories, defined below once AmfProperty is complete.
+  static AmfValue num(double v);
+  static AmfValue str(std::string v);
+  static AmfValue boolean_value(bool v);
+  static AmfValue null();
+  static AmfValue undefined();
+  static AmfValue object(std::vector<AmfProperty> p);
 
   bool is_number() const { return type == Type::kNumber; }
   bool is_string() const { return type == Type::kString; }
@@ -39,6 +38,23 @@ struct AmfValue {
   std::optional<double> get_number(std::string_view key) const;
   std::optional<std::string> get_string(std::string_view key) const;
 };
+
+struct AmfProperty {
+  std::string first;
+  AmfValue second;
+};
+
+inline AmfValue AmfValue::num(double v) { AmfValue a; a.type = Type::kNumber; a.number = v; return a; }
+inline AmfValue AmfValue::str(std::string v) { AmfValue a; a.type = Type::kString; a.string = std::move(v); return a; }
+inline AmfValue AmfValue::boolean_value(bool v) { AmfValue a; a.type = Type::kBoolean; a.boolean = v; return a; }
+inline AmfValue AmfValue::null() { return AmfValue{}; }
+inline AmfValue AmfValue::undefined() { AmfValue a; a.type = Type::kUndefined; return a; }
+inline AmfValue AmfValue::object(std::vector<AmfProperty> p) {
+  AmfValue a;
+  a.type = Type::kObject;
+  a.props = std::move(p);
+  return a;
+}
 
 struct AmfLimits {
   int max_depth = 16;

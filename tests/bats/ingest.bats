@@ -226,3 +226,16 @@ PY
   [ "$(frames "$T/out/demo.ts")" -eq 90 ]
   grep -q "handshake timeout\|timeout" "$T/ingest.log"
 }
+
+@test "libFuzzer over chunk stream, AMF0 and FLV parsing runs 20 s without a crash" {
+  command -v clang++ || skip "clang not installed (scripts/setup --test installs it)"
+  FUZZ_DIR="$SIGMA_TEST_CACHE/rtmp-fuzzer"
+  "$BATS_TEST_DIRNAME/../fuzz/build.sh" "$FUZZ_DIR"
+  mkdir -p "$T/corpus"
+  cp "$BATS_TEST_DIRNAME"/../fuzz/corpus/* "$T/corpus/"
+  run "$FUZZ_DIR/rtmp_fuzzer" -max_total_time=20 -rss_limit_mb=1024 -print_final_stats=1 "$T/corpus"
+  echo "$output" | tail -20
+  [ "$status" -eq 0 ]
+  [[ $output == *"Done "*" runs in "* ]]
+  ! [[ $output == *"ERROR: AddressSanitizer"* || $output == *"runtime error"* ]]
+}
