@@ -33,6 +33,8 @@ class RungWorker {
   RungWorker& operator=(const RungWorker&) = delete;
 
   void add_child(RungWorker* child) { children_.push_back(child); }
+  // Before start(): the scaler used when this rung scales from a parent.
+  void set_sws_flags(int flags) { sws_flags_ = flags; }
   void start();
   // Blocks while the queue is full. The frame is dropped if the worker
   // has failed (the caller checks status()).

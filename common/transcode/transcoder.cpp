@@ -57,6 +57,7 @@ class Transcoder {
   std::vector<RungSpec> specs_;
   double interval_s_ = 2;
   int sws_flags_ = SWS_BICUBIC;
+  int cascade_sws_flags_ = SWS_LANCZOS;
 
   TsMuxer mux_;
   std::vector<Rung> rungs_;
@@ -88,6 +89,7 @@ Status Transcoder::validate() {
     SIGMA_ASSIGN_OR_RETURN(specs_, preset_ladder(p_.preset));
   }
   SIGMA_ASSIGN_OR_RETURN(sws_flags_, parse_scaler(p_.scaler));
+  SIGMA_ASSIGN_OR_RETURN(cascade_sws_flags_, parse_scaler(p_.cascade_scaler));
   interval_s_ = p_.keyframe_interval > 0 ? p_.keyframe_interval : default_keyframe_interval(mode_);
   if (interval_s_ < 0.1 || interval_s_ > 20) return usage_error("keyframe interval must be within 0.1..20 s");
   if (p_.segment_duration > 0) {
@@ -159,8 +161,12 @@ Status Transcoder::setup(AVFormatContext* in) {
         }
       }
     }
-    if (parent) parent->add_child(workers_[i].get());
-    else roots_.push_back(workers_[i].get());
+    if (parent) {
+      parent->add_child(workers_[i].get());
+      workers_[i]->set_sws_flags(cascade_sws_flags_);
+    } else {
+      roots_.push_back(workers_[i].get());
+    }
   }
   for (auto& w : workers_) w->start();
   schedule_ = std::make_unique<KeyframeSchedule>(std::llround(interval_s_ * 90000));

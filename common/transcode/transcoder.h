@@ -19,10 +19,11 @@ struct TranscodeParams {
   double segment_duration = 0;       // seconds; when set, the interval must divide it
   std::string x264_preset = "veryfast";
   int half_fps_at_or_below = 0;      // rung height; 0 = never halve
-  std::string scaler = "bicubic";
+  std::string scaler = "bicubic";        // from the decoded frame
+  std::string cascade_scaler = "lanczos"; // from a larger rung's frame
   bool cascade = true;               // scale each rung from the next larger one
   int encoder_threads = 1;           // x264 threads per rung (0 = auto)
-  int decoder_threads = 0;           // 0 = auto
+  int decoder_threads = 2;           // frame threads; 0 = one per core + 1
   double max_lag = 3.0;              // seconds behind real time before shedding; 0 = never shed
   int64_t audio_bitrate = 128000;    // when audio is encoded
   std::string channel;               // for events

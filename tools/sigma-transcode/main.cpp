@@ -23,10 +23,11 @@ int main(int argc, char** argv) {
   app.add_option("--x264-preset", p.x264_preset, "x264 speed preset")->capture_default_str();
   app.add_option("--half-fps-below", p.half_fps_at_or_below, "rungs this tall or smaller run at half frame rate");
   app.add_option("--scaler", p.scaler, "bicubic, bilinear, fast_bilinear, area, lanczos, spline")->capture_default_str();
+  app.add_option("--cascade-scaler", p.cascade_scaler, "scaler from a larger rung's frame")->capture_default_str();
   app.add_flag("!--no-cascade", p.cascade, "scale every rung from the decoded frame, not the next larger rung");
   app.add_option("--encoder-threads", p.encoder_threads, "x264 threads per rung (0: x264 decides)")
       ->check(CLI::Range(0, 16))->capture_default_str();
-  app.add_option("--decoder-threads", p.decoder_threads, "decoder threads (0: one per core + 1)")
+  app.add_option("--decoder-threads", p.decoder_threads, "decoder frame threads (0: one per core + 1)")
       ->check(CLI::Range(0, 16))->capture_default_str();
   app.add_option("--max-lag", p.max_lag, "seconds behind a live input before shedding a rung (0: never)")
       ->check(CLI::Range(0.0, 600.0))->capture_default_str();
