@@ -15,7 +15,7 @@ namespace sigma::supervisor {
 // How the supervisor restarts a stage (s6-supervise's policy, made tunable).
 struct RestartPolicy {
   int64_t min_spawn_interval_ms = 1000;  // never two spawns of a stage closer than this
-  int64_t backoff_initial_ms = 1000;
+  int64_t backoff_initial_ms = 250;
   int64_t backoff_max_ms = 30000;
   int64_t stable_after_ms = 10000;  // ready this long: the backoff starts over
   int death_tally = 5;              // this many deaths...

@@ -111,15 +111,18 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
       s.channel = ch.name;
       s.stage = "source";
       if (ch.input_kind == InputKind::kPull) {
-        s.argv = {tool_path(g, exe_dir, "sigma-ingest"), "-i", ch.input};
+        // The ingest opens the FIFO itself: its bounded, non-blocking
+        // output drops rather than stall when the packager is restarting.
+        s.argv = {tool_path(g, exe_dir, "sigma-ingest"), "-i", ch.input, "--channel", ch.name,
+                  "-o", source_fifo, "--status-file", cp.dir + "/ingest-status.json"};
         if (ch.record && !g.record_dir.empty()) s.argv.insert(s.argv.end(), {"--record", g.record_dir});
       } else {
         for (auto& w : ch.input_argv) s.argv.push_back(substitute(w, vars));
         s.custom = true;
         s.notify_ready = mentions(ch.input_argv, "{ready_fd}");
         s.events_pipe = mentions(ch.input_argv, "{events_fd}");
+        s.stdout_fifo = source_fifo;
       }
-      s.stdout_fifo = source_fifo;
       s.events_file = events;
       auto v = vars;
       v["output"] = source_fifo;
@@ -135,9 +138,11 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
       s.id = ch.name + "/transcode";
       s.channel = ch.name;
       s.stage = "transcode";
+      // "720p" names one of sigma-transcode's ladder presets; rungs have '@'.
+      bool custom = ch.ladder.find('@') != std::string::npos || ch.ladder == "source";
       s.argv = {tool_path(g, exe_dir, "sigma-transcode"), "-i", source_fifo, "-o", ladder_fifo,
-                "--ladder", ch.ladder, "--mode", ch.mode};
-      if (!ch.preset.empty()) s.argv.insert(s.argv.end(), {"--preset", ch.preset});
+                custom ? "--ladder" : "--preset", ch.ladder, "--mode", ch.mode, "--channel", ch.name};
+      if (!ch.preset.empty()) s.argv.insert(s.argv.end(), {"--x264-preset", ch.preset});
       s.events_file = events;
       auto v = vars;
       v["input"] = source_fifo;
@@ -153,6 +158,11 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     s.stage = "package";
     s.argv = {tool_path(g, exe_dir, "sigma-package"), "-i", package_in, "-o", ch.output_dir,
               "--mode", ch.mode, "--channel", ch.name};
+    if (ch.dvr_window_s > 0) {
+      // The packager counts its window in segments: 6 s in normal mode, 2 s otherwise.
+      int64_t seg = ch.mode == "normal" ? 6 : 2;
+      s.argv.insert(s.argv.end(), {"--window", std::to_string((ch.dvr_window_s + seg - 1) / seg)});
+    }
     s.events_file = events;
     auto v = vars;
     v["input"] = package_in;

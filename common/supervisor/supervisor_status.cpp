@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "supervisor/status_view.h"
@@ -22,6 +23,19 @@ nlohmann::json stage_json(const StageRuntime& s, int64_t now) {
   if (!s.failure.empty() && s.state == StageState::kFailed) j["failure"] = s.failure;
   if (s.state == StageState::kBackoff && s.timer_at > 0) j["restart_in_s"] = (s.timer_at - now) / 1000.0;
   return j;
+}
+
+// The input rate sigma-ingest measured for a channel, from its status
+// file (rewritten every second); null when there is none.
+nlohmann::json ingest_kbps(const std::string& status_file, const std::string& channel) {
+  auto text = read_file(status_file);
+  if (!text) return nullptr;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.contains("channels") || !j["channels"].is_array()) return nullptr;
+  for (auto& c : j["channels"])
+    if (c.value("channel", "") == channel && c.contains("input_kbps") && c["input_kbps"].is_number())
+      return c["input_kbps"];
+  return nullptr;
 }
 
 }  // namespace
@@ -66,9 +80,16 @@ nlohmann::json Supervisor::status_json() const {
                         {"stages", nlohmann::json::array()}};
     c["last_segment_age_s"] = ch.last_segment_unix_ms < 0 ? nlohmann::json(nullptr)
                                                           : nlohmann::json((unix_now - ch.last_segment_unix_ms) / 1000.0);
-    // Bytes of the segments written in the last 30 s over that span: the
-    // channel's media rate as it enters the packager.
-    if (ch.recent_bytes.size() >= 2) {
+    // What the ingest measured, else the bytes of the segments written in
+    // the last 30 s over that span (the rate entering the packager).
+    nlohmann::json measured = nullptr;
+    for (auto& spec : ch.plan.stages)
+      if (spec.stage == "source") measured = ingest_kbps(ch.plan.dir + "/ingest-status.json", name);
+    if (measured.is_null() && stages_.count("ingest"))
+      measured = ingest_kbps(cfg_.global.run_dir + "/ingest-status.json", name);
+    if (!measured.is_null()) {
+      c["input_kbps"] = measured;
+    } else if (ch.recent_bytes.size() >= 2) {
       int64_t bytes = 0;
       for (size_t i = 1; i < ch.recent_bytes.size(); ++i) bytes += ch.recent_bytes[i].second;
       double span = (ch.recent_bytes.back().first - ch.recent_bytes.front().first) / 1000.0;

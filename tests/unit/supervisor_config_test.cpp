@@ -1,0 +1,160 @@
+#include <gtest/gtest.h>
+
+#include "supervisor/config.h"
+#include "supervisor/plan.h"
+
+using namespace sigma;
+using namespace sigma::supervisor;
+
+namespace {
+const char* kGood = R"(# a comment
+[global]
+run_dir = /run/s
+out_root = /srv/out
+health = 127.0.0.1:9999
+origin = 127.0.0.1:8080
+rtmp = 127.0.0.1:1935
+keys = /etc/sigma/keys
+record_dir = /srv/rec
+death_tally = 3 in 20s
+backoff_max = 10s
+
+[channel news]
+input = publish
+mode = ultra-low
+ladder = 1280x720@3000k,640x360@800k
+record = yes
+events = /var/log/news.ndjson
+package.args = --window 10
+
+[channel "relay"]
+input = pull srt://10.0.0.1:9000?streamid=x&passphrase=secret
+mode = normal
+dvr = 2h
+enabled = no
+)";
+}  // namespace
+
+TEST(SupervisorConfig, ParsesEverySetting) {
+  auto cfg = parse_config(kGood, "t.conf");
+  ASSERT_TRUE(cfg.is_ok()) << cfg.status().message();
+  EXPECT_EQ(cfg->global.run_dir, "/run/s");
+  EXPECT_EQ(cfg->global.restart.death_tally, 3);
+  EXPECT_EQ(cfg->global.restart.death_window_ms, 20000);
+  EXPECT_EQ(cfg->global.restart.backoff_max_ms, 10000);
+  ASSERT_EQ(cfg->channels.size(), 2u);
+  const auto& news = cfg->channels[0];
+  EXPECT_EQ(news.name, "news");
+  EXPECT_EQ(news.input_kind, InputKind::kPublish);
+  EXPECT_EQ(news.mode, "ultra-low");
+  EXPECT_TRUE(news.record);
+  EXPECT_EQ(news.output_dir, "/srv/out/news");
+  EXPECT_EQ(news.stages.at("package").extra_args, (std::vector<std::string>{"--window", "10"}));
+  const auto& relay = cfg->channels[1];
+  EXPECT_EQ(relay.name, "relay");
+  EXPECT_EQ(relay.input_kind, InputKind::kPull);
+  EXPECT_EQ(relay.input, "srt://10.0.0.1:9000?streamid=x&passphrase=secret");
+  EXPECT_EQ(relay.dvr_window_s, 7200);
+  EXPECT_FALSE(relay.enabled);
+}
+
+// Every error names the file and the line, and is a usage error (exit 100).
+static void expect_error(const std::string& text, const std::string& where, const std::string& what) {
+  auto cfg = parse_config(text, "c.conf");
+  ASSERT_FALSE(cfg.is_ok()) << text;
+  EXPECT_EQ(cfg.status().code(), ExitCode::kUsage);
+  EXPECT_EQ(cfg.status().message().rfind("c.conf:" + where + ": ", 0), 0u) << cfg.status().message();
+  EXPECT_NE(cfg.status().message().find(what), std::string::npos) << cfg.status().message();
+}
+
+TEST(SupervisorConfig, ErrorsCarryTheLine) {
+  expect_error("[global]\nrun_dri = /x\n", "2", "unknown key 'run_dri'");
+  expect_error("[global]\n\n[channel a]\nmode = fast\n", "4", "mode: expected normal, low or ultra-low");
+  expect_error("[channel a]\n[channel a]\n", "2", "defined twice");
+  expect_error("[channel ../etc]\n", "1", "channel name");
+  expect_error("mode = low\n", "1", "before any");
+  expect_error("[global]\nhealth = 127.0.0.1\n", "2", "HOST:PORT");
+  expect_error("[global]\nbackoff_max = 5 s\n", "2", "duration unit");
+  expect_error("[channel a]\ninput = pull\n", "2", "needs one URL");
+  expect_error("[channel a]\ninput = exec sh -c 'unterminated\n", "2", "unterminated");
+  expect_error("[channel a]\nmode = low\nmode = normal\n", "3", "set twice");
+  expect_error("[channel a]\nrecord = yes\n", "1", "record_dir");
+  expect_error("[channel a]\nfoo.args = x\n", "2", "unknown stage 'foo'");
+  expect_error("[global]\ndeath_tally = 5\n", "2", "N in DURATION");
+  expect_error("[bogus]\n", "1", "unknown section");
+  expect_error("[channel a\n", "1", "closing ']'");
+  expect_error("[channel a]\njust words\n", "2", "key = value");
+}
+
+TEST(SupervisorConfig, Durations) {
+  EXPECT_EQ(*parse_duration_ms("500ms"), 500);
+  EXPECT_EQ(*parse_duration_ms("30"), 30000);
+  EXPECT_EQ(*parse_duration_ms("30s"), 30000);
+  EXPECT_EQ(*parse_duration_ms("5m"), 300000);
+  EXPECT_EQ(*parse_duration_ms("2h"), 7200000);
+  EXPECT_FALSE(parse_duration_ms("").is_ok());
+  EXPECT_FALSE(parse_duration_ms("-1s").is_ok());
+  EXPECT_FALSE(parse_duration_ms("3 days").is_ok());
+}
+
+TEST(SupervisorConfig, SplitAndQuoteRoundTrip) {
+  auto w = split_words(R"(ffmpeg -f lavfi -i "testsrc2=size=640x360" 'a b' c\ d "x\"y")");
+  ASSERT_TRUE(w.is_ok());
+  EXPECT_EQ(*w, (std::vector<std::string>{"ffmpeg", "-f", "lavfi", "-i", "testsrc2=size=640x360", "a b", "c d", "x\"y"}));
+  EXPECT_EQ(shell_quote("plain/path.ts"), "plain/path.ts");
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote(""), "''");
+}
+
+TEST(SupervisorPlan, PublishChannelWithLadder) {
+  auto cfg = parse_config(kGood, "t.conf");
+  ASSERT_TRUE(cfg.is_ok());
+  Plan plan = make_plan(*cfg, "");
+  ASSERT_EQ(plan.shared.size(), 2u);
+  EXPECT_EQ(plan.shared[0].id, "ingest");
+  EXPECT_EQ(plan.shared[0].argv,
+            (std::vector<std::string>{"sigma-ingest", "--rtmp", "127.0.0.1:1935", "--keys", "/etc/sigma/keys",
+                                      "--output", "/run/s/{channel}/source.ts", "--record", "/srv/rec",
+                                      "--status-file", "/run/s/ingest-status.json"}));
+  EXPECT_EQ(plan.shared[1].argv, (std::vector<std::string>{"sigma-origin", "--listen", "127.0.0.1:8080", "--root", "/srv/out"}));
+  ASSERT_EQ(plan.channels.size(), 1u);  // relay is disabled
+  const ChannelPlan& news = plan.channels[0];
+  EXPECT_EQ(news.fifos, (std::vector<std::string>{"/run/s/news/source.ts", "/run/s/news/ladder.ts"}));
+  ASSERT_EQ(news.stages.size(), 2u);
+  EXPECT_EQ(news.stages[0].argv,
+            (std::vector<std::string>{"sigma-transcode", "-i", "/run/s/news/source.ts", "-o", "/run/s/news/ladder.ts",
+                                      "--ladder", "1280x720@3000k,640x360@800k", "--mode", "ultra-low",
+                                      "--channel", "news"}));
+  EXPECT_EQ(news.stages[1].argv,
+            (std::vector<std::string>{"sigma-package", "-i", "/run/s/news/ladder.ts", "-o", "/srv/out/news", "--mode",
+                                      "ultra-low", "--channel", "news", "--window", "10"}));
+  auto child = child_argv(news.stages[1]);
+  EXPECT_EQ(std::vector<std::string>(child.end() - 4, child.end()),
+            (std::vector<std::string>{"--ready-fd", "3", "--events", "fd:4"}));
+}
+
+TEST(SupervisorPlan, ExecInputAndCommandOverride) {
+  auto cfg = parse_config(R"([global]
+run_dir = /r
+out_root = /o
+origin = off
+[channel t]
+input = exec ffmpeg -i x -f mpegts -
+package.command = sh -c 'echo >&{ready_fd}; cat {input} >/dev/null'
+)", "t.conf");
+  ASSERT_TRUE(cfg.is_ok()) << cfg.status().message();
+  Plan plan = make_plan(*cfg, "");
+  EXPECT_TRUE(plan.shared.empty());  // no publish channel, no origin
+  const ChannelPlan& t = plan.channels[0];
+  ASSERT_EQ(t.stages.size(), 2u);
+  EXPECT_EQ(t.stages[0].stdout_fifo, "/r/t/source.ts");
+  EXPECT_FALSE(t.stages[0].notify_ready);
+  EXPECT_TRUE(t.stages[1].notify_ready);
+  EXPECT_EQ(child_argv(t.stages[1]),
+            (std::vector<std::string>{"sh", "-c", "echo >&3; cat /r/t/source.ts >/dev/null"}));
+  std::string sh = render_shell(plan);
+  EXPECT_NE(sh.find("mkfifo -m 0600 /r/t/source.ts"), std::string::npos) << sh;
+  EXPECT_NE(sh.find("exec 3<>/r/t/source.ts"), std::string::npos) << sh;
+  EXPECT_NE(sh.find("ffmpeg -i x -f mpegts - </dev/null >/r/t/source.ts &"), std::string::npos) << sh;
+  EXPECT_NE(sh.find("sh -c 'echo >&2; cat /r/t/source.ts >/dev/null' </dev/null >/dev/null &"), std::string::npos) << sh;
+}
