@@ -6,6 +6,7 @@ extern "C" {
 }
 
 #include <cstdlib>
+#include <cstring>
 
 #include "av/codec_loop.h"
 #include "base/log.h"
@@ -16,6 +17,27 @@ namespace {
 constexpr int kRate = 48000;
 constexpr AVRational kTb90k{1, 90000};
 constexpr AVRational kTbRate{1, kRate};
+// The encoder's raw AAC frames get an ADTS header, as MPEG-TS wants them:
+// the muxer could add one only if the stream had been declared with
+// extradata, which a stream first fed by passthrough does not have.
+Status add_adts_header(AVPacket* pkt, AVPacket* out) {
+  constexpr int kSampleRateIndex48k = 3, kChannels = 2, kAacLc = 1;  // object type - 1
+  int len = pkt->size + 7;
+  int r = av_new_packet(out, len);
+  if (r < 0) return av::av_status(r, "ADTS packet");
+  av_packet_copy_props(out, pkt);
+  uint8_t* h = out->data;
+  h[0] = 0xFF;
+  h[1] = 0xF1;  // MPEG-4, no CRC
+  h[2] = static_cast<uint8_t>((kAacLc << 6) | (kSampleRateIndex48k << 2) | (kChannels >> 2));
+  h[3] = static_cast<uint8_t>(((kChannels & 3) << 6) | (len >> 11));
+  h[4] = static_cast<uint8_t>((len >> 3) & 0xFF);
+  h[5] = static_cast<uint8_t>(((len & 7) << 5) | 0x1F);
+  h[6] = 0xFC;
+  memcpy(h + 7, pkt->data, pkt->size);
+  return {};
+}
+
 }  // namespace
 
 AudioPath::~AudioPath() {
@@ -53,7 +75,8 @@ Status AudioPath::add_output(const AVStream* in) {
 
 Status AudioPath::begin_input(const AVStream* in) {
   dec_.reset();
-  passthrough_ = in->codecpar->codec_id == AV_CODEC_ID_AAC;
+  codec_ = in->codecpar->codec_id;
+  passthrough_ = codec_ == AV_CODEC_ID_AAC;
   if (passthrough_) {
     spdlog::info("audio: AAC {} Hz, passed through", in->codecpar->sample_rate);
     return {};
@@ -72,9 +95,24 @@ Status AudioPath::begin_input(const AVStream* in) {
   return {};
 }
 
-Status AudioPath::packet(AVPacket* pkt) {
+Status AudioPath::packet(AVPacket* pkt, const AVStream* in) {
   if (stream_ < 0) return {};
-  if (passthrough_) return mux_.write(stream_, pkt, kTb90k);
+  if (in->codecpar->codec_id != codec_) {
+    spdlog::warn("audio: input codec changed to {}", avcodec_get_name(in->codecpar->codec_id));
+    SIGMA_RETURN_IF_ERROR(end_input());
+    SIGMA_RETURN_IF_ERROR(begin_input(in));
+  }
+  if (passthrough_) {
+    // MPEG-TS carries AAC as ADTS. Anything else under the AAC label (a
+    // PMT that changed codec on the same PID) would corrupt the output.
+    bool adts = pkt->size >= 7 && pkt->data[0] == 0xFF && (pkt->data[1] & 0xF6) == 0xF0;
+    if (!adts) {
+      if (bad_packets_++ % 200 == 0)
+        spdlog::warn("audio: dropping packets that are not ADTS AAC ({} so far)", bad_packets_);
+      return {};
+    }
+    return mux_.write(stream_, pkt, kTb90k);
+  }
   if (!dec_) return {};
   Status st = av::decode(dec_.get(), pkt, dec_frame_.get(), [&](AVFrame* f) { return on_decoded(f); });
   if (st.code() == ExitCode::kData) {
@@ -139,9 +177,14 @@ Status AudioPath::drain_fifo(bool final) {
     enc_frame_->pts = next_pts_;
     next_pts_ += n;
     SIGMA_RETURN_IF_ERROR(av::encode(enc_.get(), enc_frame_.get(), pkt_.get(),
-                                     [&](AVPacket* p) { return mux_.write(stream_, p, enc_->time_base); }));
+                                     [&](AVPacket* p) { return write_encoded(p); }));
   }
   return {};
+}
+
+Status AudioPath::write_encoded(AVPacket* p) {
+  SIGMA_RETURN_IF_ERROR(add_adts_header(p, adts_.get()));
+  return mux_.write(stream_, adts_.get(), enc_->time_base);
 }
 
 Status AudioPath::end_input() {
@@ -155,8 +198,7 @@ Status AudioPath::finish() {
   SIGMA_RETURN_IF_ERROR(end_input());
   if (!enc_ || stream_ < 0) return {};
   SIGMA_RETURN_IF_ERROR(drain_fifo(true));
-  return av::encode(enc_.get(), nullptr, pkt_.get(),
-                    [&](AVPacket* p) { return mux_.write(stream_, p, enc_->time_base); });
+  return av::encode(enc_.get(), nullptr, pkt_.get(), [&](AVPacket* p) { return write_encoded(p); });
 }
 
 }  // namespace sigma::transcode

@@ -323,7 +323,7 @@ Status Transcoder::session(AVFormatContext* in) {
         if (pkt->pts != AV_NOPTS_VALUE) pkt->pts += off;
         if (pkt->dts != AV_NOPTS_VALUE) pkt->dts += off;
       }
-      s = audio_->packet(pkt.get());
+      s = audio_->packet(pkt.get(), st);
     }
     av_packet_unref(pkt.get());
     SIGMA_RETURN_IF_ERROR(s);

@@ -73,6 +73,14 @@ Status TsMuxer::write(int stream, AVPacket* pkt, AVRational tb) {
   }
   if (pkt->dts != AV_NOPTS_VALUE) last = pkt->dts;
   int r = av_interleaved_write_frame(ctx_.get(), pkt);
+  if (r == AVERROR_INVALIDDATA || r == AVERROR(EINVAL)) {
+    // The muxer refused one packet (say, audio that is not ADTS): drop it
+    // and keep the channel on air; only I/O errors end the output.
+    if (dropped_++ % 100 == 0)
+      spdlog::warn("muxer refused a packet of stream {} ({} so far): {}", stream, dropped_, av::error_string(r));
+    av_packet_unref(pkt);
+    return {};
+  }
   if (r < 0) {
     failed_ = true;
     return system_error("write to " + redact_url(url_) + ": " + av::error_string(r));

@@ -32,6 +32,7 @@ class TsMuxer {
   std::string url_;
   std::vector<int64_t> last_dts_;
   bool started_ = false, failed_ = false;
+  int64_t dropped_ = 0;
 };
 
 }  // namespace sigma::transcode
