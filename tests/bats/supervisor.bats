@@ -24,13 +24,14 @@ FAKE_PACKAGE="package.command = sh -c 'echo >&{ready_fd}; exec cat {input} >/dev
 # conf [global lines...]: a [global] section for this test; channels are
 # appended by the test.
 conf() {
+  local d
   {
     echo "[global]"
-    echo "run_dir = $T/run"
-    echo "out_root = $T/out"
-    echo "health = 127.0.0.1:$HP"
-    echo "origin = off"
-    echo "events = $T/events.ndjson"
+    for d in "run_dir = $T/run" "out_root = $T/out" "health = 127.0.0.1:$HP" "origin = off" \
+      "events = $T/events.ndjson"; do
+      # A default the test does not set itself.
+      [[ " ${*%% =*} " == *" ${d%% =*} "* ]] || echo "$d"
+    done
     printf '%s\n' "$@"
   } >"$T/sv.conf"
 }
@@ -275,4 +276,126 @@ PY
   run sigma-supervisor -c "$T/sv.conf"
   [[ $status -eq 111 ]]
   [[ $output == *"listen on 127.0.0.1:$HP"* ]]
+}
+
+# playlist_facts PLAYLIST: checks that a media playlist is valid and prints
+# "LAST_MSN DISCONTINUITIES_EVER" (DISCONTINUITY-SEQUENCE + tags listed).
+playlist_facts() {
+  python3 - "$1" <<'PY'
+import os, sys
+path = sys.argv[1]
+lines = [l.strip() for l in open(path) if l.strip()]
+assert lines[0] == "#EXTM3U", "no #EXTM3U"
+tags = {l.split(":", 1)[0]: l.split(":", 1)[1] if ":" in l else "" for l in lines if l.startswith("#")}
+target = int(tags["#EXT-X-TARGETDURATION"])
+msn = int(tags.get("#EXT-X-MEDIA-SEQUENCE", "0"))
+disc_seq = int(tags.get("#EXT-X-DISCONTINUITY-SEQUENCE", "0"))
+segs, disc, extinf = 0, 0, None
+for l in lines[1:]:
+    if l.startswith("#EXTINF:"):
+        extinf = float(l[8:].split(",")[0])
+        assert extinf <= target + 0.5, f"EXTINF {extinf} > target {target}"
+    elif l == "#EXT-X-DISCONTINUITY":
+        disc += 1
+    elif not l.startswith("#"):
+        assert extinf is not None, f"URI {l} without EXTINF"
+        assert os.path.exists(os.path.join(os.path.dirname(path), l)), f"{l} listed but missing"
+        segs += 1
+        extinf = None
+assert segs > 0, "no segment"
+print(msn + segs - 1, disc_seq + disc)
+PY
+}
+last_msn() { playlist_facts "$1" | cut -d' ' -f1; }
+msn_above() { local m; m=$(last_msn "$1" 2>/dev/null) && (( m > $2 )); }
+
+require_tools() {
+  local t
+  for t in sigma-ingest sigma-transcode sigma-package sigma-origin; do
+    command -v "$t" >/dev/null || { echo "$t not built"; return 1; }
+  done
+}
+
+# kill_and_check ID PLAYLIST: kill -9 the stage, then a new segment must be
+# listed within 3 s, the playlist must stay valid, with one more
+# DISCONTINUITY at most, and the stage must be back.
+kill_and_check() {
+  local id=$1 pl=$2 facts0 facts1 pid t0
+  facts0=$(playlist_facts "$pl")
+  pid=$(stage_field "$id" pid)
+  t0=$(date +%s%N)
+  kill -9 "$pid"
+  WAIT_SECS=3 wait_for msn_above "$pl" "${facts0% *}" ||
+    { echo "killed $id: no new segment after msn ${facts0% *} in $pl within 3 s"; cat "$pl"; tail -20 "$T/sv.log"; return 1; }
+  echo "killed $id: a new segment $(( ($(date +%s%N) - t0) / 1000000 )) ms later"
+  wait_for stage_respawned "$id" "$pid"
+  facts1=$(playlist_facts "$pl") || { cat "$pl"; return 1; }
+  (( ${facts1#* } - ${facts0#* } <= 1 )) ||
+    { echo "killed $id: discontinuities ${facts0#* } -> ${facts1#* }"; cat "$pl"; return 1; }
+}
+
+@test "kill -9 each stage of live channels in turn: a new segment within 3 s, valid playlists, hls.js plays on" {
+  require_tools
+  local ts OP RP
+  ts=$(make_ts t20v 20 -an)  # video only, as in playback.bats
+  OP=$(free_port)
+  RP=$(free_port)
+  conf "origin = 127.0.0.1:$OP" "rtmp = 127.0.0.1:$RP" "open_keys = yes" \
+    "backoff_initial = 100ms" "stable_after = 2s"
+  # ffmpeg source -> sigma-transcode (one rung) -> sigma-package
+  channel live "input = exec ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i $ts -c copy -f mpegts -" \
+    "mode = low" "ladder = 320x180@300k" "preset = ultrafast" \
+    "transcode.args = --keyframe-interval 1" "package.args = --segment-duration 1"
+  # RTMP publisher -> shared sigma-ingest -> sigma-package
+  channel pub "input = publish" "mode = low" "package.args = --segment-duration 1"
+  start_sv
+  # The publisher reconnects when the ingest goes away, as OBS does.
+  spawn "$T/publisher.log" bash -c "while :; do ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i '$ts' \
+    -c copy -f flv rtmp://127.0.0.1:$RP/live/pub; sleep 0.2; done"
+  local LIVE=$T/out/live/v0/index.m3u8 PUB=$T/out/pub/v0/index.m3u8
+  WAIT_SECS=40 wait_for msn_above "$LIVE" 2 || { tail -20 "$T/sv.log"; return 1; }
+  WAIT_SECS=20 wait_for msn_above "$PUB" 2 || { tail -20 "$T/sv.log"; return 1; }
+  WAIT_SECS=10 wait_for healthy || { curl -s "$HEALTH/healthz"; return 1; }
+  status_json | jq -e '.channels[] | select(.name == "live") | .last_segment_age_s < 3'
+  status_json | jq -e '.channels[] | select(.name == "pub") | .input_kbps > 100'
+
+  local player=-1
+  if [[ -f $BATS_TEST_DIRNAME/../../web/node_modules/hls.js/dist/hls.min.js ]]; then
+    spawn "$T/play.log" node "$BATS_TEST_DIRNAME/../browser/play.js" "http://127.0.0.1:$OP/live/master.m3u8" 25
+    player=$SPAWNED_PID
+    sleep 5  # the browser starts and begins to play
+  fi
+  kill_and_check live/source "$LIVE"
+  sleep 1
+  kill_and_check live/transcode "$LIVE"
+  sleep 1
+  kill_and_check ingest "$PUB"
+  sleep 1
+  kill_and_check origin "$LIVE"
+  WAIT_SECS=3 wait_for curl -sf -o /dev/null "http://127.0.0.1:$OP/live/master.m3u8"
+  WAIT_SECS=10 wait_for healthy
+  [[ $(count_events stage.exited '.signal == "SIGKILL"') -ge 4 ]]
+  if ((player > 0)); then
+    wait "$player" || true
+    cat "$T/play.log"
+    local json
+    json=$(tail -1 "$T/play.log")
+    [[ $(jq .errors_fatal <<<"$json") -eq 0 ]]
+    [[ $(jq .frames_decoded <<<"$json") -gt 300 ]]
+  fi
+}
+
+@test "kill -9 sigma-package of a live channel: the restarted packager continues the same playlist within 3 s" {
+  require_tools
+  local ts
+  ts=$(make_ts t20v 20 -an)
+  conf "backoff_initial = 100ms"
+  channel live "input = exec ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i $ts -c copy -f mpegts -" \
+    "mode = low" "package.args = --segment-duration 1"
+  start_sv
+  local LIVE=$T/out/live/v0/index.m3u8
+  WAIT_SECS=30 wait_for msn_above "$LIVE" 2 || { tail -20 "$T/sv.log"; return 1; }
+  kill_and_check live/package "$LIVE"
+  sleep 1
+  kill_and_check live/package "$LIVE"
 }
