@@ -61,10 +61,28 @@ Result<int> parse_dim(const std::string& s, const std::string& rung) {
   return static_cast<int>(v);
 }
 
+RungSpec rung(int w, int h, int64_t kbps);
+const std::vector<RungSpec>& standard_rungs();
+
 Result<RungSpec> parse_rung(const std::string& text) {
   RungSpec r;
   auto parts = split(text, ':');
   const std::string& head = parts[0];
+  if (head.size() > 1 && head.back() == 'p' && head.find_first_not_of("0123456789") == head.size() - 1) {
+    // "720p": the standard rung of that height, options may follow.
+    int h = std::atoi(head.c_str());
+    bool found = false;
+    for (const auto& s : standard_rungs())
+      if (s.height == h) {
+        r = s;
+        found = true;
+      }
+    if (!found) return usage_error("rung '" + text + "': no standard rung " + head + " (1080p, 720p, 480p, 360p, 240p)");
+    parts[0] = std::to_string(r.width) + "x" + std::to_string(r.height) + "@" + std::to_string(r.bitrate / 1000) + "k";
+    std::string rebuilt;
+    for (const auto& p : parts) rebuilt += (rebuilt.empty() ? "" : ":") + p;
+    return parse_rung(rebuilt);
+  }
   if (head == "source") {
     r.source = true;
     if (parts.size() > 1) return usage_error("rung 'source' takes no options");
@@ -110,6 +128,13 @@ RungSpec rung(int w, int h, int64_t kbps) {
   return r;
 }
 
+const std::vector<RungSpec>& standard_rungs() {
+  // Bitrates in line with Apple's HLS authoring guide for H.264 at 30 fps.
+  static const std::vector<RungSpec> rungs = {rung(1920, 1080, 6000), rung(1280, 720, 3000), rung(854, 480, 1500),
+                                              rung(640, 360, 800), rung(426, 240, 400)};
+  return rungs;
+}
+
 int even(double v) { return std::max(2, static_cast<int>(std::lround(v / 2)) * 2); }
 
 }  // namespace
@@ -129,9 +154,7 @@ Result<std::vector<RungSpec>> parse_ladder(const std::string& text) {
 std::vector<std::string> preset_names() { return {"1080p", "720p", "480p", "source+720p"}; }
 
 Result<std::vector<RungSpec>> preset_ladder(const std::string& name) {
-  // Bitrates in line with Apple's HLS authoring guide for H.264 at 30 fps.
-  std::vector<RungSpec> full = {rung(1920, 1080, 6000), rung(1280, 720, 3000), rung(854, 480, 1500),
-                                rung(640, 360, 800), rung(426, 240, 400)};
+  const std::vector<RungSpec>& full = standard_rungs();
   if (name == "1080p") return full;
   if (name == "720p") return std::vector<RungSpec>(full.begin() + 1, full.end());
   if (name == "480p") return std::vector<RungSpec>(full.begin() + 2, full.end());

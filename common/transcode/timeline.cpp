@@ -30,8 +30,13 @@ Timeline::Mapped Timeline::map(int stream, int64_t ts, int64_t step) {
 
 KeyframeSchedule::Decision KeyframeSchedule::next(int64_t pts) {
   Decision d;
-  // Floor division: timestamps may be negative right after a remap.
-  int64_t index = pts >= 0 ? pts / interval_ : -((-pts + interval_ - 1) / interval_);
+  if (!started_) {
+    started_ = true;
+    origin_ = pts;
+  }
+  int64_t rel = pts - origin_;
+  // Floor division: a frame may come back from before the origin.
+  int64_t index = rel >= 0 ? rel / interval_ : -((-rel + interval_ - 1) / interval_);
   if (index > last_index_) {
     last_index_ = index;
     since_key_ = 0;

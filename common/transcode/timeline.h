@@ -37,8 +37,10 @@ class Timeline {
 };
 
 // Decides which frames start a GOP: the first frame at or after each
-// multiple of the interval, computed from the (mapped) pts alone, so every
-// rung, and every transcoder fed the same input, cuts at the same frames.
+// multiple of the interval counted from the first frame, computed from the
+// (mapped) pts alone, so every rung cuts at the same frames. Counting from
+// the first frame (not from pts 0) keeps the packager's first segment as
+// long as the others.
 class KeyframeSchedule {
  public:
   explicit KeyframeSchedule(int64_t interval) : interval_(interval) {}
@@ -51,6 +53,8 @@ class KeyframeSchedule {
  private:
   int64_t interval_;
   int64_t last_index_ = INT64_MIN;
+  int64_t origin_ = 0;
+  bool started_ = false;
   int64_t since_key_ = 0;
 };
 

@@ -79,6 +79,7 @@ class Transcoder {
   int last_w_ = 0, last_h_ = 0;
   std::unique_ptr<LagMonitor> lag_;
   int64_t frames_ = 0;
+  int64_t last_lag_report_ms_ = INT64_MIN / 2;
 };
 
 Status Transcoder::validate() {
@@ -289,6 +290,10 @@ void Transcoder::on_lag(double behind_s) {
     f["shed"] = victim->rung().label();
     spdlog::warn("encoding is {:.1f} s behind real time: shedding rung {}", behind_s, victim->rung().label());
   } else {
+    // Nothing left to shed: say so now and then, not at every check.
+    int64_t now = monotonic_ms();
+    if (now - last_lag_report_ms_ < 10000) return;
+    last_lag_report_ms_ = now;
     spdlog::warn("encoding is {:.1f} s behind real time and only one rung is left", behind_s);
   }
   emit("transcode.lagging", f);
