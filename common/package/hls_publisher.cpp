@@ -41,7 +41,8 @@ HlsPublisher::HlsPublisher(PublisherParams p, std::vector<TrackInfo> tracks) : p
       pl.version = 9;
       hls::LowLatency ll;
       ll.part_target = p_.part_target;
-      ll.part_hold_back = kPartHoldBackTargets * p_.part_target;
+      // Three times the PART-TARGET as printed (rounded up), not as held.
+      ll.part_hold_back = kPartHoldBackTargets * std::stod(hls::format_decimal(p_.part_target, 5, true));
       ll.can_skip_until = kSkipTargets * p_.target_duration;
       pl.low_latency = ll;
     }

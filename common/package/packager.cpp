@@ -161,6 +161,9 @@ Status resolve_params(PackageParams& p) {
 Status run_package(PackageParams p, CommonOptions& common) {
   SIGMA_RETURN_IF_ERROR(resolve_params(p));
   av::route_av_logs_to_spdlog();
+  // The TS demuxer narrates every resync ("changing packet size to 204")
+  // as a warning; a corrupt input is reported once, by us, instead.
+  if (spdlog::default_logger()->level() > spdlog::level::debug) av_log_set_level(AV_LOG_ERROR);
   SIGMA_RETURN_IF_ERROR(check_output_dir(p.out_dir));
   EventWriter events;
   SIGMA_RETURN_IF_ERROR(events.open(common.events));
@@ -194,9 +197,12 @@ Status run_package(PackageParams p, CommonOptions& common) {
           spdlog::warn("{}; waiting for the writer to come back", st.message());
           continue;
         }
-        if (st.message().find("End of file") != std::string::npos)
+        struct stat sb {};
+        if (st.message().find("End of file") != std::string::npos &&
+            (p.input == "-" ? ::fstat(0, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0
+                            : ::stat(p.input.c_str(), &sb) == 0 && sb.st_size == 0))
           return data_error("input " + redact_url(p.input) + " is empty");
-        return data_error("input " + redact_url(p.input) + " is not MPEG-TS");
+        return data_error("input " + redact_url(p.input) + " is not MPEG-TS (or is empty)");
       }
       if (segmenter) {
         // Packaged output stays valid: close what we have as a clean end.
@@ -243,7 +249,7 @@ Status run_package(PackageParams p, CommonOptions& common) {
                   {{"input", redact_url(p.input)}, {"output", p.out_dir}, {"mode", p.mode}, {"resumed", true}});
     }
     map = map_streams(in.get(), names);
-    segmenter->start_input(map.par_of_track);
+    segmenter->start_input(map.par_of_track, in->start_time);
 
     int64_t packets_this_input = 0;
     Status failure;

@@ -99,7 +99,8 @@ size_t Segmenter::add_track(const std::string& name, const AVCodecParameters* pa
 
 size_t Segmenter::track_count() const { return tracks_.size(); }
 
-void Segmenter::start_input(const std::vector<const AVCodecParameters*>& pars) {
+void Segmenter::start_input(const std::vector<const AVCodecParameters*>& pars, int64_t start_us) {
+  input_start_ = start_us == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(start_us, AV_TIME_BASE_Q, k90k);
   for (size_t i = 0; i < tracks_.size() && i < pars.size(); ++i) {
     Track& t = *tracks_[i];
     if (pars[i]) t.par = copy_par(pars[i]);
@@ -148,7 +149,8 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   }
 
   if (!offset_set_) {
-    offset_ = timeline_started_ ? timeline_end_ - pkt->dts : 0;
+    int64_t first = input_start_ != AV_NOPTS_VALUE && input_start_ <= pkt->dts ? input_start_ : pkt->dts;
+    offset_ = timeline_started_ ? timeline_end_ - first : 0;
     offset_set_ = true;
     timeline_started_ = true;
     wall_base_ms_ = unix_ms_now();

@@ -39,7 +39,10 @@ class Segmenter {
   // A new input begins. pars[i]: track i's parameters in that input, or
   // nullptr when it has no such stream. The first call opens the timeline;
   // later calls start a discontinuity.
-  void start_input(const std::vector<const AVCodecParameters*>& pars);
+  // start_us: the input's earliest timestamp (AVFormatContext::start_time,
+  // AV_NOPTS_VALUE if unknown), so that no track of the new input lands
+  // before the end of the previous one.
+  void start_input(const std::vector<const AVCodecParameters*>& pars, int64_t start_us = AV_NOPTS_VALUE);
   // pkt's timestamps are in tb. pkt is consumed (unreferenced).
   Status write(size_t track, AVPacket* pkt, AVRational tb);
   // Closes every open segment and reports on_input_end(final).
@@ -67,6 +70,7 @@ class Segmenter {
   int64_t seg_ticks_, chunk_ticks_, gap_ticks_;
   bool offset_set_ = false;
   int64_t offset_ = 0;
+  int64_t input_start_ = AV_NOPTS_VALUE;  // 90 kHz
   bool timeline_started_ = false;
   int64_t timeline_end_ = 0;
   int64_t wall_base_ms_ = 0, dts_base_ = 0;

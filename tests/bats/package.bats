@@ -1,0 +1,202 @@
+#!/usr/bin/env bats
+# sigma-package over real media: every segment decodes, frame counts match,
+# LL-HLS parts add up to their segments, a FIFO break gives a discontinuity,
+# bad input fails with the documented status and leaves valid output.
+load helpers
+
+setup() {
+  OUT=$BATS_TEST_TMPDIR/out
+  SIGMA_PIDS=()
+}
+
+teardown() {
+  stop_spawned
+}
+
+# Media URIs of a playlist (non-tag lines).
+uris() { grep -v '^#' "$1" | grep -v '^$'; }
+
+# The init section a segment needs: the last EXT-X-MAP before it.
+map_of() {
+  awk -v seg="$2" '/^#EXT-X-MAP:/ { m = $0; sub(/.*URI="/, "", m); sub(/".*/, "", m) } $0 == seg { print m; exit }' "$1"
+}
+
+# Sum of video frames decoded from every segment of a track, each one
+# decoded on its own (init + segment), as a player joining there would.
+decoded_frames() {
+  local dir=$1 total=0 n seg
+  for seg in $(uris "$dir/index.m3u8"); do
+    cat "$dir/$(map_of "$dir/index.m3u8" "$seg")" "$dir/$seg" >"$BATS_TEST_TMPDIR/one.mp4"
+    n=$(count_frames "$BATS_TEST_TMPDIR/one.mp4" | first_number)
+    [[ $n -gt 0 ]] || { echo "segment $seg decodes to no frame" >&2; return 1; }
+    total=$((total + n))
+  done
+  echo "$total"
+}
+
+audio_packets() {
+  local dir=$1 total=0 n seg
+  for seg in $(uris "$dir/index.m3u8"); do
+    cat "$dir/$(map_of "$dir/index.m3u8" "$seg")" "$dir/$seg" >"$BATS_TEST_TMPDIR/one.mp4"
+    n=$(ffprobe -v error -select_streams a:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$BATS_TEST_TMPDIR/one.mp4" | first_number)
+    total=$((total + n))
+  done
+  echo "$total"
+}
+
+# ffprobe prints one line per program too: keep the first number.
+first_number() { grep -m1 -o '[0-9]\+'; }
+input_frames() { count_frames "$1" | first_number; }
+
+@test "low mode: 20 s TS, every segment decodes alone, frame counts match, master has measured figures" {
+  ts=$(make_ts t20 20)
+  run sigma-package -i "$ts" -o "$OUT" --mode low --log-level warn
+  [ "$status" -eq 0 ]
+  [ "$(decoded_frames "$OUT/v0")" -eq "$(input_frames "$ts")" ]
+  want_audio=$(ffprobe -v error -select_streams a:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$ts" | first_number)
+  [ "$(audio_packets "$OUT/a0")" -eq "$want_audio" ]
+  grep -qx '#EXT-X-TARGETDURATION:2' "$OUT/v0/index.m3u8"
+  [ "$(grep -c '^#EXTINF:2,$' "$OUT/v0/index.m3u8")" -eq 10 ]
+  [ "$(grep -c '^#EXT-X-PROGRAM-DATE-TIME:20' "$OUT/v0/index.m3u8")" -eq 10 ]
+  [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
+  [ "$(tail -1 "$OUT/a0/index.m3u8")" = "#EXT-X-ENDLIST" ]
+  grep -q '^#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="a0",DEFAULT=YES' "$OUT/master.m3u8"
+  line=$(grep '^#EXT-X-STREAM-INF' "$OUT/master.m3u8")
+  [[ $line =~ BANDWIDTH=([0-9]+),AVERAGE-BANDWIDTH=([0-9]+) ]]
+  ((BASH_REMATCH[1] >= BASH_REMATCH[2] && BASH_REMATCH[2] > 100000))
+  [[ $line == *'CODECS="avc1.'*',mp4a.40.2"'* ]]
+  [[ $line == *RESOLUTION=640x360,FRAME-RATE=30.000,AUDIO=\"audio\"* ]]
+  # The whole thing also plays as HLS through libavformat's own client.
+  n=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$OUT/master.m3u8" | first_number)
+  [ "$n" -eq "$(input_frames "$ts")" ]
+  ! ls "$OUT"/*/*.tmp 2>/dev/null
+}
+
+@test "normal mode from stdin: 6 s segments, window slides, older files are deleted" {
+  ts=$(make_ts t20 20)
+  sigma-package -o "$OUT" --window 2 --segment-duration 2 --log-level warn <"$ts"
+  [ "$(grep -c '^#EXTINF' "$OUT/v0/index.m3u8")" -eq 2 ]
+  grep -qx '#EXT-X-MEDIA-SEQUENCE:8' "$OUT/v0/index.m3u8"
+  [ ! -e "$OUT/v0/seg-5.m4s" ] && [ -e "$OUT/v0/seg-6.m4s" ]
+  rm -rf "$OUT"
+  sigma-package -i "$ts" -o "$OUT" --log-level warn
+  grep -qx '#EXT-X-TARGETDURATION:6' "$OUT/v0/index.m3u8"
+  [ "$(grep -c '^#EXTINF:6,$' "$OUT/v0/index.m3u8")" -eq 3 ]
+  [ "$(decoded_frames "$OUT/v0")" -eq "$(input_frames "$ts")" ]
+}
+
+@test "ultra-low: parts are listed, concatenate to their segment, and every LL-HLS tag is there" {
+  ts=$(make_ts t20 20)
+  run sigma-package -i "$ts" -o "$OUT" --mode ultra-low --segment-duration 1 --window 0 --log-level warn
+  [ "$status" -eq 0 ]
+  pl=$OUT/v0/index.m3u8
+  grep -qx '#EXT-X-VERSION:9' "$pl"
+  grep -qx '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=6,PART-HOLD-BACK=1.00002' "$pl"
+  grep -qx '#EXT-X-PART-INF:PART-TARGET=0.33334' "$pl"
+  grep -qx '#EXT-X-PART:DURATION=0.33333,URI="seg-19.0.m4s",INDEPENDENT=YES' "$pl"
+  grep -qx '#EXT-X-PART:DURATION=0.33333,URI="seg-19.1.m4s"' "$pl"
+  grep -q '^#EXT-X-RENDITION-REPORT:URI="../a0/index.m3u8",LAST-MSN=19,LAST-PART=' "$pl"
+  grep -q '^#EXT-X-RENDITION-REPORT:URI="../v0/index.m3u8",LAST-MSN=19,LAST-PART=2$' "$OUT/a0/index.m3u8"
+  # Each segment is its parts, byte for byte.
+  for m in 0 7 19; do
+    cat "$OUT"/v0/seg-$m.[0-9].m4s | cmp - "$OUT/v0/seg-$m.m4s"
+    cat "$OUT"/a0/seg-$m.[0-9].m4s | cmp - "$OUT/a0/seg-$m.m4s"
+  done
+  # A part that starts with a keyframe decodes on its own after the init.
+  cat "$OUT/v0/init.mp4" "$OUT/v0/seg-19.0.m4s" >"$BATS_TEST_TMPDIR/p.mp4"
+  [ "$(count_frames "$BATS_TEST_TMPDIR/p.mp4" | first_number)" -eq 10 ]
+  [ "$(decoded_frames "$OUT/v0")" -eq "$(input_frames "$ts")" ]
+  ! grep -q PRELOAD-HINT "$pl"
+}
+
+@test "two video streams become two variants with their own resolution" {
+  ts=$(make_ts ladder2 6 -map 0:v -map 0:v -map 1:a -filter:v:1 scale=320:180)
+  run sigma-package -i "$ts" -o "$OUT" --mode low --log-level warn
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^#EXT-X-STREAM-INF' "$OUT/master.m3u8")" -eq 2 ]
+  grep -q 'RESOLUTION=640x360.*AUDIO="audio"' "$OUT/master.m3u8"
+  grep -q 'RESOLUTION=320x180.*AUDIO="audio"' "$OUT/master.m3u8"
+  grep -qx 'v1/index.m3u8' "$OUT/master.m3u8"
+  [ "$(decoded_frames "$OUT/v1")" -eq 180 ]
+}
+
+@test "live FIFO: a break and a resume give a DISCONTINUITY, the playlist parses, SIGTERM ends it" {
+  ts=$(make_ts t20 20)
+  fifo=$BATS_TEST_TMPDIR/in.fifo
+  mkfifo "$fifo"
+  spawn "$BATS_TEST_TMPDIR/pkg.log" sigma-package -i "$fifo" -o "$OUT" --mode low --segment-duration 1 \
+    --channel demo --events "$BATS_TEST_TMPDIR/events.ndjson"
+  pkg=$SPAWNED_PID
+  ffmpeg -nostdin -loglevel error -re -t 4 -i "$ts" -c copy -f mpegts -y "$fifo"
+  sleep 0.5
+  kill -0 "$pkg"
+  ffmpeg -nostdin -loglevel error -re -t 4 -i "$ts" -c copy -f mpegts -y "$fifo"
+  WAIT_SECS=5 wait_for grep -q '^#EXT-X-DISCONTINUITY$' "$OUT/v0/index.m3u8"
+  kill -0 "$pkg"
+  ! grep -q ENDLIST "$OUT/v0/index.m3u8"
+  grep -q '^#EXT-X-DISCONTINUITY$' "$OUT/a0/index.m3u8"
+  kill -TERM "$pkg"
+  wait "$pkg"
+  [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
+  # libavformat's HLS client reads it all, across the discontinuity; every
+  # segment also decodes on its own.
+  n=$(timeout 60 ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$OUT/v0/index.m3u8" | first_number)
+  [ "$n" -ge 200 ]
+  [ "$(decoded_frames "$OUT/v0")" -eq "$n" ]
+  ev=$BATS_TEST_TMPDIR/events.ndjson
+  [ "$(jq -r 'select(.type=="stream.started") | .channel' "$ev" | sort -u)" = demo ]
+  [ "$(jq -c 'select(.type=="stream.started")' "$ev" | wc -l)" -eq 2 ]
+  [ "$(jq -c 'select(.type=="segment.written" and .discontinuity)' "$ev" | wc -l)" -ge 2 ]
+  [ "$(jq -r 'select(.type=="stream.ended") | .final' "$ev" | tail -1)" = true ]
+  segs=$(jq -r 'select(.type=="segment.written" and .track=="v0") | .path' "$ev")
+  for s in $segs; do [ -s "$s" ]; done
+}
+
+@test "bad input: empty, not TS, unsupported codec, unwritable output: one line, documented status" {
+  : >"$BATS_TEST_TMPDIR/empty.ts"
+  run sigma-package -i "$BATS_TEST_TMPDIR/empty.ts" -o "$OUT"
+  [ "$status" -eq 65 ]
+  [ "${#lines[@]}" -eq 1 ] && [[ ${lines[0]} == *"is empty"* ]]
+
+  head -c 100000 /dev/urandom >"$BATS_TEST_TMPDIR/noise.ts"
+  run sigma-package -i "$BATS_TEST_TMPDIR/noise.ts" -o "$OUT"
+  [ "$status" -eq 65 ]
+  [ "${#lines[@]}" -eq 1 ]
+
+  mp2=$BATS_TEST_TMPDIR/mpeg2.ts
+  ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=320x180:rate=25:duration=1 -c:v mpeg2video -f mpegts "$mp2"
+  run sigma-package -i "$mp2" -o "$OUT"
+  [ "$status" -eq 65 ]
+  [[ $output == *"codec mpeg2video is not supported"* ]]
+
+  touch "$BATS_TEST_TMPDIR/afile"
+  run sigma-package -i "$(make_ts t20 20)" -o "$BATS_TEST_TMPDIR/afile/out"
+  [ "$status" -eq 100 ]
+  [[ $output == *"output directory"* ]]
+
+  run sigma-package -i "$BATS_TEST_TMPDIR/missing.ts" -o "$OUT"
+  [ "$status" -eq 111 ]
+
+  run sigma-package -i - -o "$OUT" --mode ultra-low --part-duration 3
+  [ "$status" -eq 100 ]
+}
+
+@test "truncated and corrupted TS: packaged to the end, exit 0, every listed segment decodes" {
+  ts=$(make_ts t20 20)
+  head -c 1234567 "$ts" >"$BATS_TEST_TMPDIR/cut.ts"
+  run sigma-package -i "$BATS_TEST_TMPDIR/cut.ts" -o "$OUT" --mode low --log-level warn
+  [ "$status" -eq 0 ]
+  [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
+  n=$(decoded_frames "$OUT/v0")
+  [ "$n" -gt 30 ] && [ "$n" -lt 600 ]
+
+  cp "$ts" "$BATS_TEST_TMPDIR/bad.ts"
+  for off in 300000 900000 1500000; do
+    dd if=/dev/urandom of="$BATS_TEST_TMPDIR/bad.ts" bs=1 seek=$off count=3000 conv=notrunc status=none
+  done
+  rm -rf "$OUT"
+  run sigma-package -i "$BATS_TEST_TMPDIR/bad.ts" -o "$OUT" --mode low --log-level warn
+  [ "$status" -eq 0 ]
+  [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
+  [ "$(decoded_frames "$OUT/v0")" -gt 500 ]
+}
