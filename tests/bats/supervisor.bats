@@ -157,12 +157,20 @@ PY
   fds0=$(fd_count "$SV")
   rss0=$(rss_kb "$SV")
   ls -l "/proc/$SV/fd" >"$T/fds0"
-  for ((i = 0; i < 50; i++)); do
-    id=${ids[i % 10]}
-    pid=$(stage_field "$id" pid)
-    [[ $pid =~ ^[0-9]+$ ]] || { echo "kill $i: $id has no pid"; return 1; }
-    kill -9 "$pid"
-    wait_for stage_respawned "$id" "$pid" || { echo "kill $i: $id did not come back"; tail "$T/sv.log"; return 1; }
+  # Ten rounds of five kills at once (half the stages, alternating halves).
+  local round k pids=()
+  for ((round = 0; round < 10; round++)); do
+    pids=()
+    for ((k = round % 2; k < 10; k += 2)); do
+      pid=$(stage_field "${ids[k]}" pid)
+      [[ $pid =~ ^[0-9]+$ ]] || { echo "round $round: ${ids[k]} has no pid"; return 1; }
+      pids+=("$pid")
+    done
+    kill -9 "${pids[@]}"
+    for ((k = round % 2, i = 0; k < 10; k += 2, i++)); do
+      wait_for stage_respawned "${ids[k]}" "${pids[i]}" ||
+        { echo "round $round: ${ids[k]} did not come back"; tail "$T/sv.log"; return 1; }
+    done
   done
   wait_for healthy
   sleep 0.3
@@ -398,4 +406,23 @@ kill_and_check() {
   kill_and_check live/package "$LIVE"
   sleep 1
   kill_and_check live/package "$LIVE"
+}
+
+@test "contrib/demo.conf: the demo channel runs under the supervisor and its playlist is served by the origin" {
+  require_tools
+  local OP
+  OP=$(free_port)
+  sed -e "s#/tmp/sigma-demo#$T#" -e "s/127.0.0.1:8080/127.0.0.1:$OP/" -e "s/127.0.0.1:9980/127.0.0.1:$HP/" \
+    "$BATS_TEST_DIRNAME/../../contrib/demo.conf" >"$T/sv.conf"
+  start_sv
+  WAIT_SECS=40 wait_for msn_above "$T/out/demo/v0/index.m3u8" 0 || { tail -20 "$T/sv.log"; return 1; }
+  WAIT_SECS=10 wait_for healthy
+  run curl -sf "http://127.0.0.1:$OP/demo/master.m3u8"
+  [[ $status -eq 0 && $output == "#EXTM3U"* && $output == *"v0/index.m3u8"* ]]
+  # A segment, through the origin, decodes.
+  local seg
+  seg=$(grep -v '^#' "$T/out/demo/v0/index.m3u8" | tail -1)
+  curl -sf -o "$T/seg.mp4" "http://127.0.0.1:$OP/demo/v0/$seg"
+  cat "$T/out/demo/v0/init.mp4" "$T/seg.mp4" >"$T/one.mp4"
+  [[ $(count_frames "$T/one.mp4") -ge 30 ]]
 }
