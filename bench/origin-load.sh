@@ -22,6 +22,7 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "origin-load:
 
 ulimit -n "$(ulimit -Hn)"
 W=$(mktemp -d /tmp/origin-load.XXXXXX)
+chmod 755 "$W"  # nginx workers run as nobody
 PIDS=()
 cleanup() {
   local p
@@ -88,7 +89,8 @@ done
 OPORT=$(free_port)
 NPORT=$(free_port)
 "$ORIGIN" --listen "127.0.0.1:$OPORT" --root "$SEGDIR" --threads 2 --log-level warn 2>"$W/origin2.log" &
-PIDS+=("$!")
+O2PID=$!
+PIDS+=("$O2PID")
 mkdir -p "$W/nginx/logs"
 cat >"$W/nginx/nginx.conf" <<CONF
 worker_processes 2;
@@ -109,32 +111,52 @@ http {
 }
 CONF
 nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/nginx/stderr" &
-PIDS+=("$!")
+NGPID=$!
+PIDS+=("$NGPID")
 for _ in $(seq 50); do
   curl -sf -o /dev/null "http://127.0.0.1:$OPORT/ch/v0/seg-0.m4s" && curl -sf -o /dev/null "http://127.0.0.1:$NPORT/ch/v0/seg-0.m4s" && break
   sleep 0.1
 done
+# Both must serve the real bytes (a 403 from nginx would be very fast).
 cmp <(curl -s "http://127.0.0.1:$OPORT/ch/v0/seg-3.m4s") "$SEGDIR/ch/v0/seg-3.m4s"
+cmp <(curl -s "http://127.0.0.1:$NPORT/ch/v0/seg-3.m4s") "$SEGDIR/ch/v0/seg-3.m4s"
 
-bench_wrk() {  # PORT -> requests/s
-  SEGMENTS=$SEGS wrk -t2 -c64 -d"${SECS}s" -s bench/origin-load/segments.lua "http://127.0.0.1:$1/" 2>&1 |
-    awk '/Requests\/sec/ { print $2 } /Transfer\/sec/ { print $2 > "/dev/stderr" }'
+TCK=$(getconf CLK_TCK)
+cpu_ticks() {  # PID...: user+system ticks of these processes
+  local t=0 p
+  for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+  echo "$t"
 }
+bench_wrk() {  # PORT PID... -> "requests/s cpu_us_per_request" (0 on any non-2xx)
+  local port=$1 before after out
+  shift
+  before=$(cpu_ticks "$@")
+  out=$(SEGMENTS=$SEGS wrk -t2 -c64 -d"${SECS}s" -s bench/origin-load/segments.lua "http://127.0.0.1:$port/" 2>&1)
+  after=$(cpu_ticks "$@")
+  awk -v cpu=$((after - before)) -v tck="$TCK" '
+    /Non-2xx/ { bad = 1 } / requests in / { n = $1 } /Requests\/sec/ { r = $2 }
+    END { if (bad) print 0, 0; else printf "%s %.0f\n", r, cpu / tck * 1e6 / n }' <<<"$out"
+}
+NGINX_PIDS=("$NGPID" $(pgrep -P "$NGPID"))  # master and its workers, by parent PID
 # Warm both (page cache, origin's memory cache), then measure each twice,
 # interleaved, and keep the better run of each.
 SEGMENTS=$SEGS wrk -t1 -c4 -d2s -s bench/origin-load/segments.lua "http://127.0.0.1:$OPORT/" >/dev/null
 SEGMENTS=$SEGS wrk -t1 -c4 -d2s -s bench/origin-load/segments.lua "http://127.0.0.1:$NPORT/" >/dev/null
-O1=$(bench_wrk "$OPORT" 2>/dev/null); N1=$(bench_wrk "$NPORT" 2>/dev/null)
-O2=$(bench_wrk "$OPORT" 2>/dev/null); N2=$(bench_wrk "$NPORT" 2>/dev/null)
+read -r O1 OC1 < <(bench_wrk "$OPORT" "$O2PID"); read -r N1 NC1 < <(bench_wrk "$NPORT" "${NGINX_PIDS[@]}")
+read -r O2 OC2 < <(bench_wrk "$OPORT" "$O2PID"); read -r N2 NC2 < <(bench_wrk "$NPORT" "${NGINX_PIDS[@]}")
 OBEST=$(printf '%s\n%s\n' "$O1" "$O2" | sort -g | tail -1)
 NBEST=$(printf '%s\n%s\n' "$N1" "$N2" | sort -g | tail -1)
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report ---------------------------------------------------------------
-python3 - "$W/held.json" "$RSS_IDLE" "$RSS_HELD" "$RSS_PEAK" "$O1" "$O2" "$N1" "$N2" "$OBEST" "$NBEST" <<'PY'
+python3 - "$W/held.json" "$RSS_IDLE" "$RSS_HELD" "$RSS_PEAK" "$O1" "$O2" "$N1" "$N2" "$OBEST" "$NBEST" \
+  "$OC1" "$OC2" "$NC1" "$NC2" "$LOAD" <<'PY'
 import json, sys
 h = json.load(open(sys.argv[1]))
 idle, held, peak = map(float, sys.argv[2:5])
 o1, o2, n1, n2, ob, nb = map(float, sys.argv[5:11])
+oc1, oc2, nc1, nc2 = map(float, sys.argv[11:15])
+print(f"(machine load average during the run: {sys.argv[15]}, {__import__('os').cpu_count()} CPUs)")
 ok = lambda c: "ok" if c else "MISSED"
 n = h["requests"]
 print(f"== {n} held LL-HLS blocking playlist requests, one new part lands (sigma-origin, 2 threads)")
@@ -145,8 +167,10 @@ print(f"wake-up p50 / p99 / max    : {h['wake_ms']['p50']:.1f} / {h['wake_ms']['
 print(f"origin RSS idle/held/peak  : {idle:.1f} / {held:.1f} / {peak:.1f} MB   [< 200 MB: {ok(peak < 200)}]")
 print()
 print("== segment GET throughput, 500 kB segments, wrk -t2 -c64, same run (best of 2, interleaved)")
-print(f"{'server':<14}{'run 1':>12}{'run 2':>12}{'best req/s':>14}{'MB/s':>10}")
-print(f"{'sigma-origin':<14}{o1:>12.0f}{o2:>12.0f}{ob:>14.0f}{ob*0.5:>10.0f}")
-print(f"{'nginx':<14}{n1:>12.0f}{n2:>12.0f}{nb:>14.0f}{nb*0.5:>10.0f}")
-print(f"ratio sigma-origin / nginx : {ob/nb:.2f}   [>= 0.8: {ok(ob/nb >= 0.8)}]")
+print(f"{'server':<14}{'run 1':>10}{'run 2':>10}{'best req/s':>12}{'MB/s':>8}{'CPU us/req (1, 2)':>20}")
+print(f"{'sigma-origin':<14}{o1:>10.0f}{o2:>10.0f}{ob:>12.0f}{ob*0.5:>8.0f}{oc1:>12.0f}{oc2:>8.0f}")
+print(f"{'nginx':<14}{n1:>10.0f}{n2:>10.0f}{nb:>12.0f}{nb*0.5:>8.0f}{nc1:>12.0f}{nc2:>8.0f}")
+print(f"throughput ratio sigma-origin / nginx : {ob/nb:.2f}   [>= 0.8: {ok(ob/nb >= 0.8)}]")
+print(f"CPU per request ratio nginx / sigma-origin : {min(nc1, nc2)/max(1, min(oc1, oc2)):.2f}"
+      "   (steadier than req/s on a shared machine)")
 PY

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +24,7 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 struct Stats {
+  std::mutex mu;  // the client runs on two threads
   int connected = 0, sent = 0, answered = 0, ok = 0, early = 0, failed = 0;
   bool landed = false;
   Clock::time_point land_time;
@@ -34,11 +37,16 @@ class Conn : public std::enable_shared_from_this<Conn> {
       : sock_(ioc), st_(st), req_(std::move(req)), expect_(std::move(expect)) {}
   void start(const tcp::endpoint& ep) {
     sock_.async_connect(ep, [self = shared_from_this()](boost::system::error_code ec) {
+      std::unique_lock lock(self->st_.mu);
       if (ec) { self->st_.failed++; return; }
       self->st_.connected++;
+      lock.unlock();
       asio::async_write(self->sock_, asio::buffer(self->req_), [self](boost::system::error_code ec, size_t) {
-        if (ec) { self->st_.failed++; return; }
-        self->st_.sent++;
+        {
+          std::lock_guard lock(self->st_.mu);
+          if (ec) { self->st_.failed++; return; }
+          self->st_.sent++;
+        }
         self->read();
       });
     });
@@ -47,10 +55,11 @@ class Conn : public std::enable_shared_from_this<Conn> {
  private:
   void read() {
     sock_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-      if (ec) { self->st_.failed++; return; }
+      auto now = Clock::now();
+      if (ec) { std::lock_guard lock(self->st_.mu); self->st_.failed++; return; }
       self->data_.append(self->buf_, n);
       if (!self->complete()) return self->read();
-      auto now = Clock::now();
+      std::lock_guard lock(self->st_.mu);
       self->st_.answered++;
       if (!self->st_.landed) { self->st_.early++; return; }
       self->st_.wake_ms.push_back(std::chrono::duration<double, std::milli>(now - self->st_.land_time).count());
@@ -88,6 +97,7 @@ int main(int argc, char** argv) {
   int started = 0;
   asio::steady_timer pacer(ioc);
   std::function<void()> batch = [&] {
+    std::lock_guard lock(st.mu);
     for (int i = 0; i < 250 && started < n; ++i, ++started) {
       conns.push_back(std::make_shared<Conn>(ioc, st, req, expect));
       conns.back()->start(ep);
@@ -101,7 +111,11 @@ int main(int argc, char** argv) {
   auto t_start = Clock::now();
   asio::steady_timer land(ioc);
   std::function<void()> wait_sent = [&] {
-    bool all = st.sent + st.failed >= n;
+    bool all;
+    {
+      std::lock_guard lock(st.mu);
+      all = st.sent + st.failed >= n;
+    }
     if (!all && Clock::now() - t_start < std::chrono::seconds(60)) {
       land.expires_after(std::chrono::milliseconds(50));
       land.async_wait([&](boost::system::error_code) { wait_sent(); });
@@ -110,6 +124,7 @@ int main(int argc, char** argv) {
     // Give the origin a moment to register the last requests, then land.
     land.expires_after(std::chrono::milliseconds(1000));
     land.async_wait([&](boost::system::error_code) {
+      std::lock_guard lock(st.mu);
       st.landed = true;
       st.land_time = Clock::now();
       if (std::rename(tmp.c_str(), fin.c_str()) != 0) std::perror("rename");
@@ -121,12 +136,17 @@ int main(int argc, char** argv) {
   guard.async_wait([&](boost::system::error_code) { ioc.stop(); });
   asio::steady_timer done(ioc);
   std::function<void()> check_done = [&] {
-    if (st.landed && st.answered + st.failed >= n) return ioc.stop();
+    {
+      std::lock_guard lock(st.mu);
+      if (st.landed && st.answered + st.failed >= n) return ioc.stop();
+    }
     done.expires_after(std::chrono::milliseconds(20));
     done.async_wait([&](boost::system::error_code) { check_done(); });
   };
   check_done();
+  std::thread second([&] { ioc.run(); });
   ioc.run();
+  second.join();
   auto& w = st.wake_ms;
   std::sort(w.begin(), w.end());
   auto pct = [&](double p) { return w.empty() ? -1.0 : w[std::min(w.size() - 1, size_t(p / 100.0 * w.size()))]; };

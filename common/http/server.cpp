@@ -1,5 +1,10 @@
 #include "http/server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+
+#include <array>
 #include <boost/beast/core.hpp>
 #include <charconv>
 
@@ -39,6 +44,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void write(const std::shared_ptr<Exchange>& ex, std::shared_ptr<Response> res) {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, res] { self->do_write(ex, res); });
+  }
+
+  void write_wire(const std::shared_ptr<Exchange>& ex, std::shared_ptr<const std::string> wire, int status,
+                  uint64_t bytes) {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, wire, status, bytes] {
+      self->shared_->writes.fetch_add(1);
+      // Straight to the socket: such responses are small (playlists,
+      // parts), and the stream's per-operation timer would cost a timerfd
+      // update per response when thousands are woken at once.
+      asio::async_write(self->stream_.socket(), asio::buffer(*wire),
+                        [self, ex, wire, status, bytes](beast::error_code ec, size_t) {
+                          self->shared_->writes.fetch_sub(1);
+                          self->after_write(ec, *ex, status, bytes, ex->req_.keep_alive());
+                        });
+    });
   }
 
  private:
@@ -82,16 +102,81 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
   }
 
+  // Header and in-memory body go out in one gather write; a body on disk
+  // goes out with sendfile(2), as nginx does, so big segments are never
+  // copied through user space.
   void do_write(const std::shared_ptr<Exchange>& ex, const std::shared_ptr<Response>& res) {
     shared_->writes.fetch_add(1);
-    stream_.expires_after(shared_->opts.write_timeout);
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), ex, res](beast::error_code ec, size_t) {
+    auto head = std::make_shared<const std::string>(serialize_header(*res));
+    const auto& b = res->body();
+    bool use_sendfile = b.length > 0 && b.file && (!b.bytes || b.length >= kSendfileMin);
+    auto done = [self = shared_from_this(), ex, res](beast::error_code ec) {
       self->shared_->writes.fetch_sub(1);
-      self->on_write(ec, *ex, *res);
-    });
+      self->after_write(ec, *ex, res->result_int(), res->body().length, res->keep_alive());
+    };
+    stream_.expires_after(shared_->opts.write_timeout);
+    if (use_sendfile) {
+      // Corked, like nginx's tcp_nopush: the header rides in the first full
+      // segment of the file instead of a packet of its own.
+      set_cork(true);
+      asio::async_write(stream_, asio::buffer(*head),
+                        [self = shared_from_this(), head, res, done](beast::error_code ec, size_t) {
+                          auto uncork = [self, done](beast::error_code e) {
+                            self->set_cork(false);
+                            done(e);
+                          };
+                          if (ec) return uncork(ec);
+                          self->send_file(res, res->body().offset, res->body().length, uncork);
+                        });
+      return;
+    }
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(*head),
+                                           asio::const_buffer(b.bytes ? b.bytes->data() + b.offset : nullptr,
+                                                              b.bytes ? b.length : 0)};
+    asio::async_write(stream_, bufs, [head, res, done](beast::error_code ec, size_t) { done(ec); });
   }
 
-  void on_write(beast::error_code ec, const Exchange& ex, const Response& res) {
+  void set_cork(bool on) {
+    int v = on ? 1 : 0;
+    ::setsockopt(stream_.socket().native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+  }
+
+  template <class Done>
+  void send_file(const std::shared_ptr<Response>& res, uint64_t off, uint64_t left, Done done) {
+    auto& sock = stream_.socket();
+    beast::error_code ec;
+    sock.native_non_blocking(true, ec);
+    while (left > 0) {
+      off_t o = static_cast<off_t>(off);
+      ssize_t n = ::sendfile(sock.native_handle(), res->body().file->fd(), &o,
+                             static_cast<size_t>(std::min<uint64_t>(left, 4u << 20)));
+      if (n > 0) {
+        off += static_cast<uint64_t>(n);
+        left -= static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        // The write timer of the stream does not cover a raw wait: arm our own.
+        write_timer_.expires_after(shared_->opts.write_timeout);
+        write_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+          if (!e) self->stream_.socket().close(e);
+        });
+        sock.async_wait(tcp::socket::wait_write, [self = shared_from_this(), res, off, left, done](beast::error_code e) {
+          self->write_timer_.cancel();
+          if (e) return done(e);
+          self->send_file(res, off, left, done);
+        });
+        return;
+      }
+      // The file shrank or the peer went away: the response is cut short.
+      return done(n < 0 ? beast::error_code(errno, boost::system::system_category())
+                        : beast::error_code(bhttp::error::short_read));
+    }
+    done(beast::error_code());
+  }
+
+  void after_write(beast::error_code ec, const Exchange& ex, int status, uint64_t bytes, bool keep_alive) {
     if (shared_->log && shared_->log->enabled() && ex.req_.method() != bhttp::verb::unknown) {
       AccessRecord r;
       r.unix_ms = ex.unix_ms_;
@@ -101,15 +186,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
       auto q = target.find('?');
       r.path = std::string(target.substr(0, q));
       if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
-      r.status = res.result_int();
-      r.bytes = ec ? 0 : res.body().length;
+      r.status = status;
+      r.bytes = ec ? 0 : bytes;
       r.duration_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ex.start_).count();
       if (auto it = ex.req_.find(bhttp::field::user_agent); it != ex.req_.end()) r.user_agent = it->value();
       if (auto it = ex.req_.find(bhttp::field::referer); it != ex.req_.end()) r.referer = it->value();
       shared_->log->write(r);
     }
-    if (ec || !res.keep_alive() || shared_->stopping.load()) {
+    if (ec || !keep_alive || shared_->stopping.load()) {
       close();
       return;
     }
@@ -127,6 +212,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_{8192};
   std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
   std::string client_;
+  asio::steady_timer write_timer_{stream_.get_executor()};
+  static constexpr uint64_t kSendfileMin = 64 * 1024;
 };
 
 Exchange::Exchange(std::shared_ptr<Connection> conn, Request req, std::string client)
@@ -146,6 +233,29 @@ void Exchange::send(Response res) {
     res.content_length(res.body().length);
   res.keep_alive(req_.keep_alive());
   conn_->write(shared_from_this(), std::make_shared<Response>(std::move(res)));
+}
+
+std::string serialize_header(const Response& res) {
+  std::string s;
+  s.reserve(320);
+  s += "HTTP/1.1 ";
+  s += std::to_string(res.result_int());
+  s += ' ';
+  s += res.reason();
+  s += "\r\n";
+  for (const auto& f : res) {
+    s += f.name_string();
+    s += ": ";
+    s += f.value();
+    s += "\r\n";
+  }
+  s += "\r\n";
+  return s;
+}
+
+void Exchange::send_wire(std::shared_ptr<const std::string> wire, int status, uint64_t body_bytes) {
+  if (sent_.exchange(true)) return;
+  conn_->write_wire(shared_from_this(), std::move(wire), status, body_bytes);
 }
 
 Result<tcp::endpoint> parse_listen_address(const std::string& s) {

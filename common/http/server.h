@@ -32,6 +32,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Sends the response (exactly once; later calls are ignored). Safe from
   // any thread: the write runs on the connection's strand.
   void send(Response res);
+  // Sends bytes already serialized (status line, headers, body): one
+  // response shared by thousands of held requests is built once.
+  void send_wire(std::shared_ptr<const std::string> wire, int status, uint64_t body_bytes);
   bool sent() const { return sent_.load(); }
 
  private:
@@ -51,6 +54,9 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{60}; // a client that stops reading
   std::string server_name = "sigma-origin";
 };
+
+// Status line and header fields, with the blank line that ends them.
+std::string serialize_header(const Response& res);
 
 // "127.0.0.1:8080", "[::1]:8080", ":8080" (all interfaces).
 Result<boost::asio::ip::tcp::endpoint> parse_listen_address(const std::string& s);

@@ -98,6 +98,7 @@ std::variant<FileData, OpenError> FileStore::get(const std::string& rel) {
           e.ctime_ns == ns(st.st_ctim)) {
         lru_.splice(lru_.begin(), lru_, e.lru);
         d.bytes = e.bytes;
+        d.file = std::move(handle);  // big bodies go out with sendfile
         return d;
       }
       total_ -= e.bytes->size();
@@ -108,6 +109,7 @@ std::variant<FileData, OpenError> FileStore::get(const std::string& rel) {
   auto bytes = std::make_shared<std::string>();
   if (!read_all(fd, *bytes, d.size)) return OpenError::kIo;
   d.bytes = bytes;
+  d.file = std::move(handle);
   std::lock_guard lock(mu_);
   if (cache_.count(rel)) return d;  // another thread raced us; keep theirs
   lru_.push_front(rel);

@@ -29,7 +29,7 @@ enum class OpenError {
 
 struct FileData {
   std::shared_ptr<const std::string> bytes;  // the whole file when cached
-  std::shared_ptr<http::FileHandle> file;    // otherwise an open descriptor
+  std::shared_ptr<http::FileHandle> file;    // the open file (sendfile), always set
   uint64_t size = 0;
   int64_t mtime_ns = 0;
 };

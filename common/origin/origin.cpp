@@ -70,9 +70,8 @@ Status run_origin(const OriginParams& p, CommonOptions& common) {
   OriginConfig cfg;
   cfg.hold_timeout = std::chrono::milliseconds(static_cast<int64_t>(p.hold_timeout_s * 1000));
   cfg.part_hold_timeout = cfg.hold_timeout;
-  OriginService service(*store, web.get(), cfg);
-
   boost::asio::io_context ioc(p.threads);
+  OriginService service(ioc, *store, web.get(), cfg);
   http::Server server(ioc, [&service](const std::shared_ptr<http::Exchange>& ex) { service.handle(ex); }, &log);
   SIGMA_RETURN_IF_ERROR(server.listen(p.listen));
   DirWatcher watcher(
@@ -100,6 +99,7 @@ Status run_origin(const OriginParams& p, CommonOptions& common) {
     server.stop();
     watcher.stop();
     service.release_all();
+    service.stop();
     *deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     drain_step();
   });

@@ -27,6 +27,10 @@ struct OriginService::Snapshot {
   mutable std::mutex mu;
   mutable std::shared_ptr<const std::string> delta[2];  // YES, v2
   mutable bool delta_done[2] = {false, false};
+  // Whole GET responses (header + body) for held requests, built once and
+  // written to every waiter: no skip, YES, v2.
+  mutable std::shared_ptr<const std::string> wire[3];
+  mutable uint64_t wire_body[3] = {0, 0, 0};
 };
 
 struct OriginService::Waiter {
@@ -34,9 +38,9 @@ struct OriginService::Waiter {
   std::string rel;
   bool part = false;  // waits for a hinted part rather than a playlist
   BlockingQuery query;
-  asio::steady_timer timer;
+  std::chrono::steady_clock::time_point deadline;
   std::atomic<bool> done{false};
-  Waiter(std::shared_ptr<http::Exchange> e, std::string r) : ex(std::move(e)), rel(std::move(r)), timer(ex->executor()) {}
+  Waiter(std::shared_ptr<http::Exchange> e, std::string r) : ex(std::move(e)), rel(std::move(r)) {}
 };
 
 namespace {
@@ -88,10 +92,46 @@ std::string blocking_cache_control(double target_duration) {
 
 }  // namespace
 
-OriginService::OriginService(FileStore& store, FileStore* web, OriginConfig cfg)
-    : store_(store), web_(web), cfg_(cfg) {}
+OriginService::OriginService(asio::io_context& ioc, FileStore& store, FileStore* web, OriginConfig cfg)
+    : store_(store), web_(web), cfg_(cfg), sweeper_(asio::make_strand(ioc)) {
+  sweep();
+}
 
 OriginService::~OriginService() = default;
+
+void OriginService::stop() {
+  asio::dispatch(sweeper_.get_executor(), [this] {
+    stopped_ = true;
+    sweeper_.cancel();
+  });
+}
+
+// One timer for all held requests rather than one each: thousands of
+// timers would cost a timerfd update per wake-up. Timeouts are therefore
+// kSweep late at most.
+void OriginService::sweep() {
+  sweeper_.expires_after(kSweep);
+  sweeper_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    auto now = std::chrono::steady_clock::now();
+    std::vector<std::shared_ptr<Waiter>> expired;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [rel, m] : waiters_)
+        for (auto& [k, w] : m)
+          if (w->deadline <= now) expired.push_back(w);
+    }
+    for (auto& w : expired) {
+      bool head = w->ex->head();
+      if (w->part)
+        finish(w, text_response(bhttp::status::not_found, "part not written in time", head));
+      else
+        finish(w, text_response(bhttp::status::service_unavailable,
+                                "playlist did not reach _HLS_msn/_HLS_part in time", head));
+    }
+    sweep();
+  });
+}
 
 size_t OriginService::held() const {
   std::lock_guard lock(mu_);
@@ -242,20 +282,12 @@ void OriginService::serve_playlist(const std::shared_ptr<http::Exchange>& ex, co
 }
 
 void OriginService::hold(const std::shared_ptr<Waiter>& w, std::chrono::milliseconds timeout) {
+  w->deadline = std::chrono::steady_clock::now() + timeout;
   {
     std::lock_guard lock(mu_);
     waiters_[w->rel].emplace(w.get(), w);
     ++held_;
   }
-  w->timer.expires_after(timeout);
-  w->timer.async_wait([this, w](boost::system::error_code ec) {
-    if (ec) return;
-    bool head = w->ex->head();
-    if (w->part)
-      finish(w, text_response(bhttp::status::not_found, "part not written in time", head));
-    else
-      finish(w, text_response(bhttp::status::service_unavailable, "playlist did not reach _HLS_msn/_HLS_part in time", head));
-  });
 }
 
 void OriginService::unregister(const Waiter* w) {
@@ -269,28 +301,63 @@ void OriginService::unregister(const Waiter* w) {
 void OriginService::finish(const std::shared_ptr<Waiter>& w, Response res) {
   if (w->done.exchange(true)) return;
   unregister(w.get());
-  // The timer belongs to the connection's strand; cancel it there.
-  asio::dispatch(w->ex->executor(), [w] { w->timer.cancel(); });
   w->ex->send(std::move(res));
 }
 
 void OriginService::on_change(const std::shared_ptr<Waiter>& w, const std::shared_ptr<const Snapshot>& snap) {
   if (w->done.load() || !snap) return;
+  const auto& req = w->ex->request();
+  bool simple_get = req.method() == bhttp::verb::get && req.find(bhttp::field::range) == req.end();
   if (w->part) {
-    // serve_file sends through the exchange; mark done first so a racing
-    // timer cannot answer too.
+    // Mark done first so a racing timer cannot answer too.
     if (w->done.exchange(true)) return;
     unregister(w.get());
-    asio::dispatch(w->ex->executor(), [w] { w->timer.cancel(); });
-    serve_file(w->ex, w->rel, snap->data, kImmutable);
+    if (!simple_get || !snap->data.bytes) return serve_file(w->ex, w->rel, snap->data, kImmutable);
+    auto [wire, body] = cached_wire(*snap, 0, [&] {
+      Response res = base_response(bhttp::status::ok);
+      res.set(bhttp::field::content_type, http::mime_type_for(w->rel));
+      res.set(bhttp::field::cache_control, kImmutable);
+      res.set(bhttp::field::accept_ranges, "bytes");
+      http::set_bytes(res, snap->data.bytes, 0, snap->data.size, false);
+      return res;
+    });
+    w->ex->send_wire(std::move(wire), 200, body);
     return;
   }
   if (!snap->index) return;
   Readiness r = readiness(*snap->index, w->query);
+  if (r == Readiness::kReady && simple_get) {
+    if (w->done.exchange(true)) return;
+    unregister(w.get());
+    int k = static_cast<int>(w->query.skip);
+    auto [wire, body] = cached_wire(*snap, k, [&] { return playlist_response(*snap, w->query, false); });
+    w->ex->send_wire(std::move(wire), 200, body);
+    return;
+  }
   if (r == Readiness::kReady) return finish(w, playlist_response(*snap, w->query, w->ex->head()));
   if (r == Readiness::kBadRequest)  // the playlist restarted (new sequence numbers)
     return finish(w, text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist",
                                    w->ex->head()));
+}
+
+template <class Build>
+std::pair<std::shared_ptr<const std::string>, uint64_t> OriginService::cached_wire(const Snapshot& snap, int k,
+                                                                                   Build build) {
+  {
+    std::lock_guard lock(snap.mu);
+    if (snap.wire[k]) return {snap.wire[k], snap.wire_body[k]};
+  }
+  Response res = build();
+  std::string wire = http::serialize_header(res);
+  const auto& b = res.body();
+  if (b.bytes) wire.append(b.bytes->data() + b.offset, b.length);
+  auto shared = std::make_shared<const std::string>(std::move(wire));
+  std::lock_guard lock(snap.mu);
+  if (!snap.wire[k]) {
+    snap.wire[k] = shared;
+    snap.wire_body[k] = b.length;
+  }
+  return {snap.wire[k], snap.wire_body[k]};
 }
 
 bool OriginService::hinted(const std::string& rel) {

@@ -30,8 +30,10 @@ struct OriginConfig {
 class OriginService {
  public:
   // web: the watch page's files (index.html, watch.js, hls.js), may be null.
-  OriginService(FileStore& store, FileStore* web, OriginConfig cfg);
+  OriginService(boost::asio::io_context& ioc, FileStore& store, FileStore* web, OriginConfig cfg);
   ~OriginService();
+  // Stops the timeout sweep (so the io_context can run out).
+  void stop();
 
   void handle(const std::shared_ptr<http::Exchange>& ex);
   // From the directory watcher: rel is a complete file now.
@@ -54,10 +56,13 @@ class OriginService {
   void serve_channels(const std::shared_ptr<http::Exchange>& ex);
   void serve_web(const std::shared_ptr<http::Exchange>& ex, const std::string& name);
   void hold(const std::shared_ptr<Waiter>& w, std::chrono::milliseconds timeout);
+  void sweep();
   void unregister(const Waiter* w);
   bool hinted(const std::string& rel);
   void finish(const std::shared_ptr<Waiter>& w, http::Response res);
   void on_change(const std::shared_ptr<Waiter>& w, const std::shared_ptr<const Snapshot>& snap);
+  template <class Build>
+  std::pair<std::shared_ptr<const std::string>, uint64_t> cached_wire(const Snapshot& snap, int k, Build build);
   http::Response playlist_response(const Snapshot& snap, const BlockingQuery& q, bool head);
 
   FileStore& store_;
@@ -73,6 +78,10 @@ class OriginService {
     std::set<std::string> parts;
   };
   std::unordered_map<std::string, Hints> hints_;  // by directory
+
+  static constexpr std::chrono::milliseconds kSweep{100};
+  boost::asio::steady_timer sweeper_;
+  bool stopped_ = false;  // on the sweeper's strand
 };
 
 }  // namespace sigma::origin
