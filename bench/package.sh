@@ -40,7 +40,7 @@ measure() {
 
 read -r s_cpu s_rss < <(measure "$PKG" -i "$IN" -o "$WORK/out" --mode normal --log-level error)
 s_files=$(ls "$WORK/out"/v0/*.m4s | wc -l)
-read -r f_cpu f_rss < <(measure ffmpeg -nostdin -loglevel error -i "$IN" -c copy -f hls -hls_segment_type fmp4 \
+read -r f_cpu f_rss < <(measure ffmpeg -nostdin -loglevel error -i "$IN" -c copy -bsf:a aac_adtstoasc -f hls -hls_segment_type fmp4 \
   -hls_time 6 -hls_list_size 6 -hls_flags delete_segments -hls_fmp4_init_filename init.mp4 "$WORK/out/index.m3u8")
 
 printf '%-28s %12s %12s\n' "60 s 1080p 6 Mbit/s TS" "CPU s" "peak RSS MB"

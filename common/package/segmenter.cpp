@@ -43,7 +43,6 @@ struct Segmenter::Track {
   bool video = false;
   ParPtr par;
   std::unique_ptr<Fmp4Muxer> mux;
-  av::BsfPtr adts;  // ADTS -> raw AAC + AudioSpecificConfig
   std::string init_bytes, init_uri;
   std::string param_sets;  // in-band SPS/PPS last seen on a keyframe
 
@@ -105,7 +104,6 @@ void Segmenter::start_input(const std::vector<const AVCodecParameters*>& pars, i
     Track& t = *tracks_[i];
     if (pars[i]) t.par = copy_par(pars[i]);
     t.mux.reset();
-    t.adts.reset();
     t.waiting_key = t.video;
     t.last_dts = AV_NOPTS_VALUE;
     t.cuts.clear();
@@ -122,7 +120,6 @@ Status Segmenter::discontinuity_all(const char* why) {
     Track& t = *tp;
     if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));
     t.mux.reset();
-    t.adts.reset();
     t.pending_disc = true;
     t.waiting_key = t.video;
     t.last_dts = AV_NOPTS_VALUE;
@@ -228,7 +225,6 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
 
   if (pkt->flags & AV_PKT_FLAG_CORRUPT) spdlog::debug("{}: corrupt packet at {:.3f} s", t.name, to_seconds(dts));
   SIGMA_RETURN_IF_ERROR(ensure_muxer(t, pkt));
-  if (!pkt->data) return {};  // the ADTS filter kept it
   if (!t.seg_open) SIGMA_RETURN_IF_ERROR(open_segment(t, dts, key));
   if (!t.part_open) SIGMA_RETURN_IF_ERROR(open_part(t, dts, key));
 
@@ -240,30 +236,48 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   return t.mux->write(pkt);
 }
 
+namespace {
+// ADTS (ISO/IEC 13818-7): the TS carries AAC with a 7- or 9-byte header on
+// every frame; CMAF wants raw frames and the AudioSpecificConfig in the
+// sample entry, which must exist before the (empty) moov is written. Built
+// here from the first header: libavcodec's aac_adtstoasc only hands it over
+// as packet side data, too late for empty_moov.
+bool is_adts(const AVPacket* pkt) {
+  return pkt->size > 7 && pkt->data[0] == 0xff && (pkt->data[1] & 0xf6) == 0xf0;
+}
+
+Status set_asc_from_adts(AVCodecParameters* par, const uint8_t* h) {
+  static const int kRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350};
+  int aot = ((h[2] >> 6) & 3) + 1;
+  int sfi = (h[2] >> 2) & 0xf;
+  int chan = ((h[2] & 1) << 2) | (h[3] >> 6);
+  if (sfi > 12) return data_error("ADTS header with a reserved sampling frequency index");
+  if (chan == 0) return data_error("ADTS with an in-band channel configuration (PCE) is not supported");
+  av_freep(&par->extradata);
+  par->extradata = static_cast<uint8_t*>(av_mallocz(2 + AV_INPUT_BUFFER_PADDING_SIZE));
+  if (!par->extradata) return internal_error("out of memory");
+  par->extradata[0] = static_cast<uint8_t>((aot << 3) | (sfi >> 1));
+  par->extradata[1] = static_cast<uint8_t>(((sfi & 1) << 7) | (chan << 3));
+  par->extradata_size = 2;
+  par->sample_rate = kRates[sfi];
+  par->frame_size = 1024;
+  av_channel_layout_uninit(&par->ch_layout);
+  av_channel_layout_default(&par->ch_layout, chan == 7 ? 8 : chan);
+  return {};
+}
+}  // namespace
+
 Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
-  if (!t.adts && t.par->codec_id == AV_CODEC_ID_AAC && pkt->size > 2 &&
-      pkt->data[0] == 0xff && (pkt->data[1] & 0xf0) == 0xf0) {
-    const AVBitStreamFilter* f = av_bsf_get_by_name("aac_adtstoasc");
-    AVBSFContext* raw = nullptr;
-    if (!f || av_bsf_alloc(f, &raw) < 0) return internal_error("aac_adtstoasc filter unavailable");
-    t.adts.reset(raw);
-    avcodec_parameters_copy(raw->par_in, t.par.get());
-    raw->time_base_in = k90k;
-    int r = av_bsf_init(raw);
-    if (r < 0) return av::av_status(r, t.name + ": init ADTS filter");
-  }
-  if (t.adts) {
-    int r = av_bsf_send_packet(t.adts.get(), pkt);
-    if (r < 0) {
-      av_packet_unref(pkt);
-      return av::av_status(r, t.name + ": ADTS filter");
-    }
-    r = av_bsf_receive_packet(t.adts.get(), pkt);
-    if (r == AVERROR(EAGAIN)) return {};
-    if (r < 0) return av::av_status(r, t.name + ": bad ADTS frame");
+  if (t.par->codec_id == AV_CODEC_ID_AAC && is_adts(pkt)) {
+    if (!t.mux) SIGMA_RETURN_IF_ERROR(set_asc_from_adts(t.par.get(), pkt->data).wrap(t.name));
+    int header = (pkt->data[1] & 1) ? 7 : 9;  // protection_absent = 0: a CRC follows
+    // The packet's buffer stays referenced; only the view moves past the
+    // header, so nothing is copied.
+    pkt->data += header;
+    pkt->size -= header;
   }
   if (t.mux) return {};
-  const AVCodecParameters* par = t.adts ? t.adts->par_out : t.par.get();
+  const AVCodecParameters* par = t.par.get();
   SIGMA_ASSIGN_OR_RETURN(t.mux, Fmp4Muxer::open(par, k90k));
   InitReport rep;
   rep.track = t.index;
@@ -361,7 +375,6 @@ Status Segmenter::end_input(bool final) {
     Track& t = *tp;
     if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));
     t.mux.reset();
-    t.adts.reset();
     t.cuts.clear();
   }
   offset_set_ = false;
