@@ -61,6 +61,8 @@ input_frames() { count_frames "$1" | first_number; }
   [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
   [ "$(tail -1 "$OUT/a0/index.m3u8")" = "#EXT-X-ENDLIST" ]
   grep -q '^#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="a0",DEFAULT=YES' "$OUT/master.m3u8"
+  # The AudioSpecificConfig is in the init segment (browsers refuse AAC without it).
+  ffprobe -v error -show_streams "$OUT/a0/init.mp4" | grep -qx 'extradata_size=2'
   line=$(grep '^#EXT-X-STREAM-INF' "$OUT/master.m3u8")
   [[ $line =~ BANDWIDTH=([0-9]+),AVERAGE-BANDWIDTH=([0-9]+) ]]
   ((BASH_REMATCH[1] >= BASH_REMATCH[2] && BASH_REMATCH[2] > 100000))
@@ -199,4 +201,27 @@ input_frames() { count_frames "$1" | first_number; }
   [ "$status" -eq 0 ]
   [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
   [ "$(decoded_frames "$OUT/v0")" -gt 500 ]
+}
+
+@test "hls.js plays the ultra-low output live through sigma-origin (parts, no fatal error)" {
+  command -v sigma-origin >/dev/null || skip "sigma-origin not built"
+  [[ -d $BATS_TEST_DIRNAME/../../web/node_modules ]] || skip "web/node_modules missing (scripts/setup)"
+  ts=$(make_ts t20 20)
+  root=$BATS_TEST_TMPDIR/root
+  mkdir -p "$root"
+  fifo=$BATS_TEST_TMPDIR/live.fifo
+  mkfifo "$fifo"
+  port=$(free_port)
+  spawn "$BATS_TEST_TMPDIR/pkg.log" sigma-package -i "$fifo" -o "$root/live" --mode ultra-low --segment-duration 1
+  spawn "$BATS_TEST_TMPDIR/origin.log" sigma-origin --listen "127.0.0.1:$port" --root "$root"
+  spawn "$BATS_TEST_TMPDIR/ffmpeg.log" ffmpeg -nostdin -loglevel error -re -t 16 -i "$ts" -c copy -f mpegts -y "$fifo"
+  wait_for test -s "$root/live/master.m3u8"
+  sleep 1
+  run timeout 60 node "$BATS_TEST_DIRNAME/../browser/play.js" "http://127.0.0.1:$port/live/master.m3u8" 8 --low-latency
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(jq -r .errors_fatal <<<"$output")" -eq 0 ]
+  [ "$(jq -r .frames_decoded <<<"$output")" -ge 120 ]
+  [ "$(jq -r .parts <<<"$output")" -ge 5 ]
+  [ "$(jq -r '.levels[0].height' <<<"$output")" -eq 360 ]
 }
