@@ -47,9 +47,7 @@ start_origin() {
 
 @test "a live ultra-low (LL-HLS) channel plays with hls.js lowLatencyMode, through blocking reloads and parts" {
   local ts
-  # Video only for now: Chromium rejects sigma-package's AAC track
-  # ("audio SourceBuffer error"); switch to t20 once that is fixed.
-  ts=$(make_ts t20v 20 -an)
+  ts=$(make_ts t20 20)
   start_origin
   # Real-time input, as from an encoder.
   spawn "$T/live.log" bash -c "ffmpeg -nostdin -loglevel error -re -i '$ts' -c copy -f mpegts - |
