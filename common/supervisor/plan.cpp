@@ -138,8 +138,9 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
       s.id = ch.name + "/transcode";
       s.channel = ch.name;
       s.stage = "transcode";
-      // "720p" names one of sigma-transcode's ladder presets; rungs have '@'.
-      bool custom = ch.ladder.find('@') != std::string::npos || ch.ladder == "source";
+      // A preset name alone is sigma-transcode's whole ladder from that
+      // height down; anything else is a list of rungs.
+      bool custom = ch.ladder != "1080p" && ch.ladder != "720p" && ch.ladder != "480p" && ch.ladder != "source+720p";
       s.argv = {tool_path(g, exe_dir, "sigma-transcode"), "-i", source_fifo, "-o", ladder_fifo,
                 custom ? "--ladder" : "--preset", ch.ladder, "--mode", ch.mode, "--channel", ch.name};
       if (!ch.preset.empty()) s.argv.insert(s.argv.end(), {"--x264-preset", ch.preset});

@@ -158,3 +158,26 @@ package.command = sh -c 'echo >&{ready_fd}; cat {input} >/dev/null'
   EXPECT_NE(sh.find("ffmpeg -i x -f mpegts - </dev/null >/r/t/source.ts &"), std::string::npos) << sh;
   EXPECT_NE(sh.find("sh -c 'echo >&2; cat /r/t/source.ts >/dev/null' </dev/null >/dev/null &"), std::string::npos) << sh;
 }
+
+TEST(SupervisorPlan, LadderPresetOrRungs) {
+  auto plan_for = [](const std::string& ladder) {
+    auto cfg = parse_config("[channel c]\ninput = pull x.ts\nladder = " + ladder + "\ndvr = 60s\n", "t.conf");
+    EXPECT_TRUE(cfg.is_ok()) << cfg.status().message();
+    return make_plan(*cfg, "");
+  };
+  auto transcode = plan_for("720p").channels[0].stages[1].argv;
+  EXPECT_EQ(std::vector<std::string>(transcode.begin() + 5, transcode.begin() + 7),
+            (std::vector<std::string>{"--preset", "720p"}));
+  transcode = plan_for("720p,360p").channels[0].stages[1].argv;
+  EXPECT_EQ(std::vector<std::string>(transcode.begin() + 5, transcode.begin() + 7),
+            (std::vector<std::string>{"--ladder", "720p,360p"}));
+  // 60 s of DVR in low mode: 30 segments of 2 s in the playlist.
+  auto package = plan_for("passthrough").channels[0].stages.back().argv;
+  EXPECT_EQ(std::vector<std::string>(package.end() - 2, package.end()), (std::vector<std::string>{"--window", "30"}));
+  // The pull source writes the source FIFO itself.
+  auto source = plan_for("passthrough").channels[0].stages[0];
+  EXPECT_EQ(source.argv, (std::vector<std::string>{"sigma-ingest", "-i", "x.ts", "--channel", "c", "-o",
+                                                   "/run/sigma/c/source.ts", "--status-file",
+                                                   "/run/sigma/c/ingest-status.json"}));
+  EXPECT_TRUE(source.stdout_fifo.empty());
+}
