@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +41,7 @@ Result<pid_t> spawn_child(const std::vector<std::string>& argv, const ChildFds& 
 
   int err_pipe[2];
   if (pipe2(err_pipe, O_CLOEXEC) != 0) return errno_error("pipe", errno);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
@@ -51,6 +53,10 @@ Result<pid_t> spawn_child(const std::vector<std::string>& argv, const ChildFds& 
     // Child: only async-signal-safe calls until exec.
     int errfd = lift(err_pipe[1], true);
     setsid();
+    // If the supervisor is killed outright, its stages end too (SIGTERM:
+    // cleanly, playlists closed) instead of running on unsupervised.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(111);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
