@@ -104,6 +104,7 @@ class Server : public ChannelHub {
   std::map<uint64_t, Channel*> byte_sources_;  // SRT and pull sources
   std::map<uint64_t, size_t> unacked_;         // pull bytes waiting for output room
   std::set<uint64_t> pull_ids_;
+  std::set<uint64_t> paced_pulls_;  // flow-controlled (files, FIFOs)
   std::vector<std::unique_ptr<PullInput>> pulls_;
   std::unique_ptr<SrtListener> srt_;
   std::atomic<uint64_t> next_id_{kFirstId};
@@ -178,6 +179,10 @@ Status Server::setup() {
     std::string name = i < p_.channels.size() ? p_.channels[i] : "default";
     uint64_t id = next_id_++;
     pull_ids_.insert(id);
+    // Files and FIFOs are read as fast as the output takes them; a network
+    // source is live, so falling behind it would only add latency: it gets
+    // the bounded, dropping path like a publisher.
+    if (p_.inputs[i].find("://") == std::string::npos || p_.inputs[i].rfind("file:", 0) == 0) paced_pulls_.insert(id);
     pulls_.push_back(std::make_unique<PullInput>(p_.inputs[i], name, id, inbox_));
     ++pulls_running_;
   }
@@ -279,7 +284,7 @@ void Server::start_session(Channel& ch, uint64_t owner, const std::string& proto
   ch.session_bytes_in = 0;
   ch.info = nlohmann::json::object();
   ch.ts_remainder.clear();
-  ch.flow_controlled = pull_ids_.count(owner) > 0;
+  ch.flow_controlled = paced_pulls_.count(owner) > 0;
   ch.last_packet_mono_ms = now;
   ++ch.sessions;
   {

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# bench/ingest.sh: N publishers (default 20) of a 4 Mbps H.264/AAC stream
+# over RTMP on loopback, side by side in the same run:
+#   A. sigma-ingest -> one FIFO per channel -> sigma-package (HLS, normal)
+#   B. nginx + libnginx-mod-rtmp with `hls on` (the reference)
+# Prints CPU% (of one core, averaged over the measured window) and RSS of
+# each stage, per channel, and the ratio. Not a test: it prints figures.
+# Usage: bench/ingest.sh [CHANNELS] [SECONDS]   (env BIN=dir of sigma-*)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+N=${1:-20}
+SECS=${2:-30}
+WARMUP=8
+BIN=${BIN:-$root/build/bin}
+export PATH="$BIN:$PATH"
+command -v sigma-ingest >/dev/null || { echo "sigma-ingest not found in $BIN (set BIN=)" >&2; exit 1; }
+HAVE_PACKAGE=1
+command -v sigma-package >/dev/null || { HAVE_PACKAGE=0; echo "note: sigma-package not built: channels go to /dev/null" >&2; }
+command -v nginx >/dev/null && [[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]] || { echo "nginx with libnginx-mod-rtmp is needed" >&2; exit 1; }
+
+W=$(mktemp -d /tmp/sigma-bench-ingest.XXXXXX)
+chmod 755 "$W"  # nginx workers run as www-data
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  kill "$(cat "$W/nginx/nginx.pid" 2>/dev/null)" 2>/dev/null || true
+  sleep 1
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# One 4 Mbps 720p30 source, encoded once and cached.
+CACHE=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
+SRC=$CACHE/bench-4mbps-720p.flv
+mkdir -p "$CACHE"
+if [[ ! -s $SRC ]]; then
+  echo "encoding the 4 Mbps source once (cached in $SRC)..." >&2
+  ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=20" \
+    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=20" \
+    -c:v libx264 -preset veryfast -b:v 4M -maxrate 4M -bufsize 4M -g 60 -keyint_min 60 -sc_threshold 0 \
+    -pix_fmt yuv420p -c:a aac -b:a 128k -f flv "$SRC.part"
+  mv "$SRC.part" "$SRC"
+fi
+
+# --- A: sigma-ingest -> FIFOs -> sigma-package --------------------------
+RTMP_A=$(port)
+mkdir -p "$W/run" "$W/hls"
+for i in $(seq 1 "$N"); do
+  mkdir -p "$W/run/ch$i"
+  mkfifo "$W/run/ch$i/source.ts"
+  if ((HAVE_PACKAGE)); then
+    sigma-package -i "$W/run/ch$i/source.ts" -o "$W/hls/ch$i" --mode normal --channel "ch$i" \
+      --log-level warn 2>>"$W/package.log" &
+  else
+    cat "$W/run/ch$i/source.ts" >/dev/null &
+  fi
+  PIDS+=($!); PKG_PIDS+=($!)
+done
+sigma-ingest --rtmp "127.0.0.1:$RTMP_A" --open --output "$W/run/{channel}/source.ts" \
+  --status-file "$W/ingest-status.json" --log-level warn 2>"$W/ingest.log" &
+INGEST=$!; PIDS+=($INGEST)
+
+# --- B: nginx-rtmp with HLS (own config, own ports) -----------------------
+RTMP_B=$(port)
+mkdir -p "$W/nginx/hls" "$W/nginx/tmp"
+chown -R www-data:www-data "$W/nginx" 2>/dev/null || true
+cat >"$W/nginx/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+user www-data;
+worker_processes 1;
+daemon off;
+master_process on;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log warn;
+events { worker_connections 1024; }
+rtmp {
+  server {
+    listen 127.0.0.1:$RTMP_B;
+    chunk_size 4096;
+    application live {
+      live on;
+      record off;
+      hls on;
+      hls_path $W/nginx/hls;
+      hls_fragment 6s;
+      hls_playlist_length 36s;
+    }
+  }
+}
+http { access_log off; client_body_temp_path $W/nginx/tmp/body; proxy_temp_path $W/nginx/tmp/proxy;
+  fastcgi_temp_path $W/nginx/tmp/fcgi; uwsgi_temp_path $W/nginx/tmp/uwsgi; scgi_temp_path $W/nginx/tmp/scgi; }
+CONF
+nginx -c "$W/nginx/nginx.conf" -e "$W/nginx/error.log" >>"$W/nginx/stdout.log" 2>&1 &
+NGINX_MASTER=$!; PIDS+=($NGINX_MASTER)
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$RTMP_B") 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$RTMP_A") 2>/dev/null && break; sleep 0.1; done
+NGINX_WORKER=$(pgrep -P "$NGINX_MASTER" | head -1 || true)
+[[ -n $NGINX_WORKER ]] || { echo "nginx did not start:" >&2; cat "$W/nginx/error.log" >&2; exit 1; }
+
+# --- publishers: N to each ------------------------------------------------
+for i in $(seq 1 "$N"); do
+  ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$SRC" -c copy -f flv "rtmp://127.0.0.1:$RTMP_A/live/ch$i" &
+  PIDS+=($!); PUB_PIDS+=($!)
+  ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$SRC" -c copy -f flv "rtmp://127.0.0.1:$RTMP_B/live/ch$i" &
+  PIDS+=($!); PUB_PIDS+=($!)
+done
+
+ticks() {  # total utime+stime of the given pids, in clock ticks
+  local t=0 p
+  for p in "$@"; do
+    [[ -r /proc/$p/stat ]] || continue
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$t"
+}
+rss_kb() {
+  local t=0 p
+  for p in "$@"; do
+    [[ -r /proc/$p/status ]] || continue
+    t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status")))
+  done
+  echo "$t"
+}
+
+echo "warming up ${WARMUP}s, then measuring ${SECS}s with $N channels per server..." >&2
+sleep "$WARMUP"
+HZ=$(getconf CLK_TCK)
+t0=$(date +%s.%N)
+a_in0=$(ticks "$INGEST"); a_pk0=$(ticks "${PKG_PIDS[@]}"); b0=$(ticks "$NGINX_WORKER" "$NGINX_MASTER")
+sleep "$SECS"
+t1=$(date +%s.%N)
+a_in1=$(ticks "$INGEST"); a_pk1=$(ticks "${PKG_PIDS[@]}"); b1=$(ticks "$NGINX_WORKER" "$NGINX_MASTER")
+rss_in=$(rss_kb "$INGEST"); rss_pk=$(rss_kb "${PKG_PIDS[@]}"); rss_ng=$(rss_kb "$NGINX_WORKER" "$NGINX_MASTER")
+
+# Health: did every channel flow on both sides?
+live_a=$(jq '[.channels[] | select(.live and .fps > 20)] | length' "$W/ingest-status.json" 2>/dev/null || echo 0)
+drops_a=$(jq '[.channels[].output.dropped_bytes] | add // 0' "$W/ingest-status.json" 2>/dev/null || echo "?")
+seg_a=$(find "$W/hls" \( -name '*.m4s' -o -name '*.ts' \) 2>/dev/null | wc -l || true)
+pl_a=$(find "$W/hls" -name '*.m3u8' 2>/dev/null | wc -l || true)
+pl_b=$(find "$W/nginx/hls" -name '*.m3u8' 2>/dev/null | wc -l || true)
+seg_b=$(find "$W/nginx/hls" -name '*.ts' 2>/dev/null | wc -l || true)
+
+python3 - "$N" "$HZ" "$t0" "$t1" "$a_in0" "$a_in1" "$a_pk0" "$a_pk1" "$b0" "$b1" "$rss_in" "$rss_pk" "$rss_ng" \
+  "$HAVE_PACKAGE" "$live_a" "$drops_a" "$pl_a" "$seg_a" "$pl_b" "$seg_b" "$(uptime | sed 's/.*load average: //')" <<'PY'
+import sys
+a = sys.argv[1:]
+n, hz = int(a[0]), int(a[1]); wall = float(a[3]) - float(a[2])
+cpu = lambda x0, x1: (int(x1) - int(x0)) / hz / wall * 100
+ing, pkg, ngx = cpu(a[4], a[5]), cpu(a[6], a[7]), cpu(a[8], a[9])
+r_in, r_pk, r_ng = int(a[10]) / 1024, int(a[11]) / 1024, int(a[12]) / 1024
+have_pkg = a[13] == "1"
+print(f"sigma-ingest bench: {n} publishers x 4 Mbps H.264/AAC 720p30 per server, {wall:.0f} s measured, load avg {a[20]}")
+print(f"{'stage':34} {'CPU %':>8} {'CPU %/ch':>9} {'RSS MB':>8} {'RSS MB/ch':>10}")
+def row(name, c, r): print(f"{name:34} {c:8.1f} {c/n:9.2f} {r:8.1f} {r/n:10.2f}")
+row("sigma-ingest", ing, r_in)
+row("sigma-package x%d" % n if have_pkg else "cat > /dev/null (no sigma-package)", pkg, r_pk)
+row("sigma ingest+package", ing + pkg, r_in + r_pk)
+row("nginx-rtmp hls (master+worker)", ngx, r_ng)
+ratio = (ing + pkg) / ngx if ngx > 0 else float("nan")
+print(f"ratio CPU (ingest+package)/nginx: {ratio:.2f}  (target <= 1.00)")
+print(f"ratio CPU ingest alone/nginx:     {ing / ngx if ngx > 0 else float('nan'):.2f}")
+print(f"RSS per channel, ingest+package: {(r_in + r_pk) / n:.2f} MB  (target < 10 MB)")
+print(f"health: sigma live channels {a[14]}/{n}, output drops {a[15]} B, playlists {a[16]}, segments {a[17]}; "
+      f"nginx playlists {a[18]}/{n}, segments {a[19]}")
+PY
