@@ -124,6 +124,14 @@ rss_kb() {
   done
   echo "$t"
 }
+pss_kb() {  # proportional set size: shared library pages split between processes
+  local t=0 p
+  for p in "$@"; do
+    [[ -r /proc/$p/smaps_rollup ]] || continue
+    t=$((t + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")))
+  done
+  echo "$t"
+}
 
 echo "warming up ${WARMUP}s, then measuring ${SECS}s with $N channels per server..." >&2
 sleep "$WARMUP"
@@ -134,6 +142,7 @@ sleep "$SECS"
 t1=$(date +%s.%N)
 a_in1=$(ticks "$INGEST"); a_pk1=$(ticks "${PKG_PIDS[@]}"); b1=$(ticks "$NGINX_WORKER" "$NGINX_MASTER")
 rss_in=$(rss_kb "$INGEST"); rss_pk=$(rss_kb "${PKG_PIDS[@]}"); rss_ng=$(rss_kb "$NGINX_WORKER" "$NGINX_MASTER")
+pss="$(pss_kb "$INGEST") $(pss_kb "${PKG_PIDS[@]}") $(pss_kb "$NGINX_WORKER" "$NGINX_MASTER")"
 
 # Health: did every channel flow on both sides?
 live_a=$(jq '[.channels[] | select(.live and .fps > 20)] | length' "$W/ingest-status.json" 2>/dev/null || echo 0)
@@ -144,7 +153,7 @@ pl_b=$(find "$W/nginx/hls" -name '*.m3u8' 2>/dev/null | wc -l || true)
 seg_b=$(find "$W/nginx/hls" -name '*.ts' 2>/dev/null | wc -l || true)
 
 python3 - "$N" "$HZ" "$t0" "$t1" "$a_in0" "$a_in1" "$a_pk0" "$a_pk1" "$b0" "$b1" "$rss_in" "$rss_pk" "$rss_ng" \
-  "$HAVE_PACKAGE" "$live_a" "$drops_a" "$pl_a" "$seg_a" "$pl_b" "$seg_b" "$(uptime | sed 's/.*load average: //')" <<'PY'
+  "$HAVE_PACKAGE" "$live_a" "$drops_a" "$pl_a" "$seg_a" "$pl_b" "$seg_b" "$(uptime | sed 's/.*load average: //')" $pss <<'PY'
 import sys
 a = sys.argv[1:]
 n, hz = int(a[0]), int(a[1]); wall = float(a[3]) - float(a[2])
@@ -153,16 +162,18 @@ ing, pkg, ngx = cpu(a[4], a[5]), cpu(a[6], a[7]), cpu(a[8], a[9])
 r_in, r_pk, r_ng = int(a[10]) / 1024, int(a[11]) / 1024, int(a[12]) / 1024
 have_pkg = a[13] == "1"
 print(f"sigma-ingest bench: {n} publishers x 4 Mbps H.264/AAC 720p30 per server, {wall:.0f} s measured, load avg {a[20]}")
-print(f"{'stage':34} {'CPU %':>8} {'CPU %/ch':>9} {'RSS MB':>8} {'RSS MB/ch':>10}")
-def row(name, c, r): print(f"{name:34} {c:8.1f} {c/n:9.2f} {r:8.1f} {r/n:10.2f}")
-row("sigma-ingest", ing, r_in)
-row("sigma-package x%d" % n if have_pkg else "cat > /dev/null (no sigma-package)", pkg, r_pk)
-row("sigma ingest+package", ing + pkg, r_in + r_pk)
-row("nginx-rtmp hls (master+worker)", ngx, r_ng)
+p_in, p_pk, p_ng = (int(x) / 1024 for x in a[21:24])
+print(f"{'stage':34} {'CPU %':>8} {'CPU %/ch':>9} {'RSS MB':>8} {'RSS MB/ch':>10} {'PSS MB/ch':>10}")
+def row(name, c, r, p): print(f"{name:34} {c:8.1f} {c/n:9.2f} {r:8.1f} {r/n:10.2f} {p/n:10.2f}")
+row("sigma-ingest", ing, r_in, p_in)
+row("sigma-package x%d" % n if have_pkg else "cat > /dev/null (no sigma-package)", pkg, r_pk, p_pk)
+row("sigma ingest+package", ing + pkg, r_in + r_pk, p_in + p_pk)
+row("nginx-rtmp hls (master+worker)", ngx, r_ng, p_ng)
 ratio = (ing + pkg) / ngx if ngx > 0 else float("nan")
 print(f"ratio CPU (ingest+package)/nginx: {ratio:.2f}  (target <= 1.00)")
 print(f"ratio CPU ingest alone/nginx:     {ing / ngx if ngx > 0 else float('nan'):.2f}")
-print(f"RSS per channel, ingest+package: {(r_in + r_pk) / n:.2f} MB  (target < 10 MB)")
+print(f"RSS per channel, ingest+package: {(r_in + r_pk) / n:.2f} MB, PSS {(p_in + p_pk) / n:.2f} MB  (target < 10 MB); "
+      f"ingest alone: RSS {r_in / n:.2f} MB, PSS {p_in / n:.2f} MB")
 print(f"health: sigma live channels {a[14]}/{n}, output drops {a[15]} B, playlists {a[16]}, segments {a[17]}; "
       f"nginx playlists {a[18]}/{n}, segments {a[19]}")
 PY
