@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Glass-to-glass latency of Sigma's three modes, beside a fresh nginx-rtmp
+# run, all measured the same way in one run with ../shared/harness:
+#
+#   harness publisher (ffmpeg testsrc2 720p30 + frame counter, x264 1 s GOP)
+#     --RTMP--> sigma-ingest --FIFO--> sigma-package --mode M --> sigma-origin
+#     --HTTP--> hls.js in headless Chromium (lowLatencyMode for ultra-low)
+#
+# Steady join: the player starts once the playlist window is full (pre-roll
+# = window + one segment + 1 s), as the harness README defines it.
+# Targets: ultra-low p50 <= 1.5 s, p95 <= 2.0 s, no stall; low <= 6 s;
+# normal <= 20 s.
+#
+# Usage: bench/latency.sh [ULTRA_LOW_SECONDS=120] [OTHER_SECONDS=45] [modes...]
+#   modes: any of ultra-low ultra-low-0.2 (0.2 s parts) low normal nginx
+#   (default: all five)
+# Needs a build (build*/bin or PATH), node/npm (the harness is copied to a
+# temporary directory and `npm install`ed there), nginx + libnginx-mod-rtmp.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+ULTRA_SECS=${1:-120}
+OTHER_SECS=${2:-45}
+shift $(($# > 2 ? 2 : $#))
+MODES=("$@")
+((${#MODES[@]})) || MODES=(ultra-low ultra-low-0.2 low normal nginx)
+HARNESS=${SIGMA_HARNESS:-$REPO/../shared/harness}
+[[ -x $HARNESS/g2g.sh ]] || { echo "latency: harness not found at $HARNESS (set SIGMA_HARNESS)" >&2; exit 1; }
+
+BIN=
+for b in build/bin build-origin/bin; do [[ -x $b/sigma-origin && -x $b/sigma-ingest && -x $b/sigma-package ]] && BIN=$REPO/$b; done
+[[ -n $BIN ]] || BIN=$(dirname "$(command -v sigma-origin)")
+for t in sigma-ingest sigma-package sigma-origin; do
+  [[ -x $BIN/$t ]] || { echo "latency: $t not built" >&2; exit 1; }
+done
+
+W=$(mktemp -d /tmp/sigma-latency.XXXXXX)
+chmod 755 "$W"
+PIDS=()
+NGINX_DIR=$W/nginx
+cleanup() {
+  local p
+  [[ -f $NGINX_DIR/master.pid ]] && G2G_NGINX_DIR=$NGINX_DIR "$W/h/peers/nginx-rtmp.sh" stop >/dev/null 2>&1 || true
+  for p in "${PIDS[@]:-}"; do [[ -n $p ]] && kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]:-}"; do [[ -n $p ]] && timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+say() { echo "latency: $*" >&2; }
+
+say "preparing the harness in $W/h (npm install)"
+cp -r "$HARNESS" "$W/h"
+rm -rf "$W/h/node_modules"
+(cd "$W/h" && npm install --no-audit --no-fund --loglevel=error >&2)
+RESULTS=$W/results.jsonl
+# The harness's publisher encodes in real time; at 720p it falls behind on a
+# busy 2-core machine (speed < 1x makes every latency figure meaningless),
+# so the default is 360p. The publisher's lag is printed beside each run.
+SIZE=${SIGMA_LATENCY_SIZE:-640x360}
+RATE=${SIGMA_LATENCY_BITRATE:-1000k}
+
+run_sigma() {  # MODE SECONDS PREROLL LL(ll|std) LABEL [sigma-package options...]
+  local mode=$1 secs=$2 preroll=$3 ll=$4 label=$5 rport oport root fifo ipid ppid opid
+  shift 5
+  rport=$(free_port)
+  oport=$(free_port)
+  root=$W/root-${label// /-}
+  fifo=$W/ts-${label// /-}
+  mkdir -p "$root"
+  mkfifo "$fifo"
+  "$BIN/sigma-origin" --listen "127.0.0.1:$oport" --root "$root" --log-level warn 2>"$W/origin-$mode.log" &
+  opid=$!
+  "$BIN/sigma-package" -i "$fifo" -o "$root/lat" --mode "$mode" --channel lat --log-level warn "$@" \
+    2>"$W/package-$mode.log" &
+  ppid=$!
+  "$BIN/sigma-ingest" --rtmp "127.0.0.1:$rport" --open -o "$fifo" --log-level warn 2>"$W/ingest-$mode.log" &
+  ipid=$!
+  PIDS+=("$opid" "$ppid" "$ipid")
+  sleep 0.5
+  say "$label: ${secs} s after a ${preroll} s pre-roll"
+  "$W/h/g2g.sh" --ingest "rtmp://127.0.0.1:$rport/live/{key}" --playlist "http://127.0.0.1:$oport/lat/master.m3u8" \
+    --duration "$secs" --mode "$ll" --preroll "$preroll" --size "$SIZE" --bitrate "$RATE" --watch-pid "$ipid,$ppid,$opid" \
+    --label "$label" --out "$RESULTS" --log-dir "$W/g2g-${label// /-}" >/dev/null ||
+    say "$label: g2g failed"
+  kill "$ipid" "$ppid" "$opid" 2>/dev/null || true
+  wait "$ipid" "$ppid" "$opid" 2>/dev/null || true
+}
+
+run_nginx() {  # SECONDS
+  local secs=$1 rport hport
+  rport=$(free_port)
+  hport=$(free_port)
+  G2G_NGINX_DIR=$NGINX_DIR "$W/h/peers/nginx-rtmp.sh" start 1s 4s "$rport" "$hport" >/dev/null
+  say "nginx-rtmp (1 s fragments, 4 s playlist): ${secs} s after a 6 s pre-roll"
+  "$W/h/g2g.sh" --ingest "rtmp://127.0.0.1:$rport/live/{key}" --playlist "http://127.0.0.1:$hport/hls/{key}.m3u8" \
+    --duration "$secs" --mode std --preroll 6 --size "$SIZE" --bitrate "$RATE" --watch-pid "$(cat "$NGINX_DIR/worker.pid")" \
+    --label "nginx-rtmp 1s/4s" --out "$RESULTS" --log-dir "$W/g2g-nginx" >/dev/null ||
+    say "nginx-rtmp: g2g failed"
+  G2G_NGINX_DIR=$NGINX_DIR "$W/h/peers/nginx-rtmp.sh" stop >/dev/null 2>&1 || true
+}
+
+for m in "${MODES[@]}"; do
+  case $m in
+    # Pre-roll: the window (segments x duration) + one segment + 1 s.
+    ultra-low) run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low" ;;  # 12 x 2 s, 1/3 s parts
+    ultra-low-0.2) run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low 0.2s" --part-duration 0.2 ;;
+    low) run_sigma low "$OTHER_SECS" 23 std "sigma low" ;;                   # 10 x 2 s
+    normal) run_sigma normal "$OTHER_SECS" 43 std "sigma normal" ;;          # 6 x 6 s
+    nginx) run_nginx "$OTHER_SECS" ;;
+    *) say "unknown mode $m"; exit 1 ;;
+  esac
+done
+
+touch "$RESULTS"
+python3 - "$RESULTS" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+targets = {"sigma ultra-low": (1500, 2000), "sigma ultra-low 0.2s": (1500, 2000), "sigma low": (6000, None),
+           "sigma normal": (20000, None)}
+print(f"{'run':<18}{'p50 ms':>9}{'p95 ms':>9}{'ttff ms':>9}{'stalls':>8}{'fatal/non':>11}{'frames':>8}{'pub lag p50':>12}  target")
+for r in rows:
+    lat = r.get("latency_ms") or {}
+    label = r.get("label", "?")
+    t = targets.get(label)
+    verdict = ""
+    if t and lat.get("p50") is not None:
+        okay = lat["p50"] <= t[0] and (t[1] is None or lat["p95"] <= t[1])
+        if label.startswith("sigma ultra-low"):
+            okay = okay and r.get("stalls", 1) == 0
+        verdict = ("ok" if okay else "MISSED") + f" (p50 <= {t[0]}" + (f", p95 <= {t[1]}, no stall)" if t[1] else ")")
+    lag = (r.get("publisher") or {}).get("lag_ms_p50")
+    if lag is not None and lag > 250:
+        verdict = "INVALID: publisher fell behind real time"
+    print(f"{label:<18}{str(lat.get('p50')):>9}{str(lat.get('p95')):>9}"
+          f"{str(r.get('ttff_ms')):>9}{str(r.get('stalls')):>8}{str(r.get('errors_fatal'))+'/'+str(r.get('errors_nonfatal')):>11}"
+          f"{str(r.get('frames_decoded')):>8}{str(lag):>12}  {verdict}")
+if not rows:
+    print("no result (see the messages above)")
+PY
