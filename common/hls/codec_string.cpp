@@ -104,7 +104,7 @@ Result<std::string> codec_string_from_init(std::string_view init) {
     if (auto s = hevc(hev1 ? "hev1" : "hvc1", b); !s.empty()) return s;
   }
   if (auto b = find_box(init, "esds"); !b.empty()) return aac(b);
-  if (!find_box(init, "dOps").empty()) return std::string("Opus");
+  if (!find_box(init, "dOps").empty()) return std::string("opus");  // the sample entry is Opus, the MSE/RFC 6381 name is lowercase
   return data_error("init segment has no avcC, hvcC, esds or dOps sample description");
 }
 

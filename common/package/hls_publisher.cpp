@@ -34,6 +34,8 @@ HlsPublisher::HlsPublisher(PublisherParams p, std::vector<TrackInfo> tracks) : p
     s.info = info;
     hls::MediaPlaylist& pl = s.playlist;
     pl.target_duration = p_.target_duration;
+    pl.next_msn = p_.first_msn;
+    pl.discontinuity_sequence = p_.discontinuity_sequence;
     if (p_.window == 0) pl.playlist_type = "EVENT";
     if (p_.part_target > 0) {
       // Version 9: the origin derives delta updates (EXT-X-SKIP) from this

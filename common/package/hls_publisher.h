@@ -22,6 +22,8 @@ struct PublisherParams {
   int window = 6;            // segments listed; 0: all (EVENT playlist)
   bool keep = false;         // keep segment files that left the window
   std::string segment_prefix = "seg";
+  int64_t first_msn = 0;               // continuing an earlier run
+  int64_t discontinuity_sequence = 0;  // idem
 };
 
 struct TrackInfo {

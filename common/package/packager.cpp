@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <memory>
 #include <optional>
 
@@ -130,6 +132,42 @@ nlohmann::json describe(const std::vector<TrackPlan>& plan) {
   return arr;
 }
 
+// Where an earlier run over the same directory stopped: its playlists'
+// next media sequence number and discontinuity count, so that a restart
+// (the supervisor's) never reuses a file name a player may still fetch.
+struct ResumePoint {
+  int64_t next_msn = 0;
+  int64_t discontinuity_sequence = 0;
+};
+
+ResumePoint read_resume_point(const std::string& dir, const std::vector<std::string>& names) {
+  ResumePoint rp;
+  for (auto& name : names) {
+    auto text = read_file(dir + "/" + name + "/" + kPlaylistName);
+    if (!text) continue;
+    int64_t seq = 0, disc_seq = 0, segments = 0, discs = 0;
+    bool parts_after_last = false;
+    size_t pos = 0;
+    const std::string& t = *text;
+    while (pos < t.size()) {
+      size_t end = t.find('\n', pos);
+      if (end == std::string::npos) end = t.size();
+      std::string_view line(t.data() + pos, end - pos);
+      auto num = [&](std::string_view tag) { return std::atoll(std::string(line.substr(tag.size())).c_str()); };
+      if (line.rfind("#EXT-X-MEDIA-SEQUENCE:", 0) == 0) seq = num("#EXT-X-MEDIA-SEQUENCE:");
+      else if (line.rfind("#EXT-X-DISCONTINUITY-SEQUENCE:", 0) == 0) disc_seq = num("#EXT-X-DISCONTINUITY-SEQUENCE:");
+      else if (line == "#EXT-X-DISCONTINUITY") ++discs;
+      else if (line.rfind("#EXTINF:", 0) == 0) { ++segments; parts_after_last = false; }
+      else if (line.rfind("#EXT-X-PART:", 0) == 0 || line.rfind("#EXT-X-PRELOAD-HINT:", 0) == 0) parts_after_last = true;
+      pos = end + 1;
+    }
+    // Parts (or a hinted part) of an unfinished segment exist too: skip it.
+    rp.next_msn = std::max(rp.next_msn, seq + segments + (parts_after_last ? 1 : 0));
+    rp.discontinuity_sequence = std::max(rp.discontinuity_sequence, disc_seq + discs);
+  }
+  return rp;
+}
+
 }  // namespace
 
 Status resolve_params(PackageParams& p) {
@@ -219,7 +257,12 @@ Status run_package(PackageParams p, CommonOptions& common) {
         names.push_back(t.name);
         SIGMA_RETURN_IF_ERROR(make_dirs(p.out_dir + "/" + t.name));
       }
+      ResumePoint resume = read_resume_point(p.out_dir, names);
+      if (resume.next_msn > 0)
+        spdlog::info("{} holds an earlier run: continuing at segment {} after a discontinuity", p.out_dir,
+                     resume.next_msn);
       SegmenterParams sp;
+      sp.first_msn = resume.next_msn;
       sp.out_dir = p.out_dir;
       sp.segment_duration = p.segment_duration;
       sp.part_duration = p.mode == "ultra-low" ? p.part_duration : 0;
@@ -232,6 +275,8 @@ Status run_package(PackageParams p, CommonOptions& common) {
       pp.window = p.window;
       pp.keep = p.keep;
       pp.segment_prefix = p.segment_prefix;
+      pp.first_msn = resume.next_msn;
+      pp.discontinuity_sequence = resume.discontinuity_sequence;
       std::vector<TrackInfo> infos;
       for (auto& t : plan) infos.push_back({t.name, t.par->codec_type == AVMEDIA_TYPE_VIDEO});
       publisher = std::make_unique<HlsPublisher>(pp, infos);

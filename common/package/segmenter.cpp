@@ -88,6 +88,7 @@ size_t Segmenter::add_track(const std::string& name, const AVCodecParameters* pa
   t->video = par->codec_type == AVMEDIA_TYPE_VIDEO;
   t->par = copy_par(par);
   t->msn = p_.first_msn;
+  t->pending_disc = p_.first_msn > 0;
   t->waiting_key = t->video;
   bool have_video = false;
   for (auto& o : tracks_) have_video |= o->video;
@@ -288,7 +289,7 @@ Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
   if (t.mux->init() == t.init_bytes) {
     rep.reused = true;
   } else {
-    t.init_uri = init_name(t.msn, t.init_bytes.empty());
+    t.init_uri = init_name(t.msn, t.init_bytes.empty() && p_.first_msn == 0);
     t.init_bytes = t.mux->init();
     SIGMA_RETURN_IF_ERROR(write_file_atomic(t.dir + "/" + t.init_uri, t.init_bytes));
   }

@@ -22,6 +22,9 @@ struct SegmenterParams {
   double fragment_duration = 1;  // moof cadence when there are no parts
   std::string segment_prefix = "seg";
   double max_gap = 5;  // a forward timestamp jump larger than this is a discontinuity
+  // A restart over an earlier run's directory continues its numbering:
+  // the first segment is then a discontinuity and the init is init-<msn>.mp4
+  // (a player may still hold the old playlist and its files).
   int64_t first_msn = 0;
 };
 

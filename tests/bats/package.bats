@@ -225,3 +225,13 @@ input_frames() { count_frames "$1" | first_number; }
   [ "$(jq -r .parts <<<"$output")" -ge 5 ]
   [ "$(jq -r '.levels[0].height' <<<"$output")" -eq 360 ]
 }
+
+@test "a restart over the same directory continues the numbering after a discontinuity" {
+  ts=$(make_ts t20 20)
+  sigma-package -i "$ts" -o "$OUT" --mode low --window 3 --log-level warn
+  sigma-package -i "$ts" -o "$OUT" --mode low --window 3 --log-level warn
+  grep -qx '#EXT-X-MEDIA-SEQUENCE:17' "$OUT/v0/index.m3u8"
+  grep -qx '#EXT-X-DISCONTINUITY-SEQUENCE:1' "$OUT/v0/index.m3u8"
+  grep -qx '#EXT-X-MAP:URI="init-10.mp4"' "$OUT/v0/index.m3u8"
+  [ "$(decoded_frames "$OUT/v0")" -eq 180 ]
+}

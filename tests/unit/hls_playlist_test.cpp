@@ -248,6 +248,6 @@ TEST(CodecString, AacFromEsds) {
 TEST(CodecString, OpusAndUnknown) {
   auto s = codec_string_from_init(box("Opus", std::string(28, '\0') + box("dOps", bytes({0, 2}))));
   ASSERT_TRUE(s.is_ok());
-  EXPECT_EQ(*s, "Opus");
+  EXPECT_EQ(*s, "opus");
   EXPECT_FALSE(codec_string_from_init(box("moov", "nothing")).is_ok());
 }
