@@ -134,6 +134,21 @@ stop_ingest() {
   for f in "$T"/rec/demo-*.ts; do n=$(frames "$f"); [ "$n" -eq 120 ] || [ "$n" -eq 90 ]; done
 }
 
+@test "republish through a FIFO into sigma-package: same playlist, a discontinuity, no EOF" {
+  command -v sigma-package || skip "sigma-package not built"
+  mkdir -p "$T/run/demo"
+  mkfifo "$T/run/demo/source.ts"
+  spawn "$T/package.log" sigma-package -i "$T/run/demo/source.ts" -o "$T/hls" --mode low --channel demo
+  PKG=$SPAWNED_PID
+  start_ingest --keys "$T/keys" --output "$T/run/{channel}/source.ts"
+  publish s3cret-demo-key "$SRC" -re
+  publish s3cret-demo-key "$SRC_SMALL" -re
+  wait_for test "$(grep -c stream.ended "$T/events")" -eq 2
+  kill -0 "$PKG"  # the packager never saw EOF
+  WAIT_SECS=15 wait_for bash -c "grep -l EXT-X-DISCONTINUITY '$T'/hls/*.m3u8 '$T'/hls/*/*.m3u8"
+  stop_ingest
+}
+
 @test "a second publisher on a live key is refused; --replace takes over" {
   start_ingest --keys "$T/keys" --output "$T/out/{channel}.ts"
   publish s3cret-demo-key "$SRC" -re &
