@@ -235,3 +235,17 @@ input_frames() { count_frames "$1" | first_number; }
   grep -qx '#EXT-X-MAP:URI="init-10.mp4"' "$OUT/v0/index.m3u8"
   [ "$(decoded_frames "$OUT/v0")" -eq 180 ]
 }
+
+@test "a resolution change with a timestamp jump inside one input: new init, DISCONTINUITY, all decodes" {
+  big=$(make_ts t20 20)
+  small=$(make_ts small180 4 -s 320x180)
+  cat "$big" "$small" >"$BATS_TEST_TMPDIR/mixed.ts"
+  run sigma-package -i "$BATS_TEST_TMPDIR/mixed.ts" -o "$OUT" --mode low --window 0
+  [ "$status" -eq 0 ]
+  [[ $output == *"codec parameters changed"* ]]
+  pl=$OUT/v0/index.m3u8
+  [ "$(grep -c '^#EXT-X-DISCONTINUITY$' "$pl")" -eq 1 ]
+  grep -A1 '^#EXT-X-DISCONTINUITY$' "$pl" | grep -qx '#EXT-X-MAP:URI="init-10.mp4"'
+  [ "$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$OUT/v0/init-10.mp4")" -eq 320 ]
+  [ "$(decoded_frames "$OUT/v0")" -eq 720 ]
+}
