@@ -214,7 +214,8 @@ input_frames() { count_frames "$1" | first_number; }
   port=$(free_port)
   spawn "$BATS_TEST_TMPDIR/pkg.log" sigma-package -i "$fifo" -o "$root/live" --mode ultra-low --segment-duration 1
   spawn "$BATS_TEST_TMPDIR/origin.log" sigma-origin --listen "127.0.0.1:$port" --root "$root"
-  spawn "$BATS_TEST_TMPDIR/ffmpeg.log" ffmpeg -nostdin -loglevel error -re -t 16 -i "$ts" -c copy -f mpegts -y "$fifo"
+  spawn "$BATS_TEST_TMPDIR/ffmpeg.log" ffmpeg -nostdin -loglevel error -re -t 16 -i "$ts" -c copy \
+    -pes_payload_size 0 -muxdelay 0 -flush_packets 1 -f mpegts -y "$fifo"
   wait_for test -s "$root/live/master.m3u8"
   sleep 1
   run timeout 60 node "$BATS_TEST_DIRNAME/../browser/play.js" "http://127.0.0.1:$port/live/master.m3u8" 8 --low-latency
