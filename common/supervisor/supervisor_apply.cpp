@@ -10,10 +10,27 @@
 #include "supervisor/supervisor.h"
 
 namespace sigma::supervisor {
+namespace {
+
+// mkdir -p of a file's directory; nothing for "", "-" and "fd:N" targets.
+Status make_parent_dir(const std::string& file) {
+  if (file.empty() || file == "-" || file.rfind("fd:", 0) == 0) return {};
+  auto slash = file.rfind('/');
+  if (slash == std::string::npos || slash == 0) return {};
+  return make_dirs(file.substr(0, slash));
+}
+
+}  // namespace
 
 Status Supervisor::apply(const Config& cfg) {
   const GlobalConfig& g = cfg.global;
   std::string ev = params_.events.empty() ? g.events : params_.events;
+  // Directories the config names are made here, so that a fresh machine
+  // (or a tmpfs /run after a reboot) needs no preparation.
+  SIGMA_RETURN_IF_ERROR(make_parent_dir(ev));
+  SIGMA_RETURN_IF_ERROR(make_parent_dir(g.access_log));
+  if (!g.record_dir.empty()) SIGMA_RETURN_IF_ERROR(make_dirs(g.record_dir));
+  SIGMA_RETURN_IF_ERROR(make_dirs(g.out_root));
   if (ev != events_path_) {
     auto w = std::make_unique<EventWriter>();
     SIGMA_RETURN_IF_ERROR(w->open(ev));
@@ -132,6 +149,7 @@ Status Supervisor::open_channel(ChannelRuntime& ch) {
     ch.fifo_fds[f] = fd;
   }
   if (!ch.events && !ch.events_path.empty()) {
+    SIGMA_RETURN_IF_ERROR(make_parent_dir(ch.events_path));
     auto w = std::make_unique<EventWriter>();
     SIGMA_RETURN_IF_ERROR(w->open(ch.events_path));
     ch.events = std::move(w);

@@ -412,17 +412,19 @@ kill_and_check() {
   require_tools
   local OP
   OP=$(free_port)
-  sed -e "s#/tmp/sigma-demo#$T#" -e "s/127.0.0.1:8080/127.0.0.1:$OP/" -e "s/127.0.0.1:9980/127.0.0.1:$HP/" \
+  # Paths that do not exist yet, as on a fresh machine.
+  sed -e "s#/tmp/sigma-demo#$T/fresh#" -e "s/127.0.0.1:8080/127.0.0.1:$OP/" -e "s/127.0.0.1:9980/127.0.0.1:$HP/" \
     "$BATS_TEST_DIRNAME/../../contrib/demo.conf" >"$T/sv.conf"
   start_sv
-  WAIT_SECS=40 wait_for msn_above "$T/out/demo/v0/index.m3u8" 0 || { tail -20 "$T/sv.log"; return 1; }
+  WAIT_SECS=40 wait_for msn_above "$T/fresh/out/demo/v0/index.m3u8" 0 || { tail -20 "$T/sv.log"; return 1; }
   WAIT_SECS=10 wait_for healthy
   run curl -sf "http://127.0.0.1:$OP/demo/master.m3u8"
   [[ $status -eq 0 && $output == "#EXTM3U"* && $output == *"v0/index.m3u8"* ]]
   # A segment, through the origin, decodes.
   local seg
-  seg=$(grep -v '^#' "$T/out/demo/v0/index.m3u8" | tail -1)
+  seg=$(grep -v '^#' "$T/fresh/out/demo/v0/index.m3u8" | tail -1)
   curl -sf -o "$T/seg.mp4" "http://127.0.0.1:$OP/demo/v0/$seg"
-  cat "$T/out/demo/v0/init.mp4" "$T/seg.mp4" >"$T/one.mp4"
+  cat "$T/fresh/out/demo/v0/init.mp4" "$T/seg.mp4" >"$T/one.mp4"
+  grep -q '"type":"channel.up"' "$T/fresh/events.ndjson"
   [[ $(count_frames "$T/one.mp4") -ge 30 ]]
 }
