@@ -345,7 +345,7 @@ kill_and_check() {
 @test "kill -9 each stage of live channels in turn: a new segment within 3 s, valid playlists, hls.js plays on" {
   require_tools
   local ts OP RP
-  ts=$(make_ts t20v 20 -an)  # video only, as in playback.bats
+  ts=$(make_ts t20 20)
   OP=$(free_port)
   RP=$(free_port)
   conf "origin = 127.0.0.1:$OP" "rtmp = 127.0.0.1:$RP" "open_keys = yes" \
@@ -369,7 +369,7 @@ kill_and_check() {
 
   local player=-1
   if [[ -f $BATS_TEST_DIRNAME/../../web/node_modules/hls.js/dist/hls.min.js ]]; then
-    spawn "$T/play.log" node "$BATS_TEST_DIRNAME/../browser/play.js" "http://127.0.0.1:$OP/live/master.m3u8" 25
+    spawn "$T/play.log" node "$BATS_TEST_DIRNAME/../browser/play.js" "http://127.0.0.1:$OP/live/master.m3u8" 30
     player=$SPAWNED_PID
     sleep 5  # the browser starts and begins to play
   fi
@@ -377,12 +377,14 @@ kill_and_check() {
   sleep 1
   kill_and_check live/transcode "$LIVE"
   sleep 1
+  kill_and_check live/package "$LIVE"
+  sleep 1
   kill_and_check ingest "$PUB"
   sleep 1
   kill_and_check origin "$LIVE"
   WAIT_SECS=3 wait_for curl -sf -o /dev/null "http://127.0.0.1:$OP/live/master.m3u8"
   WAIT_SECS=10 wait_for healthy
-  [[ $(count_events stage.exited '.signal == "SIGKILL"') -ge 4 ]]
+  [[ $(count_events stage.exited '.signal == "SIGKILL"') -ge 5 ]]
   if ((player > 0)); then
     wait "$player" || true
     cat "$T/play.log"
