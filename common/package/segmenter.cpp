@@ -216,10 +216,12 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
       if (ti == ref_)
         for (auto& o : tracks_)
           if (!o->video && o->index != ref_) o->cuts.push_back(dts);
-    } else if (dts + pkt->duration - t.part_start > chunk_ticks_ + 1 ||
-               (t.video && key && p_.part_duration > 0 && dts > t.part_start)) {
-      // A keyframe inside a segment starts a part of its own, so that it
-      // can be marked INDEPENDENT and a player may join there.
+    } else if (dts + pkt->duration - t.part_start > chunk_ticks_ + 1) {
+      // Parts never exceed the part target. A keyframe inside a segment
+      // does not force a part: the short part before it would break the
+      // rule that parts other than independent and final ones last at
+      // least 85% of PART-TARGET. Where the grid meets the keyframes (30
+      // fps, 1/3 s parts, 1 s GOP) those parts start on them anyway.
       SIGMA_RETURN_IF_ERROR(close_part(t, dts, false));
     }
   }
