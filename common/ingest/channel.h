@@ -10,6 +10,7 @@
 
 #include "ingest/channel_output.h"
 #include "ingest/recorder.h"
+#include "ingest/ts_probe.h"
 
 namespace sigma::ingest {
 
@@ -29,6 +30,10 @@ struct Channel {
   nlohmann::json info = nlohmann::json::object();
   std::string ts_remainder;  // TS byte sources: a packet cut across reads
   bool flow_controlled = false;
+  // TS sources: stream.started waits for the PMT (or two seconds).
+  bool announce_pending = false;
+  TsProbe probe;
+  nlohmann::json start_info = nlohmann::json::object();
 
   // Lifetime figures.
   uint64_t sessions = 0;

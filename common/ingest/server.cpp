@@ -454,7 +454,13 @@ void Server::drain_inbox(int64_t now) {
         nlohmann::json info = item.info;
         info.erase("protocol");
         info.erase("remote");
-        stream_started(*ch, info);
+        if (pull) {
+          stream_started(*ch, info);
+        } else {
+          ch->announce_pending = true;
+          ch->probe = TsProbe();
+          ch->start_info = info;
+        }
         break;
       }
       case InboxItem::Kind::kData: {
@@ -477,7 +483,14 @@ void Server::drain_inbox(int64_t now) {
         size_t off = 0;
         while (off < buf.size() && !(buf[off] == 0x47 && (off + 188 >= buf.size() || buf[off + 188] == 0x47))) ++off;
         size_t whole = (buf.size() - off) / 188 * 188;
-        ch.write_ts(reinterpret_cast<const uint8_t*>(buf.data() + off), whole, !ch.flow_controlled);
+        const auto* aligned = reinterpret_cast<const uint8_t*>(buf.data() + off);
+        if (ch.announce_pending && (ch.probe.feed(aligned, whole) || now - ch.started_mono_ms > 2000)) {
+          ch.announce_pending = false;
+          nlohmann::json info = ch.start_info;
+          info.update(ch.probe.info());
+          stream_started(ch, info);
+        }
+        ch.write_ts(aligned, whole, !ch.flow_controlled);
         ch.ts_remainder = buf.substr(off + whole);
         if (ch.flow_controlled && ch.output && ch.output->buffered() > ch.output->capacity())
           unacked_[item.source] += n;

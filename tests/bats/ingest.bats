@@ -111,7 +111,7 @@ stop_ingest() {
   wait_for grep -q stream.ended "$T/events"
   stop_ingest
   [ "$(frames "$T/out/demo.ts")" -eq 90 ]
-  grep '"type":"stream.started"' "$T/events" | jq -e '.protocol == "srt" and .channel == "demo"'
+  grep '"type":"stream.started"' "$T/events" | jq -e '.protocol == "srt" and .channel == "demo" and .video == "h264" and .audio == "aac"'
   ! grep -q PLUGH "$T/ingest.log" "$T/events"
 }
 

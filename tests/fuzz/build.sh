@@ -6,11 +6,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:?usage: build.sh DIR}
 mkdir -p "$out"
-srcs=("$root"/tests/fuzz/rtmp_fuzzer.cpp "$root"/common/rtmp/*.cpp "$root"/common/base/status.cpp "$root"/common/base/log.cpp)
+srcs=("$root"/tests/fuzz/rtmp_fuzzer.cpp "$root"/common/rtmp/*.cpp "$root"/common/ingest/ts_probe.cpp "$root"/common/base/status.cpp "$root"/common/base/log.cpp)
 bin="$out/rtmp_fuzzer"
 if [[ -x $bin ]]; then
   stale=0
-  for f in "${srcs[@]}" "$root"/common/rtmp/*.h; do [[ $f -nt $bin ]] && stale=1; done
+  for f in "${srcs[@]}" "$root"/common/rtmp/*.h "$root"/common/ingest/ts_probe.h; do [[ $f -nt $bin ]] && stale=1; done
   ((stale)) || exit 0
 fi
 CXX=${CXX:-clang++}
@@ -18,6 +18,6 @@ mkdir -p "$out/generated/sigma"
 printf '#pragma once\n#define SIGMA_VERSION "fuzz"\n' >"$out/generated/sigma/version.h"
 # shellcheck disable=SC2046
 "$CXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$root/common" -I"$out/generated" $(pkg-config --cflags spdlog) \
+  -I"$root/common" -I"$out/generated" $(pkg-config --cflags spdlog nlohmann_json 2>/dev/null || pkg-config --cflags spdlog) \
   "${srcs[@]}" -o "$bin.tmp" $(pkg-config --libs spdlog)
 mv "$bin.tmp" "$bin"

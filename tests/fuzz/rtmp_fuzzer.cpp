@@ -1,5 +1,6 @@
-// libFuzzer target over everything an RTMP client controls: the chunk
-// stream, AMF0 commands and FLV/Enhanced-RTMP tag bodies. The session is
+// libFuzzer target over everything a publisher controls: the chunk
+// stream, AMF0 commands, FLV/Enhanced-RTMP tag bodies, and the PAT/PMT of
+// an SRT source. The session is
 // driven past the handshake so the input reaches the message parsers.
 // Build and run: tests/fuzz/build.sh DIR && DIR/rtmp_fuzzer -max_total_time=60
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "ingest/ts_probe.h"
 #include "rtmp/amf0.h"
 #include "rtmp/flv.h"
 #include "rtmp/session.h"
@@ -40,6 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)sigma::rtmp::amf0_decode(in);
   (void)sigma::rtmp::parse_video_tag(in);
   (void)sigma::rtmp::parse_audio_tag(in);
+  sigma::ingest::TsProbe probe;  // SRT sources' PAT/PMT
+  (void)probe.feed(data, size / 188 * 188);
 
   // A whole session: a valid handshake, then the input as the chunk
   // stream, cut into reads at a point the input chooses.
