@@ -141,6 +141,9 @@ void Supervisor::spawn(StageRuntime& s) {
     s.timer_at = at;
     return;
   }
+  // The event carries the time of the fork, not of the end of exec, so
+  // that the spacing of spawns reads true in the events.
+  std::string spawn_time = now_iso8601();
   ChildFds fds;
   int ready_w = -1, events_w = -1;
   Status st;
@@ -174,7 +177,7 @@ void Supervisor::spawn(StageRuntime& s) {
   s.tracker.on_spawn(now);
   ++s.spawns;
   spdlog::info("{}: started pid {}: {}", s.spec.id, s.pid, redacted_command(child_argv(s.spec)));
-  emit("stage.started", s.spec.channel, {{"stage", s.spec.stage}, {"pid", s.pid}});
+  emit("stage.started", s.spec.channel, {{"time", spawn_time}, {"stage", s.spec.stage}, {"pid", s.pid}});
   if (s.spawns > 1)
     emit("stage.restarted", s.spec.channel, {{"stage", s.spec.stage}, {"pid", s.pid}, {"restarts", s.spawns - 1},
                                               {"last_exit", s.last_exit}});
