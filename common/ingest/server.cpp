@@ -30,13 +30,13 @@
 #include "ingest/srt_listener.h"
 #include "ingest/status_report.h"
 
+#include "ingest/server_state.h"
+
 namespace sigma::ingest {
 
-namespace {
+namespace detail {
 
-// epoll tags below the first connection id.
-constexpr uint64_t kTagListen = 1, kTagInbox = 2, kTagStop = 3, kFirstId = 100;
-constexpr size_t kMaxChannels = 1024;
+namespace {
 
 std::string sockaddr_string(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -53,70 +53,7 @@ std::string sockaddr_string(const sockaddr_storage& ss) {
   return std::string(host) + ":" + std::to_string(port);
 }
 
-class Server : public ChannelHub {
- public:
-  Server(const IngestParams& p, CommonOptions& common) : p_(p), common_(common) {}
-  ~Server() override {
-    if (srt_) srt_->stop();
-    pulls_.clear();
-    conns_.clear();
-    if (listen_fd_ >= 0) ::close(listen_fd_);
-    if (epfd_ >= 0) ::close(epfd_);
-  }
-  Status run();
-
-  Channel* begin_publish(const std::string& key, const std::string& protocol, const std::string& remote,
-                         uint64_t source, rtmp::PublishVerdict& verdict) override;
-  void stream_started(Channel& ch, const nlohmann::json& info) override;
-  void end_publish(Channel& ch, uint64_t source, const std::string& reason) override;
-
- private:
-  Status setup();
-  Status listen_rtmp();
-  void accept_rtmp(int64_t now);
-  void close_connection(uint64_t id, const std::string& reason);
-  void watch(RtmpConnection& c);
-  void drain_inbox(int64_t now);
-  void housekeeping(int64_t now);
-  Status flush_outputs(int64_t now);
-  Status drain_outputs_at_exit();
-  void shutdown_sessions();
-  // Channel name for a key, or nullopt with a reason. Thread-safe (SRT
-  // calls it from libsrt's threads).
-  std::optional<std::string> resolve(const std::string& key, std::string& reason, bool& busy);
-  Result<Channel*> channel(const std::string& name);
-  void reject(const std::string& protocol, const std::string& remote, const std::string& reason);
-  void start_session(Channel& ch, uint64_t owner, const std::string& protocol, const std::string& remote);
-  void kick(Channel& ch, const std::string& reason);
-  bool has_listeners() const { return listen_fd_ >= 0 || srt_ != nullptr; }
-
-  const IngestParams& p_;
-  CommonOptions& common_;
-  EventWriter events_;
-  std::optional<KeyStore> keys_;
-  bool single_target_ = true;  // stdout or a path without {channel}
-  int epfd_ = -1;
-  int listen_fd_ = -1;
-  Inbox inbox_;
-  std::map<uint64_t, std::unique_ptr<RtmpConnection>> conns_;
-  std::map<uint64_t, bool> watching_out_;
-  std::map<std::string, std::unique_ptr<Channel>> channels_;
-  std::map<uint64_t, Channel*> byte_sources_;  // SRT and pull sources
-  std::map<uint64_t, size_t> unacked_;         // pull bytes waiting for output room
-  std::set<uint64_t> pull_ids_;
-  std::set<uint64_t> paced_pulls_;  // flow-controlled (files, FIFOs)
-  std::vector<std::unique_ptr<PullInput>> pulls_;
-  std::unique_ptr<SrtListener> srt_;
-  std::atomic<uint64_t> next_id_{kFirstId};
-  ServerCounters counters_;
-  std::mutex live_mu_;  // guards the two below, read by SRT threads
-  std::set<std::string> live_names_;
-  std::string single_channel_;
-  size_t pulls_running_ = 0;
-  Status pull_status_;
-  int64_t last_status_ms_ = 0;
-  int64_t last_tick_ms_ = 0;
-};
+}  // namespace
 
 Status Server::setup() {
   SIGMA_RETURN_IF_ERROR_CTX(events_.open(common_.events), "open events " + common_.events);
@@ -222,152 +159,6 @@ Status Server::listen_rtmp() {
   return {};
 }
 
-std::optional<std::string> Server::resolve(const std::string& key, std::string& reason, bool& busy) {
-  busy = false;
-  std::optional<std::string> name;
-  if (keys_) name = keys_->channel_for(key);
-  if (!name && p_.open_mode && valid_channel_name(key)) name = key;
-  if (!name) {
-    reason = key.empty() ? "no stream key" : "unknown stream key";
-    return std::nullopt;
-  }
-  std::lock_guard lk(live_mu_);
-  if (single_target_ && !single_channel_.empty() && single_channel_ != *name) {
-    reason = "the output carries channel '" + single_channel_ + "' only (use --output with {channel})";
-    return std::nullopt;
-  }
-  if (live_names_.count(*name) && !p_.replace) {
-    reason = "channel '" + *name + "' already has a publisher";
-    busy = true;
-    return std::nullopt;
-  }
-  return name;
-}
-
-Result<Channel*> Server::channel(const std::string& name) {
-  auto it = channels_.find(name);
-  if (it != channels_.end()) return it->second.get();
-  if (channels_.size() >= kMaxChannels) return usage_error("too many channels");
-  auto ch = std::make_unique<Channel>();
-  ch->name = name;
-  size_t cap = p_.buffer_kib * 1024;
-  if (p_.output_template.empty()) {
-    ch->output = std::make_unique<ChannelOutput>(1, "stdout", cap);
-  } else {
-    std::string path = p_.output_template;
-    for (size_t pos; (pos = path.find("{channel}")) != std::string::npos;) path.replace(pos, 9, name);
-    ch->output = std::make_unique<ChannelOutput>(path, cap);
-  }
-  {
-    std::lock_guard lk(live_mu_);
-    if (single_target_ && single_channel_.empty()) single_channel_ = name;
-  }
-  Channel* raw = ch.get();
-  channels_.emplace(name, std::move(ch));
-  return raw;
-}
-
-void Server::reject(const std::string& protocol, const std::string& remote, const std::string& reason) {
-  ++counters_.rejected;
-  spdlog::warn("publish refused ({} from {}): {}", protocol, remote, reason);
-  events_.emit("publish.rejected", "", {{"protocol", protocol}, {"remote", remote}, {"reason", reason}});
-}
-
-void Server::start_session(Channel& ch, uint64_t owner, const std::string& protocol, const std::string& remote) {
-  int64_t now = monotonic_ms();
-  ch.live = true;
-  ch.owner = owner;
-  ch.protocol = protocol;
-  ch.remote = remote;
-  ch.started_mono_ms = now;
-  ch.started_unix_ms = unix_ms_now();
-  ch.session_bytes_in = 0;
-  ch.info = nlohmann::json::object();
-  ch.ts_remainder.clear();
-  ch.flow_controlled = paced_pulls_.count(owner) > 0;
-  ch.last_packet_mono_ms = now;
-  ++ch.sessions;
-  {
-    std::lock_guard lk(live_mu_);
-    live_names_.insert(ch.name);
-  }
-  if (!p_.record_dir.empty()) {
-    auto rec = SessionRecorder::open(p_.record_dir, ch.name, ch.started_unix_ms);
-    if (rec.is_ok()) ch.recorder = std::move(*rec);
-    else spdlog::error("channel {}: {}", ch.name, rec.status().message());
-  }
-  spdlog::info("channel {}: {} publisher {} connected (session {})", ch.name, protocol, remote, ch.sessions);
-}
-
-void Server::kick(Channel& ch, const std::string& reason) {
-  uint64_t owner = ch.owner;
-  auto it = conns_.find(owner);
-  if (it != conns_.end()) {
-    it->second->end(reason);
-    close_connection(owner, reason);
-    return;
-  }
-  if (srt_ && byte_sources_.count(owner)) srt_->close_source(owner);
-  end_publish(ch, owner, reason);
-  byte_sources_.erase(owner);
-}
-
-Channel* Server::begin_publish(const std::string& key, const std::string& protocol, const std::string& remote,
-                               uint64_t source, rtmp::PublishVerdict& verdict) {
-  std::string reason;
-  bool busy = false;
-  auto name = resolve(key, reason, busy);
-  if (!name) {
-    verdict = busy ? rtmp::PublishVerdict::kBusy : rtmp::PublishVerdict::kBadName;
-    reject(protocol, remote, reason);
-    return nullptr;
-  }
-  auto ch = channel(*name);
-  if (!ch.is_ok()) {
-    verdict = rtmp::PublishVerdict::kBadName;
-    reject(protocol, remote, ch.status().message());
-    return nullptr;
-  }
-  Channel* c = *ch;
-  if (c->live) {
-    if (pull_ids_.count(c->owner)) {
-      verdict = rtmp::PublishVerdict::kBusy;
-      reject(protocol, remote, "channel '" + c->name + "' is fed by a pull input");
-      return nullptr;
-    }
-    spdlog::info("channel {}: replacing the current publisher {}", c->name, c->remote);
-    kick(*c, "replaced");
-  }
-  start_session(*c, source, protocol, remote);
-  return c;
-}
-
-void Server::stream_started(Channel& ch, const nlohmann::json& info) {
-  ch.info = info;
-  nlohmann::json fields = info;
-  fields["protocol"] = ch.protocol;
-  fields["remote"] = ch.remote;
-  fields["session"] = ch.sessions;
-  spdlog::info("channel {}: stream started {}", ch.name, info.dump());
-  events_.emit("stream.started", ch.name, fields);
-}
-
-void Server::end_publish(Channel& ch, uint64_t source, const std::string& reason) {
-  if (!ch.live || ch.owner != source) return;
-  int64_t now = monotonic_ms();
-  double duration = double(now - ch.started_mono_ms) / 1000.0;
-  nlohmann::json fields = {{"protocol", ch.protocol}, {"remote", ch.remote}, {"duration_s", duration},
-                           {"bytes", ch.session_bytes_in}, {"reason", reason}, {"session", ch.sessions}};
-  if (ch.recorder) fields["recording"] = ch.recorder->path();
-  events_.emit("stream.ended", ch.name, fields);
-  spdlog::info("channel {}: stream ended after {:.1f} s ({})", ch.name, duration, reason);
-  ch.recorder.reset();
-  ch.live = false;
-  ch.owner = 0;
-  std::lock_guard lk(live_mu_);
-  live_names_.erase(ch.name);
-}
-
 void Server::accept_rtmp(int64_t now) {
   for (;;) {
     sockaddr_storage ss;
@@ -424,97 +215,6 @@ void Server::close_connection(uint64_t id, const std::string& reason) {
   epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second->fd(), nullptr);
   conns_.erase(it);  // the destructor ends a live publish
   watching_out_.erase(id);
-}
-
-void Server::drain_inbox(int64_t now) {
-  for (auto& item : inbox_.take()) {
-    switch (item.kind) {
-      case InboxItem::Kind::kRejected:
-        reject(item.info.value("protocol", "srt"), item.info.value("remote", "?"), item.info.value("reason", "refused"));
-        break;
-      case InboxItem::Kind::kStart: {
-        bool pull = pull_ids_.count(item.source) > 0;
-        std::string protocol = item.info.value("protocol", "srt");
-        std::string remote = item.info.value("remote", "?");
-        auto chr = channel(item.channel);
-        Channel* ch = chr.is_ok() ? *chr : nullptr;
-        bool refused = !ch;
-        if (ch && ch->live) {
-          if (!p_.replace || pull_ids_.count(ch->owner)) refused = true;
-          else kick(*ch, "replaced");
-        }
-        if (refused) {
-          reject(protocol, remote, ch ? "channel '" + ch->name + "' already has a publisher" : chr.status().message());
-          if (srt_ && !pull) srt_->close_source(item.source);
-          inbox_.forget(item.source);
-          break;
-        }
-        start_session(*ch, item.source, protocol, remote);
-        byte_sources_[item.source] = ch;
-        nlohmann::json info = item.info;
-        info.erase("protocol");
-        info.erase("remote");
-        if (pull) {
-          stream_started(*ch, info);
-        } else {
-          ch->announce_pending = true;
-          ch->probe = TsProbe();
-          ch->start_info = info;
-        }
-        break;
-      }
-      case InboxItem::Kind::kData: {
-        auto it = byte_sources_.find(item.source);
-        if (it == byte_sources_.end() || !it->second->live || it->second->owner != item.source) {
-          inbox_.ack(item.source, item.data.size());
-          break;
-        }
-        Channel& ch = *it->second;
-        size_t n = item.data.size();
-        ch.bytes_in += n;
-        ch.session_bytes_in += n;
-        ch.rate_bytes += n;
-        ch.video_frames += item.video_frames;
-        ch.rate_frames += item.video_frames;
-        ch.last_packet_mono_ms = now;
-        std::string buf = std::move(ch.ts_remainder);
-        buf += item.data;
-        // Resynchronise on the 0x47 sync byte if a source starts mid-packet.
-        size_t off = 0;
-        while (off < buf.size() && !(buf[off] == 0x47 && (off + 188 >= buf.size() || buf[off + 188] == 0x47))) ++off;
-        size_t whole = (buf.size() - off) / 188 * 188;
-        const auto* aligned = reinterpret_cast<const uint8_t*>(buf.data() + off);
-        if (ch.announce_pending && (ch.probe.feed(aligned, whole) || now - ch.started_mono_ms > 2000)) {
-          ch.announce_pending = false;
-          nlohmann::json info = ch.start_info;
-          info.update(ch.probe.info());
-          stream_started(ch, info);
-        }
-        ch.write_ts(aligned, whole, !ch.flow_controlled);
-        ch.ts_remainder = buf.substr(off + whole);
-        if (ch.flow_controlled && ch.output && ch.output->buffered() > ch.output->capacity())
-          unacked_[item.source] += n;
-        else
-          inbox_.ack(item.source, n);
-        break;
-      }
-      case InboxItem::Kind::kEnd: {
-        auto it = byte_sources_.find(item.source);
-        if (it != byte_sources_.end()) end_publish(*it->second, item.source, item.reason);
-        byte_sources_.erase(item.source);
-        unacked_.erase(item.source);
-        inbox_.forget(item.source);
-        if (pull_ids_.count(item.source)) {
-          --pulls_running_;
-          if (!item.status.is_ok()) {
-            spdlog::error("{}", item.status.message());
-            if (pull_status_.is_ok()) pull_status_ = item.status;
-          }
-        }
-        break;
-      }
-    }
-  }
 }
 
 Status Server::flush_outputs(int64_t now) {
@@ -651,11 +351,11 @@ Status Server::run() {
   return pull_status_;
 }
 
-}  // namespace
+}  // namespace detail
 
 Status run_ingest(const IngestParams& params, CommonOptions& common) {
   av::route_av_logs_to_spdlog();
-  Server server(params, common);
+  detail::Server server(params, common);
   return server.run();
 }
 

@@ -43,6 +43,7 @@ nlohmann::json status_json(std::map<std::string, std::unique_ptr<Channel>>& chan
       ch->fps = double(ch->rate_frames) * 1000.0 / double(period_ms);
       ch->rate_bytes = ch->rate_frames = 0;
     }
+    if (!ch->live) ch->input_kbps = ch->fps = 0;
     list.push_back(channel_json(*ch, now));
   }
   return {{"time", now_iso8601()},

@@ -16,6 +16,7 @@
 #include "ingest/flv_to_ts.h"
 #include "ingest/keys.h"
 #include "ingest/srt_listener.h"
+#include "ingest/ts_probe.h"
 
 using namespace sigma;
 using namespace sigma::ingest;
@@ -151,6 +152,9 @@ TEST(FlvToTs, EnhancedRtmpHevcBecomesDecodableTs) {
   ASSERT_TRUE(conv.finish().is_ok());
   EXPECT_EQ(started.value("video", ""), "hevc");
   ASSERT_EQ(out.size() % 188, 0u);
+  TsProbe probe;  // what an SRT source's stream.started would say
+  ASSERT_TRUE(probe.feed(reinterpret_cast<const uint8_t*>(out.data()), out.size()));
+  EXPECT_EQ(probe.info().value("video", ""), "hevc");
   { std::ofstream(ts, std::ios::binary) << out; }
   auto back = av::open_input(ts);
   ASSERT_TRUE(back.is_ok()) << back.status().message();

@@ -1,0 +1,95 @@
+#pragma once
+// The ingest event loop's state, shared by server.cpp (sockets, the loop,
+// outputs) and channel_sessions.cpp (keys, channels, sessions, the inbox
+// from the SRT and pull threads). Internal to the ingest layer.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/events.h"
+#include "ingest/channel.h"
+#include "ingest/inbox.h"
+#include "ingest/keys.h"
+#include "ingest/pull_input.h"
+#include "ingest/rtmp_connection.h"
+#include "ingest/server.h"
+#include "ingest/srt_listener.h"
+#include "ingest/status_report.h"
+
+namespace sigma::ingest::detail {
+
+// epoll tags below the first connection id.
+constexpr uint64_t kTagListen = 1, kTagInbox = 2, kTagStop = 3, kFirstId = 100;
+constexpr size_t kMaxChannels = 1024;
+
+class Server : public ChannelHub {
+ public:
+  Server(const IngestParams& p, CommonOptions& common) : p_(p), common_(common) {}
+  ~Server() override {
+    if (srt_) srt_->stop();
+    pulls_.clear();
+    conns_.clear();
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    if (epfd_ >= 0) ::close(epfd_);
+  }
+  Status run();
+
+  Channel* begin_publish(const std::string& key, const std::string& protocol, const std::string& remote,
+                         uint64_t source, rtmp::PublishVerdict& verdict) override;
+  void stream_started(Channel& ch, const nlohmann::json& info) override;
+  void end_publish(Channel& ch, uint64_t source, const std::string& reason) override;
+
+ private:
+  Status setup();
+  Status listen_rtmp();
+  void accept_rtmp(int64_t now);
+  void close_connection(uint64_t id, const std::string& reason);
+  void watch(RtmpConnection& c);
+  void drain_inbox(int64_t now);
+  void housekeeping(int64_t now);
+  Status flush_outputs(int64_t now);
+  Status drain_outputs_at_exit();
+  void shutdown_sessions();
+  // Channel name for a key, or nullopt with a reason. Thread-safe (SRT
+  // calls it from libsrt's threads).
+  std::optional<std::string> resolve(const std::string& key, std::string& reason, bool& busy);
+  Result<Channel*> channel(const std::string& name);
+  void reject(const std::string& protocol, const std::string& remote, const std::string& reason);
+  void start_session(Channel& ch, uint64_t owner, const std::string& protocol, const std::string& remote);
+  void kick(Channel& ch, const std::string& reason);
+  bool has_listeners() const { return listen_fd_ >= 0 || srt_ != nullptr; }
+
+  const IngestParams& p_;
+  CommonOptions& common_;
+  EventWriter events_;
+  std::optional<KeyStore> keys_;
+  bool single_target_ = true;  // stdout or a path without {channel}
+  int epfd_ = -1;
+  int listen_fd_ = -1;
+  Inbox inbox_;
+  std::map<uint64_t, std::unique_ptr<RtmpConnection>> conns_;
+  std::map<uint64_t, bool> watching_out_;
+  std::map<std::string, std::unique_ptr<Channel>> channels_;
+  std::map<uint64_t, Channel*> byte_sources_;  // SRT and pull sources
+  std::map<uint64_t, size_t> unacked_;         // pull bytes waiting for output room
+  std::set<uint64_t> pull_ids_;
+  std::set<uint64_t> paced_pulls_;  // flow-controlled (files, FIFOs)
+  std::vector<std::unique_ptr<PullInput>> pulls_;
+  std::unique_ptr<SrtListener> srt_;
+  std::atomic<uint64_t> next_id_{kFirstId};
+  ServerCounters counters_;
+  std::mutex live_mu_;  // guards the two below, read by SRT threads
+  std::set<std::string> live_names_;
+  std::string single_channel_;
+  size_t pulls_running_ = 0;
+  Status pull_status_;
+  int64_t last_status_ms_ = 0;
+  int64_t last_tick_ms_ = 0;
+};
+
+}  // namespace sigma::ingest::detail
