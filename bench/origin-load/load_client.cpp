@@ -28,6 +28,7 @@ struct Stats {
   int connected = 0, sent = 0, answered = 0, ok = 0, early = 0, failed = 0;
   bool landed = false;
   Clock::time_point land_time;
+  long long land_unix_ms = 0, done_unix_ms = 0;
   std::vector<double> wake_ms;
 };
 
@@ -127,6 +128,8 @@ int main(int argc, char** argv) {
       std::lock_guard lock(st.mu);
       st.landed = true;
       st.land_time = Clock::now();
+      st.land_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
       if (std::rename(tmp.c_str(), fin.c_str()) != 0) std::perror("rename");
     });
   };
@@ -138,7 +141,11 @@ int main(int argc, char** argv) {
   std::function<void()> check_done = [&] {
     {
       std::lock_guard lock(st.mu);
-      if (st.landed && st.answered + st.failed >= n) return ioc.stop();
+      if (st.landed && st.answered + st.failed >= n) {
+        st.done_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+        return ioc.stop();
+      }
     }
     done.expires_after(std::chrono::milliseconds(20));
     done.async_wait([&](boost::system::error_code) { check_done(); });
@@ -152,7 +159,8 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) { return w.empty() ? -1.0 : w[std::min(w.size() - 1, size_t(p / 100.0 * w.size()))]; };
   std::printf(
       "{\"requests\":%d,\"connected\":%d,\"answered\":%d,\"answered_with_new_part\":%d,\"answered_before_landing\":%d,"
-      "\"failed\":%d,\"wake_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}}\n",
-      n, st.connected, st.answered, st.ok, st.early, st.failed, pct(50), pct(99), w.empty() ? -1.0 : w.back());
+      "\"failed\":%d,\"land_unix_ms\":%lld,\"done_unix_ms\":%lld,\"wake_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f}}\n",
+      n, st.connected, st.answered, st.ok, st.early, st.failed, st.land_unix_ms, st.done_unix_ms, pct(50), pct(99),
+      w.empty() ? -1.0 : w.back());
   return 0;
 }
