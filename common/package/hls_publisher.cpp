@@ -21,6 +21,9 @@ constexpr double kPartHoldBackTargets = 3.0;
 // A master playlist is rewritten only when a bandwidth moves this much:
 // players read it once, rewriting on every segment buys nothing.
 constexpr double kBandwidthSlack = 0.10;
+// EVENT playlists (--window 0): parts of segments this many segments from
+// the end are deleted (they stopped being listed long before).
+constexpr size_t kPartGraceSegments = 12;
 
 bool differs(int64_t a, int64_t b) {
   if (a == 0 || b == 0) return a != b;
@@ -114,10 +117,22 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
   if (r.duration >= 0.5 * p_.target_duration && r.duration > 0)
     s.stats.peak_bps = std::max<int64_t>(s.stats.peak_bps, std::llround(r.bytes * 8.0 / r.duration));
 
-  if (p_.window > 0)
+  if (p_.window > 0) {
     while (pl.segments.size() > static_cast<size_t>(p_.window)) retire(s);
+  } else if (pl.low_latency && pl.segments.size() > kPartGraceSegments) {
+    // An EVENT playlist keeps every segment, but parts are listed only near
+    // the end: their files go once no recent playlist can name them.
+    hls::Segment& old = pl.segments[pl.segments.size() - 1 - kPartGraceSegments];
+    for (auto& part : old.parts) remove_file(s, part.uri);
+    old.parts.clear();
+  }
   SIGMA_RETURN_IF_ERROR(write_media(r.track));
   return maybe_write_master(false);
+}
+
+void HlsPublisher::remove_file(const State& s, const std::string& uri) const {
+  std::string path = p_.out_dir + "/" + s.info.name + "/" + uri;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) spdlog::warn("remove {}: {}", path, std::strerror(errno));
 }
 
 void HlsPublisher::retire(State& s) {
@@ -133,11 +148,7 @@ void HlsPublisher::retire(State& s) {
   // files stay for one more window before they go.
   int64_t keep_from = pl.media_sequence() - p_.window;
   while (!s.retired.empty() && s.retired.front().first < keep_from) {
-    for (auto& f : s.retired.front().second) {
-      std::string path = p_.out_dir + "/" + s.info.name + "/" + f;
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-        spdlog::warn("remove {}: {}", path, std::strerror(errno));
-    }
+    for (auto& f : s.retired.front().second) remove_file(s, f);
     s.retired.pop_front();
   }
 }

@@ -66,6 +66,7 @@ class HlsPublisher : public SegmentListener {
   void fill_reports(size_t track);
   hls::MasterPlaylist build_master() const;
   void retire(State& s);
+  void remove_file(const State& s, const std::string& uri) const;
 
   PublisherParams p_;
   std::vector<State> tracks_;

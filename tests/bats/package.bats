@@ -99,8 +99,10 @@ input_frames() { count_frames "$1" | first_number; }
   grep -qx '#EXT-X-PART:DURATION=0.33333,URI="seg-19.1.m4s"' "$pl"
   grep -q '^#EXT-X-RENDITION-REPORT:URI="../a0/index.m3u8",LAST-MSN=19,LAST-PART=' "$pl"
   grep -q '^#EXT-X-RENDITION-REPORT:URI="../v0/index.m3u8",LAST-MSN=19,LAST-PART=2$' "$OUT/a0/index.m3u8"
-  # Each segment is its parts, byte for byte.
-  for m in 0 7 19; do
+  # Each segment is its parts, byte for byte. Parts of segments 12 or more
+  # from the end are deleted, segments are kept (EVENT playlist).
+  [ ! -e "$OUT/v0/seg-7.0.m4s" ] && [ -e "$OUT/v0/seg-7.m4s" ] && [ -e "$OUT/v0/seg-8.0.m4s" ]
+  for m in 8 13 19; do
     cat "$OUT"/v0/seg-$m.[0-9].m4s | cmp - "$OUT/v0/seg-$m.m4s"
     cat "$OUT"/a0/seg-$m.[0-9].m4s | cmp - "$OUT/a0/seg-$m.m4s"
   done
