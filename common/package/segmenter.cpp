@@ -272,6 +272,18 @@ Status set_asc_from_adts(AVCodecParameters* par, const uint8_t* h) {
 
 Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
   if (t.par->codec_id == AV_CODEC_ID_AAC && is_adts(pkt)) {
+    if (t.mux && t.par->extradata_size >= 2) {
+      // Same AudioSpecificConfig fields as the header? (object type,
+      // frequency index, channel configuration: bits 16-25 of ADTS.)
+      uint8_t asc0 = static_cast<uint8_t>(((((pkt->data[2] >> 6) & 3) + 1) << 3) | ((pkt->data[2] >> 3) & 7));
+      uint8_t asc1 = static_cast<uint8_t>((((pkt->data[2] >> 2) & 1) << 7) | ((((pkt->data[2] & 1) << 2) | (pkt->data[3] >> 6)) << 3));
+      if (asc0 != t.par->extradata[0] || asc1 != t.par->extradata[1]) {
+        spdlog::warn("{}: AAC configuration changed: new init segment, discontinuity", t.name);
+        if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, pkt->dts));
+        t.mux.reset();
+        t.pending_disc = true;
+      }
+    }
     if (!t.mux) SIGMA_RETURN_IF_ERROR(set_asc_from_adts(t.par.get(), pkt->data).wrap(t.name));
     int header = (pkt->data[1] & 1) ? 7 : 9;  // protection_absent = 0: a CRC follows
     // The packet's buffer stays referenced; only the view moves past the
