@@ -102,9 +102,15 @@ class Parser {
       Status st = section == kGlobal ? global_key(cfg.global, key, value) : channel_key(cfg.channels.back(), key, value);
       if (!st.is_ok()) return error(st.message());
     }
+    std::set<std::string> outputs;
     for (auto& ch : cfg.channels) {
       line_ = ch.line;
       if (ch.output_dir.empty()) ch.output_dir = cfg.global.out_root + "/" + ch.name;
+      while (ch.output_dir.size() > 1 && ch.output_dir.back() == '/') ch.output_dir.pop_back();
+      if (!outputs.insert(ch.output_dir).second)
+        return error("channel '" + ch.name + "' writes to " + ch.output_dir + ", as another channel does");
+      if (ch.enabled && ch.input_kind == InputKind::kPublish && cfg.global.rtmp == "off" && cfg.global.srt == "off")
+        return error("channel '" + ch.name + "' takes published input but [global] has rtmp and srt off");
       if (ch.input.empty() && ch.input_kind != InputKind::kPublish)
         return error("channel '" + ch.name + "' has no input");
       if (ch.record && cfg.global.record_dir.empty())

@@ -84,6 +84,8 @@ TEST(SupervisorConfig, ErrorsCarryTheLine) {
   expect_error("[bogus]\n", "1", "unknown section");
   expect_error("[channel a\n", "1", "closing ']'");
   expect_error("[channel a]\njust words\n", "2", "key = value");
+  expect_error("[global]\nrtmp = off\n[channel a]\ninput = publish\n", "3", "rtmp and srt off");
+  expect_error("[channel a]\noutput = /x/\n[channel b]\noutput = /x\n", "3", "as another channel does");
 }
 
 TEST(SupervisorConfig, Durations) {
