@@ -41,7 +41,9 @@ Status srt_fail(const std::string& what) { return system_error(what + ": " + srt
 
 }  // namespace
 
-bool parse_srt_streamid(const std::string& streamid, std::string& key, std::string& error) {
+bool parse_srt_streamid(const std::string& raw, std::string& key, std::string& error) {
+  // Some callers (ffmpeg's srt:// URL option) pass the '#' percent-encoded.
+  std::string streamid = raw.rfind("%23!::", 0) == 0 ? "#" + raw.substr(3) : raw;
   if (streamid.rfind("#!::", 0) != 0) {
     key = streamid;
     return true;

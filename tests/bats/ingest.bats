@@ -115,6 +115,21 @@ stop_ingest() {
   ! grep -q PLUGH "$T/ingest.log" "$T/events"
 }
 
+@test "SRT passphrase: a wrong one is refused, the right one with an access-control streamid gets in" {
+  SRT_PORT=$(free_udp_port)
+  echo "correct-horse-battery" >"$T/srt-pass"
+  start_ingest --keys "$T/keys" --srt "127.0.0.1:$SRT_PORT" --srt-passphrase-file "$T/srt-pass" --output "$T/out/{channel}.ts"
+  run timeout 20 ffmpeg -nostdin -loglevel error -i "$SRC_SMALL" -t 1 -c copy -f mpegts \
+    "srt://127.0.0.1:$SRT_PORT?streamid=s3cret-demo-key&pkt_size=1316&passphrase=not-the-passphrase"
+  [ "$status" -ne 0 ]
+  timeout 60 ffmpeg -nostdin -loglevel error -i "$SRC_SMALL" -c copy -f mpegts \
+    "srt://127.0.0.1:$SRT_PORT?streamid=%23!::r=s3cret-demo-key,m=publish&pkt_size=1316&linger=3&passphrase=correct-horse-battery"
+  wait_for grep -q stream.ended "$T/events"
+  stop_ingest
+  [ "$(frames "$T/out/demo.ts")" -eq 90 ]
+  ! grep -q correct-horse "$T/ingest.log" "$T/events"
+}
+
 @test "publish, drop, republish: one continuous output, two sessions, no EOF between" {
   start_ingest --keys "$T/keys" --output "$T/out/{channel}.ts" --record "$T/rec"
   publish s3cret-demo-key
