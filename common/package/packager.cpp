@@ -231,7 +231,10 @@ Status run_package(PackageParams p, CommonOptions& common) {
       Status st = opened.status();
       if (st.message().find("End of file") != std::string::npos ||
           st.message().find("Invalid data") != std::string::npos) {
-        if (fifo && segmenter) {
+        // A FIFO writer that came and went without a byte is not bad
+        // media: wait for the next one. Garbage on a FIFO is, once media
+        // has never been seen.
+        if (fifo && (segmenter || st.message().find("End of file") != std::string::npos)) {
           spdlog::warn("{}; waiting for the writer to come back", st.message());
           continue;
         }
