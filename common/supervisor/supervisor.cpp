@@ -412,6 +412,15 @@ Status Supervisor::loop() {
       }
     sweep();
   }
+  // Descendants adopted as subreaper (killed with their stage's process
+  // group) may still be dying: reap them too, so none is handed to init
+  // as a zombie. Bounded: something that escaped its group is not waited for.
+  for (int64_t until = monotonic_ms() + 2000; monotonic_ms() < until;) {
+    int ws;
+    pid_t pid = waitpid(-1, &ws, WNOHANG);
+    if (pid < 0) break;  // ECHILD: nothing left
+    if (pid == 0) ::usleep(10'000);
+  }
   spdlog::info("all stages stopped");
   emit("supervisor.stopped", "", {});
   return {};
