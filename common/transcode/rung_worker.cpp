@@ -87,6 +87,8 @@ void RungWorker::run() {
 Status RungWorker::handle(RungFrame& item) {
   AVFrame* in = item.frame.get();
   if (rung_.half_fps && !item.keep_at_half_rate) return {};
+  // A shed rung that feeds no other rung has nothing left to do.
+  if (encoder_flushed_ && children_.empty()) return {};
   // A frame that does not advance time would upset x264's rate control
   // and the muxer; the decoder side already drops most of them.
   if (in->pts != AV_NOPTS_VALUE && in->pts <= last_pts_) return {};
