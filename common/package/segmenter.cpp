@@ -62,6 +62,10 @@ struct Segmenter::Track {
   bool pending_disc = false;
   bool waiting_key = true;
   int64_t last_dts = AV_NOPTS_VALUE;
+  // Input dts of this track's last packet before a timestamp jump started
+  // a discontinuity: packets of the old timeline that arrive after another
+  // track saw the jump (TS interleaving) are stragglers, not a second jump.
+  int64_t stale_input_dts = AV_NOPTS_VALUE;
   int64_t end_dts = 0;
   int64_t last_delta = 0;
   std::deque<int64_t> cuts;  // segment starts announced by the reference track
@@ -107,6 +111,7 @@ void Segmenter::start_input(const std::vector<const AVCodecParameters*>& pars, i
     t.mux.reset();
     t.waiting_key = t.video;
     t.last_dts = AV_NOPTS_VALUE;
+    t.stale_input_dts = AV_NOPTS_VALUE;  // a new input has no stragglers
     t.cuts.clear();
     if (timeline_started_) t.pending_disc = true;
   }
@@ -120,6 +125,7 @@ Status Segmenter::discontinuity_all(const char* why) {
   for (auto& tp : tracks_) {
     Track& t = *tp;
     if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));
+    t.stale_input_dts = t.last_dts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : t.last_dts - offset_;
     t.mux.reset();
     t.pending_disc = true;
     t.waiting_key = t.video;
@@ -153,6 +159,16 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
     timeline_started_ = true;
     wall_base_ms_ = unix_ms_now();
     dts_base_ = pkt->dts + offset_;
+  }
+  if (t.last_dts == AV_NOPTS_VALUE && t.stale_input_dts != AV_NOPTS_VALUE) {
+    int64_t since = pkt->dts - t.stale_input_dts;
+    if (since > -kBackwardTolerance && since <= gap_ticks_) {
+      ++dropped_;
+      spdlog::debug("{}: packet of the timeline before the jump dropped", t.name);
+      av_packet_unref(pkt);
+      return {};
+    }
+    t.stale_input_dts = AV_NOPTS_VALUE;
   }
   int64_t dts = pkt->dts + offset_;
   if (t.last_dts != AV_NOPTS_VALUE) {
