@@ -7,11 +7,15 @@
 # rung against the source scaled to that size (lanczos, a reference neither
 # tool uses). Outputs go to tmpfs (/dev/shm) rather than /dev/null so they
 # can be scored; writing 40 MB to memory costs nothing measurable.
-# Usage: bench/transcode.sh [path/to/sigma-transcode]   (env: SECS=60)
+# On a shared machine CPU time drifts with the neighbours' load, so the two
+# tools run alternately RUNS times (default 2) and the best run of each is
+# compared; every run is printed too.
+# Usage: bench/transcode.sh [path/to/sigma-transcode]   (env: SECS=60 RUNS=2)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$(command -v sigma-transcode || echo "$here/build/bin/sigma-transcode")}
 secs=${SECS:-60}
+runs=${RUNS:-2}
 cache=${SIGMA_BENCH_CACHE:-${TMPDIR:-/tmp}/sigma-bench}
 out=$(mktemp -d /dev/shm/sigma-bench.XXXXXX 2>/dev/null || mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -55,20 +59,26 @@ psnr() {  # file -> one average PSNR per rung (dB), space separated
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
 ladder="${sizes[0]}@${rates[0]}k,${sizes[1]}@${rates[1]}k,${sizes[2]}@${rates[2]}k"
-measure sigma "$bin" -i "$src" -o "$out/sigma.ts" --ladder "$ladder" --x264-preset veryfast \
-  --keyframe-interval 2 --log-level warn
-
 fc="[0:v]split=3[a][b][c];[a]scale=${sizes[0]/x/:}[v0];[b]scale=${sizes[1]/x/:}[v1];[c]scale=${sizes[2]/x/:}[v2]"
 args=()
 for i in 0 1 2; do
   args+=(-map "[v$i]" "-b:v:$i" "${rates[$i]}k" "-maxrate:v:$i" "$((rates[i] * 11 / 10))k" "-bufsize:v:$i" "$((rates[i] * 2))k")
 done
-measure ffmpeg ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex "$fc" "${args[@]}" -map 0:a -c:a copy \
-  -c:v libx264 -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -f mpegts "$out/ffmpeg.ts"
+best() {  # name -> "user sys wall rss" of the run with the least CPU
+  local f
+  for f in "$out/$1".*.time; do echo "$(awk '{print $1 + $2}' "$f") $(cat "$f")"; done | sort -n | head -1 | cut -d' ' -f2-
+}
+for r in $(seq 1 "$runs"); do
+  measure "sigma.$r" "$bin" -i "$src" -o "$out/sigma.ts" --ladder "$ladder" --x264-preset veryfast \
+    --keyframe-interval 2 --log-level warn
+  measure "ffmpeg.$r" ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex "$fc" "${args[@]}" -map 0:a -c:a copy \
+    -c:v libx264 -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -f mpegts "$out/ffmpeg.ts"
+  echo "run $r: CPU s sigma $(awk '{print $1 + $2}' "$out/sigma.$r.time"), ffmpeg $(awk '{print $1 + $2}' "$out/ffmpeg.$r.time"); load $(cut -d' ' -f1 /proc/loadavg)"
+done
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 
-read -r su ss sw sr <"$out/sigma.time"
-read -r fu fs fw fr <"$out/ffmpeg.time"
+read -r su ss sw sr <<<"$(best sigma)"
+read -r fu fs fw fr <<<"$(best ffmpeg)"
 sp=$(psnr "$out/sigma.ts")
 fp=$(psnr "$out/ffmpeg.ts")
 read -r sp0 sp1 sp2 <<<"$sp"
