@@ -23,7 +23,7 @@ struct TranscodeParams {
   std::string cascade_scaler = "lanczos"; // from a larger rung's frame
   bool cascade = true;               // scale each rung from the next larger one
   int encoder_threads = 1;           // x264 threads per rung (0 = auto)
-  int decoder_threads = 2;           // frame threads; 0 = one per core + 1
+  int decoder_threads = 1;           // 1: decode on the reading thread, least CPU; 0 = one per core + 1
   double max_lag = 3.0;              // seconds behind real time before shedding; 0 = never shed
   int64_t audio_bitrate = 128000;    // when audio is encoded
   std::string channel;               // for events
