@@ -50,6 +50,11 @@ Status TsMuxer::open(const std::vector<const AVCodecParameters*>& streams, Sink 
   ctx_->flush_packets = 1;  // each frame leaves at once: latency over syscalls
   AVDictionary* opts = nullptr;
   av_dict_set(&opts, "mpegts_flags", "initial_discontinuity", 0);
+  // One PES per audio frame and no mux delay: the default packs ~0.2-0.4 s
+  // of audio per PES, which the packager must wait for before closing a
+  // 1/3 s LL-HLS part.
+  av_dict_set(&opts, "pes_payload_size", "0", 0);
+  ctx_->max_delay = 0;
   r = avformat_write_header(ctx_.get(), &opts);
   av_dict_free(&opts);
   if (r < 0) return av::av_status(r, "start MPEG-TS muxer");

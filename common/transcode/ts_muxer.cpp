@@ -49,7 +49,12 @@ Status TsMuxer::start(int64_t max_interleave_us) {
   // not when a 32 KiB buffer fills.
   ctx_->flags |= AVFMT_FLAG_FLUSH_PACKETS;
   ctx_->flush_packets = 1;
-  int r = avformat_write_header(ctx_.get(), nullptr);
+  // One PES per audio frame and no mux delay (see ingest/ts_muxer.cpp).
+  ctx_->max_delay = 0;
+  AVDictionary* opts = nullptr;
+  av_dict_set(&opts, "pes_payload_size", "0", 0);
+  int r = avformat_write_header(ctx_.get(), &opts);
+  av_dict_free(&opts);
   if (r < 0) return av::av_status(r, "write MPEG-TS header to " + redact_url(url_));
   started_ = true;
   return {};
