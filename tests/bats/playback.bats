@@ -52,7 +52,9 @@ start_origin() {
   # Real-time input, as from an encoder.
   spawn "$T/live.log" bash -c "ffmpeg -nostdin -loglevel error -re -i '$ts' -c copy -f mpegts - |
     sigma-package -o '$ROOT/demo' --mode ultra-low --segment-duration 1"
-  WAIT_SECS=15 wait_for bash -c "grep -c '^#EXTINF' '$ROOT/demo/v0/index.m3u8' | awk '{exit !(\$1 >= 3)}'"
+  # Three segments listed, and the master written (awk alone would pass on
+  # a missing file: no input lines, exit 0).
+  WAIT_SECS=15 wait_for bash -c "[[ -f '$ROOT/demo/master.m3u8' && \$(grep -c '^#EXTINF' '$ROOT/demo/v0/index.m3u8') -ge 3 ]]"
   run node "$PLAY" "$BASE/demo/master.m3u8" 8 --low-latency
   echo "$output"
   [[ $status -eq 0 ]]
