@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "av/av.h"
+#include "av/fifo.h"
 #include "base/events.h"
 #include "base/fs.h"
 #include "base/log.h"
@@ -37,10 +38,6 @@ bool supported(const AVCodecParameters* par) {
   }
 }
 
-bool is_fifo(const std::string& path) {
-  struct stat st {};
-  return path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
-}
 
 // Stream i of an input -> track, by kind and order (first video -> v0, ...).
 struct StreamMap {
@@ -207,7 +204,7 @@ Status run_package(PackageParams p, CommonOptions& common) {
   SIGMA_RETURN_IF_ERROR(events.open(common.events));
   notify_ready(common.ready_fd);
 
-  const bool fifo = is_fifo(p.input) && !p.once;
+  const bool fifo = av::is_fifo(p.input) && !p.once;
   std::unique_ptr<Segmenter> segmenter;
   std::unique_ptr<HlsPublisher> publisher;
   std::unique_ptr<EventListener> listener;
@@ -222,7 +219,16 @@ Status run_package(PackageParams p, CommonOptions& common) {
     av::InputOptions io;
     io.format = "mpegts";
     io.analyzeduration = 2'000'000;
+    int guard = -1;
+    if (fifo) {
+      SIGMA_ASSIGN_OR_RETURN(guard, av::wait_for_fifo_data(p.input));
+      if (guard < 0) {
+        stopped = true;
+        break;
+      }
+    }
     auto opened = av::open_input(p.input, io);
+    if (guard >= 0) ::close(guard);  // the real reader is open now
     if (stop_requested()) {
       stopped = true;
       break;

@@ -252,3 +252,26 @@ input_frames() { count_frames "$1" | first_number; }
   [ "$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$OUT/v0/init-10.mp4")" -eq 320 ]
   [ "$(decoded_frames "$OUT/v0")" -eq 720 ]
 }
+
+@test "SIGTERM while waiting for a FIFO writer ends at once, with or without media seen" {
+  local fifo=$BATS_TEST_TMPDIR/in.fifo out=$BATS_TEST_TMPDIR/out ts
+  mkfifo "$fifo"
+  # No writer ever came.
+  sigma-package -i "$fifo" -o "$out" --mode low 2>"$BATS_TEST_TMPDIR/err1" &
+  local pid=$!
+  sleep 0.5
+  kill -TERM $pid
+  timeout 3 tail --pid=$pid -f /dev/null || { kill -9 $pid; echo "hung on SIGTERM with no writer"; return 1; }
+  wait $pid || { echo "exit $?"; cat "$BATS_TEST_TMPDIR/err1"; return 1; }
+  # A writer came and went: the packager waits for the next one, and a
+  # stop then ends the playlist.
+  ts=$(make_ts t20 20)
+  sigma-package -i "$fifo" -o "$out" --mode low 2>"$BATS_TEST_TMPDIR/err2" &
+  pid=$!
+  head -c 2000000 "$ts" >"$fifo"
+  sleep 1
+  kill -TERM $pid
+  timeout 3 tail --pid=$pid -f /dev/null || { kill -9 $pid; echo "hung on SIGTERM after the writer left"; return 1; }
+  wait $pid
+  grep -q '^#EXT-X-ENDLIST' "$out/v0/index.m3u8"
+}
