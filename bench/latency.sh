@@ -28,7 +28,8 @@ HARNESS=${SIGMA_HARNESS:-$REPO/../shared/harness}
 [[ -x $HARNESS/g2g.sh ]] || { echo "latency: harness not found at $HARNESS (set SIGMA_HARNESS)" >&2; exit 1; }
 
 BIN=
-for b in build/bin build-origin/bin; do [[ -x $b/sigma-origin && -x $b/sigma-ingest && -x $b/sigma-package ]] && BIN=$REPO/$b; done
+# The last one found wins: build/bin, the one scripts/setup builds.
+for b in build-origin/bin build/bin; do [[ -x $b/sigma-origin && -x $b/sigma-ingest && -x $b/sigma-package ]] && BIN=$REPO/$b; done
 [[ -n $BIN ]] || BIN=$(dirname "$(command -v sigma-origin)")
 for t in sigma-ingest sigma-package sigma-origin; do
   [[ -x $BIN/$t ]] || { echo "latency: $t not built" >&2; exit 1; }
