@@ -11,9 +11,6 @@ namespace sigma::transcode {
 class InputSource {
  public:
   explicit InputSource(std::string url) : url_(std::move(url)) {}
-  ~InputSource();
-  InputSource(const InputSource&) = delete;
-  InputSource& operator=(const InputSource&) = delete;
 
   // Checks the input exists (a missing path is a usage error) and learns
   // what kind it is.
@@ -26,14 +23,11 @@ class InputSource {
   // Opens (for a FIFO: waits, interruptibly, for a writer and data).
   // Returns an empty pointer if a stop was requested while waiting.
   Result<av::InputPtr> open(const av::InputOptions& opts);
-  // Releases the FIFO descriptor after its input is closed.
-  void close_fd();
   const std::string& url() const { return url_; }
 
  private:
   std::string url_;
   bool fifo_ = false, regular_file_ = false;
-  int fd_ = -1;
 };
 
 }  // namespace sigma::transcode

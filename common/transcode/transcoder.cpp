@@ -365,7 +365,6 @@ Status Transcoder::run() {
     st = session(in.get());
     if (!st.is_ok() || stop_requested() || !input_.reopenable()) break;
     in.reset();
-    input_.close_fd();
     spdlog::info("input {} ended; waiting for it to come back", redact_url(p_.input));
     emit("transcode.input_ended");
     auto next = input_.open(io);
