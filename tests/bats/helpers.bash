@@ -70,3 +70,16 @@ stop_spawned() {
 count_frames() {
   ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$1"
 }
+
+# start_origin [extra sigma-origin options...]: serves $ROOT on a free port,
+# access log in $T/access.log; sets PORT, BASE and ORIGIN_PID and waits until
+# it answers, then empties the access log of that readiness probe.
+start_origin() {
+  PORT=$(free_port)
+  BASE=http://127.0.0.1:$PORT
+  spawn "$T/origin.log" sigma-origin --listen "127.0.0.1:$PORT" --root "$ROOT" --access-log "$T/access.log" "$@"
+  ORIGIN_PID=$SPAWNED_PID
+  wait_for curl -sf -o /dev/null "$BASE/_channels" || { cat "$T/origin.log"; return 1; }
+  sleep 0.1
+  : >"$T/access.log"  # O_APPEND on the origin's side keeps this safe
+}

@@ -24,16 +24,6 @@ teardown() {
   rm -rf "$T"
 }
 
-start_origin() {
-  PORT=$(free_port)
-  BASE=http://127.0.0.1:$PORT
-  spawn "$T/origin.log" sigma-origin --listen "127.0.0.1:$PORT" --root "$ROOT" --access-log "$T/access.log" "$@"
-  ORIGIN_PID=$SPAWNED_PID
-  wait_for curl -sf -o /dev/null "$BASE/_channels" || { cat "$T/origin.log"; return 1; }
-  sleep 0.1
-  : >"$T/access.log"  # forget the readiness probe (O_APPEND keeps this safe)
-}
-
 # header NAME FILE: the value of a response header in a curl -D dump.
 header() {
   grep -i "^$1:" "$2" | head -1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'

@@ -18,13 +18,6 @@ teardown() {
   rm -rf "$T"
 }
 
-start_origin() {
-  PORT=$(free_port)
-  BASE=http://127.0.0.1:$PORT
-  spawn "$T/origin.log" sigma-origin --listen "127.0.0.1:$PORT" --root "$ROOT" --access-log "$T/access.log"
-  wait_for curl -sf -o /dev/null "$BASE/_channels" || { cat "$T/origin.log"; return 1; }
-}
-
 @test "fMP4 HLS with audio and video served by sigma-origin plays in Chromium with hls.js" {
   local ts
   ts=$(make_ts t20 20)
