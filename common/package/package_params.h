@@ -8,7 +8,7 @@ struct PackageParams {
   std::string input = "-";  // "-" (stdin), a file or a FIFO (reopened after EOF)
   std::string out_dir;
   std::string mode = "normal";  // normal | low | ultra-low
-  double segment_duration = 0;  // 0: mode default (6, 2, 2)
+  double segment_duration = 0;  // 0: mode default (4, 1, 2: package/modes.h)
   double part_duration = 0;     // ultra-low; 0: 1/3 s
   int window = -1;              // segments in a playlist; -1: mode default; 0: all
   bool keep = false;

@@ -172,7 +172,7 @@ Status resolve_params(PackageParams& p) {
   bool ll = p.mode == "ultra-low";
   if (p.mode != "normal" && p.mode != "low" && !ll)
     return usage_error("--mode must be normal, low or ultra-low, not '" + p.mode + "'");
-  if (p.segment_duration == 0) p.segment_duration = p.mode == "normal" ? 6 : 2;
+  if (p.segment_duration == 0) p.segment_duration = default_segment_duration(p.mode);
   if (p.segment_duration < 0.5 || p.segment_duration > 60)
     return usage_error("--segment-duration must be between 0.5 and 60 seconds");
   if (ll) {

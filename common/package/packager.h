@@ -2,6 +2,7 @@
 // sigma-package's work: MPEG-TS in, CMAF HLS out (see sigma-package(1)).
 #include "base/cli.h"
 #include "base/status.h"
+#include "package/modes.h"
 #include "package/package_params.h"
 
 namespace sigma::package {

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <map>
 #include <sstream>
+
+#include "package/modes.h"
 
 namespace sigma::supervisor {
 namespace {
@@ -160,9 +163,9 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     s.argv = {tool_path(g, exe_dir, "sigma-package"), "-i", package_in, "-o", ch.output_dir,
               "--mode", ch.mode, "--channel", ch.name};
     if (ch.dvr_window_s > 0) {
-      // The packager counts its window in segments: 6 s in normal mode, 2 s otherwise.
-      int64_t seg = ch.mode == "normal" ? 6 : 2;
-      s.argv.insert(s.argv.end(), {"--window", std::to_string((ch.dvr_window_s + seg - 1) / seg)});
+      // The packager counts its window in segments of its mode's length.
+      double seg = package::default_segment_duration(ch.mode);
+      s.argv.insert(s.argv.end(), {"--window", std::to_string(static_cast<int64_t>(std::ceil(ch.dvr_window_s / seg)))});
     }
     s.events_file = events;
     auto v = vars;

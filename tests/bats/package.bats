@@ -50,14 +50,15 @@ input_frames() { count_frames "$1" | first_number; }
 
 @test "low mode: 20 s TS, every segment decodes alone, frame counts match, master has measured figures" {
   ts=$(make_ts t20 20)
-  run sigma-package -i "$ts" -o "$OUT" --mode low --log-level warn
+  run sigma-package -i "$ts" -o "$OUT" --mode low --window 0 --log-level warn
   [ "$status" -eq 0 ]
   [ "$(decoded_frames "$OUT/v0")" -eq "$(input_frames "$ts")" ]
   want_audio=$(ffprobe -v error -select_streams a:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$ts" | first_number)
   [ "$(audio_packets "$OUT/a0")" -eq "$want_audio" ]
-  grep -qx '#EXT-X-TARGETDURATION:2' "$OUT/v0/index.m3u8"
-  [ "$(grep -c '^#EXTINF:2,$' "$OUT/v0/index.m3u8")" -eq 10 ]
-  [ "$(grep -c '^#EXT-X-PROGRAM-DATE-TIME:20' "$OUT/v0/index.m3u8")" -eq 10 ]
+  # Low mode's 1 s segments on the input's 1 s keyframe interval.
+  grep -qx '#EXT-X-TARGETDURATION:1' "$OUT/v0/index.m3u8"
+  [ "$(grep -c '^#EXTINF:1,$' "$OUT/v0/index.m3u8")" -eq 20 ]
+  [ "$(grep -c '^#EXT-X-PROGRAM-DATE-TIME:20' "$OUT/v0/index.m3u8")" -eq 20 ]
   [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
   [ "$(tail -1 "$OUT/a0/index.m3u8")" = "#EXT-X-ENDLIST" ]
   grep -q '^#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="a0",DEFAULT=YES' "$OUT/master.m3u8"
@@ -74,7 +75,7 @@ input_frames() { count_frames "$1" | first_number; }
   ! ls "$OUT"/*/*.tmp 2>/dev/null
 }
 
-@test "normal mode from stdin: 6 s segments, window slides, older files are deleted" {
+@test "normal mode from stdin: 4 s segments, window slides, older files are deleted" {
   ts=$(make_ts t20 20)
   sigma-package -o "$OUT" --window 2 --segment-duration 2 --log-level warn <"$ts"
   [ "$(grep -c '^#EXTINF' "$OUT/v0/index.m3u8")" -eq 2 ]
@@ -82,8 +83,8 @@ input_frames() { count_frames "$1" | first_number; }
   [ ! -e "$OUT/v0/seg-5.m4s" ] && [ -e "$OUT/v0/seg-6.m4s" ]
   rm -rf "$OUT"
   sigma-package -i "$ts" -o "$OUT" --log-level warn
-  grep -qx '#EXT-X-TARGETDURATION:6' "$OUT/v0/index.m3u8"
-  [ "$(grep -c '^#EXTINF:6,$' "$OUT/v0/index.m3u8")" -eq 3 ]
+  grep -qx '#EXT-X-TARGETDURATION:4' "$OUT/v0/index.m3u8"
+  [ "$(grep -c '^#EXTINF:4,$' "$OUT/v0/index.m3u8")" -eq 5 ]
   [ "$(decoded_frames "$OUT/v0")" -eq "$(input_frames "$ts")" ]
 }
 
@@ -188,7 +189,7 @@ input_frames() { count_frames "$1" | first_number; }
 @test "truncated and corrupted TS: packaged to the end, exit 0, every listed segment decodes" {
   ts=$(make_ts t20 20)
   head -c 1234567 "$ts" >"$BATS_TEST_TMPDIR/cut.ts"
-  run sigma-package -i "$BATS_TEST_TMPDIR/cut.ts" -o "$OUT" --mode low --log-level warn
+  run sigma-package -i "$BATS_TEST_TMPDIR/cut.ts" -o "$OUT" --mode low --window 0 --log-level warn
   [ "$status" -eq 0 ]
   [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
   n=$(decoded_frames "$OUT/v0")
@@ -199,7 +200,7 @@ input_frames() { count_frames "$1" | first_number; }
     dd if=/dev/urandom of="$BATS_TEST_TMPDIR/bad.ts" bs=1 seek=$off count=3000 conv=notrunc status=none
   done
   rm -rf "$OUT"
-  run sigma-package -i "$BATS_TEST_TMPDIR/bad.ts" -o "$OUT" --mode low --log-level warn
+  run sigma-package -i "$BATS_TEST_TMPDIR/bad.ts" -o "$OUT" --mode low --window 0 --log-level warn
   [ "$status" -eq 0 ]
   [ "$(tail -1 "$OUT/v0/index.m3u8")" = "#EXT-X-ENDLIST" ]
   [ "$(decoded_frames "$OUT/v0")" -gt 500 ]
@@ -233,10 +234,11 @@ input_frames() { count_frames "$1" | first_number; }
   ts=$(make_ts t20 20)
   sigma-package -i "$ts" -o "$OUT" --mode low --window 3 --log-level warn
   sigma-package -i "$ts" -o "$OUT" --mode low --window 3 --log-level warn
-  grep -qx '#EXT-X-MEDIA-SEQUENCE:17' "$OUT/v0/index.m3u8"
+  # 20 segments of 1 s each run: the second run's 20-39, the last 3 listed.
+  grep -qx '#EXT-X-MEDIA-SEQUENCE:37' "$OUT/v0/index.m3u8"
   grep -qx '#EXT-X-DISCONTINUITY-SEQUENCE:1' "$OUT/v0/index.m3u8"
-  grep -qx '#EXT-X-MAP:URI="init-10.mp4"' "$OUT/v0/index.m3u8"
-  [ "$(decoded_frames "$OUT/v0")" -eq 180 ]
+  grep -qx '#EXT-X-MAP:URI="init-20.mp4"' "$OUT/v0/index.m3u8"
+  [ "$(decoded_frames "$OUT/v0")" -eq 90 ]
 }
 
 @test "a resolution change with a timestamp jump inside one input: new init, DISCONTINUITY, all decodes" {
@@ -248,8 +250,8 @@ input_frames() { count_frames "$1" | first_number; }
   [[ $output == *"codec parameters changed"* ]]
   pl=$OUT/v0/index.m3u8
   [ "$(grep -c '^#EXT-X-DISCONTINUITY$' "$pl")" -eq 1 ]
-  grep -A1 '^#EXT-X-DISCONTINUITY$' "$pl" | grep -qx '#EXT-X-MAP:URI="init-10.mp4"'
-  [ "$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$OUT/v0/init-10.mp4")" -eq 320 ]
+  grep -A1 '^#EXT-X-DISCONTINUITY$' "$pl" | grep -qx '#EXT-X-MAP:URI="init-20.mp4"'
+  [ "$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$OUT/v0/init-20.mp4")" -eq 320 ]
   [ "$(decoded_frames "$OUT/v0")" -eq 720 ]
 }
 

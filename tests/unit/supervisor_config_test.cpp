@@ -173,9 +173,9 @@ TEST(SupervisorPlan, LadderPresetOrRungs) {
   transcode = plan_for("720p,360p").channels[0].stages[1].argv;
   EXPECT_EQ(std::vector<std::string>(transcode.begin() + 5, transcode.begin() + 7),
             (std::vector<std::string>{"--ladder", "720p,360p"}));
-  // 60 s of DVR in low mode: 30 segments of 2 s in the playlist.
+  // 60 s of DVR in low mode: 60 segments of 1 s in the playlist.
   auto package = plan_for("passthrough").channels[0].stages.back().argv;
-  EXPECT_EQ(std::vector<std::string>(package.end() - 2, package.end()), (std::vector<std::string>{"--window", "30"}));
+  EXPECT_EQ(std::vector<std::string>(package.end() - 2, package.end()), (std::vector<std::string>{"--window", "60"}));
   // The pull source writes the source FIFO itself.
   auto source = plan_for("passthrough").channels[0].stages[0];
   EXPECT_EQ(source.argv, (std::vector<std::string>{"sigma-ingest", "-i", "x.ts", "--channel", "c", "-o",
