@@ -30,6 +30,7 @@ class EventListener : public SegmentListener {
                   {"duration", r.duration},
                   {"bytes", r.bytes},
                   {"frames", r.frames},
+                  {"parts", r.parts},
                   {"discontinuity", r.discontinuity}});
     return {};
   }

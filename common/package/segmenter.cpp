@@ -252,7 +252,22 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   t.end_dts = dts + pkt->duration;
   timeline_end_ = std::max(timeline_end_, t.end_dts);
   ++t.seg_frames;
-  return t.mux->write(pkt);
+  int64_t next_delta = std::max<int64_t>(pkt->duration, 1);
+  SIGMA_RETURN_IF_ERROR(t.mux->write(pkt));
+  // A part that another packet like this one would overflow is published
+  // now rather than when the next packet arrives: that saves a frame
+  // interval of latency (more, since a TS demuxer hands over a video frame
+  // only once the next one starts). Not where the segment may end at the
+  // next packet: whether that one is a keyframe is unknown, and the last
+  // part of a segment is published together with its EXTINF.
+  if (t.part_open && p_.part_duration > 0 && t.end_dts + next_delta - t.part_start > chunk_ticks_ + 1) {
+    // Other tracks cut where the reference track's keyframe lands, up to
+    // a frame of either track earlier: kBackwardTolerance covers both.
+    int64_t margin = t.video || t.index == ref_ ? next_delta / 2 : next_delta + kBackwardTolerance;
+    bool may_end_segment = t.end_dts - t.seg_start >= seg_ticks_ - margin;
+    if (!may_end_segment) SIGMA_RETURN_IF_ERROR(close_part(t, t.end_dts, false));
+  }
+  return {};
 }
 
 namespace {

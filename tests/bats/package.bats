@@ -230,6 +230,40 @@ input_frames() { count_frames "$1" | first_number; }
   [ "$(jq -r '.levels[0].height' <<<"$output")" -eq 360 ]
 }
 
+@test "live ultra-low: every preload hint names a part that is then written" {
+  # Parts are published as soon as they are full, before the next frame
+  # arrives, except the last of a segment: a hint must never name a part
+  # that the segment then ends without.
+  ts=$(make_ts t20 20)
+  fifo=$BATS_TEST_TMPDIR/in.fifo
+  mkfifo "$fifo"
+  spawn "$BATS_TEST_TMPDIR/pkg.log" sigma-package -i "$fifo" -o "$OUT" --mode ultra-low --window 0 \
+    --events "$BATS_TEST_TMPDIR/events.ndjson"
+  pkg=$SPAWNED_PID
+  spawn "$BATS_TEST_TMPDIR/ffmpeg.log" ffmpeg -nostdin -loglevel error -re -t 7 -i "$ts" -c copy \
+    -pes_payload_size 0 -muxdelay 0 -flush_packets 1 -f mpegts -y "$fifo"
+  ff=$SPAWNED_PID
+  while kill -0 "$ff" 2>/dev/null; do
+    for tr in v0 a0; do
+      grep -h '^#EXT-X-PRELOAD-HINT' "$OUT/$tr/index.m3u8" 2>/dev/null | sed "s|^|$tr |" >>"$BATS_TEST_TMPDIR/hints" || true
+    done
+    sleep 0.02
+  done
+  kill -TERM "$pkg"
+  wait "$pkg" || true
+  # seg-MSN.PART.m4s hinted on a track: MSN's segment.written lists more than PART parts.
+  grep -o '^[av]0 .*URI="seg-[0-9]*\.[0-9]*\.m4s"' "$BATS_TEST_TMPDIR/hints" | sort -u |
+    sed 's/^\([av]0\) .*seg-\([0-9]*\)\.\([0-9]*\)\.m4s"/\1 \2 \3/' >"$BATS_TEST_TMPDIR/hinted"
+  [ "$(wc -l <"$BATS_TEST_TMPDIR/hinted")" -ge 20 ]
+  jq -r 'select(.type=="segment.written") | "\(.track) \(.msn) \(.parts)"' "$BATS_TEST_TMPDIR/events.ndjson" \
+    >"$BATS_TEST_TMPDIR/written"
+  last=$(awk '{ if ($2 > m) m = $2 } END { print m }' "$BATS_TEST_TMPDIR/written")
+  awk -v last="$last" 'NR == FNR { parts[$1 " " $2] = $3; next }
+    $2 > last { next }  # the segment after the last one never started
+    !(($1 " " $2) in parts) || $3 >= parts[$1 " " $2] { print "hinted, never written:", $0; bad = 1 }
+    END { exit bad }' "$BATS_TEST_TMPDIR/written" "$BATS_TEST_TMPDIR/hinted"
+}
+
 @test "a restart over the same directory continues the numbering after a discontinuity" {
   ts=$(make_ts t20 20)
   sigma-package -i "$ts" -o "$OUT" --mode low --window 3 --log-level warn
