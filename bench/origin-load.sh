@@ -9,14 +9,17 @@
 # Targets: all answered with the new part, p99 < 50 ms, RSS < 200 MB,
 # throughput ratio >= 0.8.
 #
-# Usage: bench/origin-load.sh [N] [WRK_SECONDS]
-# Needs: a built sigma-origin (build*/bin or PATH), g++, wrk, nginx.
+# Usage: bench/origin-load.sh [N] [WRK_SECONDS]   (WRK_SECONDS=0: part 1 only)
+# Needs: a built sigma-origin ($SIGMA_ORIGIN, build*/bin or PATH), g++, wrk, nginx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-5000}
 SECS=${2:-10}
-ORIGIN=$(command -v sigma-origin || true)
-for b in build/bin build-origin/bin; do [[ -x $b/sigma-origin ]] && ORIGIN=$b/sigma-origin; done
+ORIGIN=${SIGMA_ORIGIN:-}  # a given binary, e.g. to compare two builds
+if [[ -z $ORIGIN ]]; then
+  ORIGIN=$(command -v sigma-origin || true)
+  for b in build/bin build-origin/bin; do [[ -x $b/sigma-origin ]] && ORIGIN=$b/sigma-origin; done
+fi
 [[ -n $ORIGIN ]] || { echo "origin-load: build sigma-origin first" >&2; exit 1; }
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "origin-load: needs wrk and nginx" >&2; exit 1; }
 
@@ -35,7 +38,12 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss_mb() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
-g++ -O2 -std=c++20 bench/origin-load/load_client.cpp -o "$W/load_client" -pthread
+# The client is compiled once per version of its source (Asio takes a while).
+CLIENT=${TMPDIR:-/tmp}/sigma-origin-load-client-$(md5sum bench/origin-load/load_client.cpp | cut -c1-12)
+if [[ ! -x $CLIENT ]]; then
+  g++ -O2 -std=c++20 bench/origin-load/load_client.cpp -o "$CLIENT.tmp.$$" -pthread
+  mv "$CLIENT.tmp.$$" "$CLIENT"
+fi
 
 # --- 1. held blocking requests ------------------------------------------
 ROOT=$W/root
@@ -63,7 +71,7 @@ PIDS+=("$OPID")
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/live/v0/index.m3u8" && break; sleep 0.1; done
 RSS_IDLE=$(rss_mb "$OPID" VmRSS)
 
-"$W/load_client" 127.0.0.1 "$PORT" "/live/v0/index.m3u8?_HLS_msn=10&_HLS_part=2" "$N" \
+"$CLIENT" 127.0.0.1 "$PORT" "/live/v0/index.m3u8?_HLS_msn=10&_HLS_part=2" "$N" \
   "$W/next.m3u8" "$ROOT/live/v0/index.m3u8" 'URI="seg-10.2.m4s"' >"$W/held.json" &
 LPID=$!
 PIDS+=("$LPID")
@@ -90,6 +98,8 @@ RSS_PEAK=$(rss_mb "$OPID" VmHWM)
 kill "$OPID"; wait "$OPID" 2>/dev/null || true
 
 # --- 2. segment throughput, sigma-origin vs nginx --------------------------
+O1=0 O2=0 N1=0 N2=0 OBEST=0 NBEST=0 OC1=0 OC2=0 NC1=0 NC2=0
+if ((SECS > 0)); then
 SEGDIR=$W/seg
 mkdir -p "$SEGDIR/ch/v0"
 SEGS=""
@@ -157,6 +167,7 @@ read -r O1 OC1 < <(bench_wrk "$OPORT" "$O2PID"); read -r N1 NC1 < <(bench_wrk "$
 read -r O2 OC2 < <(bench_wrk "$OPORT" "$O2PID"); read -r N2 NC2 < <(bench_wrk "$NPORT" "${NGINX_PIDS[@]}")
 OBEST=$(printf '%s\n%s\n' "$O1" "$O2" | sort -g | tail -1)
 NBEST=$(printf '%s\n%s\n' "$N1" "$N2" | sort -g | tail -1)
+fi
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report ---------------------------------------------------------------
@@ -178,6 +189,8 @@ print(f"wake-up p50 / p99 / max    : {h['wake_ms']['p50']:.1f} / {h['wake_ms']['
 wake_cpu = float(sys.argv[16])
 print(f"origin CPU during the wake-up: {wake_cpu:.0f} ms ({wake_cpu * 1000 / n:.0f} us per request incl. kernel TCP, both threads)")
 print(f"origin RSS idle/held/peak  : {idle:.1f} / {held:.1f} / {peak:.1f} MB   [< 200 MB: {ok(peak < 200)}]")
+if nb == 0:
+    sys.exit(0)
 print()
 print("== segment GET throughput, 500 kB segments, wrk -t2 -c64, same run (best of 2, interleaved)")
 print(f"{'server':<14}{'run 1':>10}{'run 2':>10}{'best req/s':>12}{'MB/s':>8}{'CPU us/req (1, 2)':>20}")

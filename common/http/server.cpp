@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/beast/core.hpp>
@@ -24,6 +25,7 @@ struct Server::Shared {
   ServerOptions opts;
   std::atomic<bool> stopping{false};
   std::atomic<int> writes{0};
+  std::atomic<int> connections{0};
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -34,13 +36,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
     stream_.socket().set_option(tcp::no_delay(true), ec);
+    shared_->connections.fetch_add(1, std::memory_order_relaxed);
   }
+
+  ~Connection() { shared_->connections.fetch_sub(1, std::memory_order_relaxed); }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
   }
 
   asio::any_io_executor executor() { return stream_.get_executor(); }
+
+  void watch_hangup(const std::shared_ptr<Exchange>& ex) {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex] {
+      if (ex->sent()) return;
+      self->held_ = ex;
+      // At most one wait per connection: one left over from an earlier
+      // exchange on this connection serves the new one too.
+      if (!self->watching_) self->arm_hangup_watch();
+    });
+  }
 
   void write(const std::shared_ptr<Exchange>& ex, std::shared_ptr<Response> res) {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, res] { self->do_write(ex, res); });
@@ -49,6 +64,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void write_wire(const std::shared_ptr<Exchange>& ex, std::shared_ptr<const std::string> wire, int status,
                   uint64_t bytes) {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, wire, status, bytes] {
+      self->held_.reset();
       self->shared_->writes.fetch_add(1);
       // Straight to the socket: such responses are small (playlists,
       // parts), and the stream's per-operation timer would cost a timerfd
@@ -106,6 +122,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // goes out with sendfile(2), as nginx does, so big segments are never
   // copied through user space.
   void do_write(const std::shared_ptr<Exchange>& ex, const std::shared_ptr<Response>& res) {
+    held_.reset();
     shared_->writes.fetch_add(1);
     auto head = std::make_shared<const std::string>(serialize_header(*res));
     const auto& b = res->body();
@@ -176,7 +193,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
     done(beast::error_code());
   }
 
-  void after_write(beast::error_code ec, const Exchange& ex, int status, uint64_t bytes, bool keep_alive) {
+  void arm_hangup_watch() {
+    watching_ = true;
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
+  }
+
+  // The socket of a held request became readable. The wait is not
+  // cancelled when the response goes out (that would cost every wake-up a
+  // cancellation), so it may also fire later, for the next request: held_
+  // tells whether a response is still due.
+  void on_readable(beast::error_code ec) {
+    watching_ = false;
+    auto ex = held_.lock();
+    if (ec || !ex) return;
+    char c;
+    ssize_t n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return;  // a pipelined request: the client is still there; it is read after this answer
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return arm_hangup_watch();
+    held_.reset();
+    if (ex->sent_.exchange(true)) return;  // the response is on its way; its write fails on its own
+    log_exchange(*ex, 499, 0);            // nginx's "client closed request"
+    if (ex->hangup_) ex->hangup_();
+    close();
+  }
+
+  void log_exchange(const Exchange& ex, int status, uint64_t bytes) {
     if (shared_->log && shared_->log->enabled() && ex.req_.method() != bhttp::verb::unknown) {
       AccessRecord r;
       r.unix_ms = ex.unix_ms_;
@@ -187,13 +229,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
       r.path = std::string(target.substr(0, q));
       if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
       r.status = status;
-      r.bytes = ec ? 0 : bytes;
+      r.bytes = bytes;
       r.duration_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ex.start_).count();
       if (auto it = ex.req_.find(bhttp::field::user_agent); it != ex.req_.end()) r.user_agent = it->value();
       if (auto it = ex.req_.find(bhttp::field::referer); it != ex.req_.end()) r.referer = it->value();
       shared_->log->write(r);
     }
+  }
+
+  void after_write(beast::error_code ec, const Exchange& ex, int status, uint64_t bytes, bool keep_alive) {
+    log_exchange(ex, status, ec ? 0 : bytes);
     if (ec || !keep_alive || shared_->stopping.load()) {
       close();
       return;
@@ -213,6 +259,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
   std::string client_;
   asio::steady_timer write_timer_{stream_.get_executor()};
+  std::weak_ptr<Exchange> held_;  // the exchange whose hang-up is watched
+  bool watching_ = false;          // a wait for readability is pending
   static constexpr uint64_t kSendfileMin = 64 * 1024;
 };
 
@@ -251,6 +299,11 @@ std::string serialize_header(const Response& res) {
   }
   s += "\r\n";
   return s;
+}
+
+void Exchange::on_hangup(std::function<void()> f) {
+  hangup_ = std::move(f);
+  conn_->watch_hangup(shared_from_this());
 }
 
 void Exchange::send_wire(std::shared_ptr<const std::string> wire, int status, uint64_t body_bytes) {
@@ -327,5 +380,7 @@ void Server::stop() {
 }
 
 int Server::writes_in_flight() const { return shared_->writes.load(); }
+
+int Server::connections() const { return shared_->connections.load(std::memory_order_relaxed); }
 
 }  // namespace sigma::http

@@ -36,6 +36,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // response shared by thousands of held requests is built once.
   void send_wire(std::shared_ptr<const std::string> wire, int status, uint64_t body_bytes);
   bool sent() const { return sent_.load(); }
+  // While the response is due, watches the connection for the client going
+  // away (EOF or error; a half-close counts as gone, as in nginx). If it
+  // does, f runs on the connection's strand, the response is dropped, the
+  // connection closed and the access log says 499. A held request uses it
+  // so a player that closed its tab frees its slot at once, not at the hold
+  // timeout; it costs one wait on the socket, no timer.
+  void on_hangup(std::function<void()> f);
 
  private:
   std::shared_ptr<Connection> conn_;
@@ -44,6 +51,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   int64_t unix_ms_;
   std::chrono::steady_clock::time_point start_;
   std::atomic<bool> sent_{false};
+  std::function<void()> hangup_;  // read on the connection's strand only
   friend class Connection;
 };
 
@@ -71,6 +79,8 @@ class Server {
   void stop();
   // Responses being written right now (for a graceful stop).
   int writes_in_flight() const;
+  // Open client connections (for the status document).
+  int connections() const;
 
   struct Shared;
 

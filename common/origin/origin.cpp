@@ -73,6 +73,7 @@ Status run_origin(const OriginParams& p, CommonOptions& common) {
   boost::asio::io_context ioc(p.threads);
   OriginService service(ioc, *store, web.get(), cfg);
   http::Server server(ioc, [&service](const std::shared_ptr<http::Exchange>& ex) { service.handle(ex); }, &log);
+  service.set_server(&server);
   SIGMA_RETURN_IF_ERROR(server.listen(p.listen));
   DirWatcher watcher(
       ioc, store->root(), [&service](const std::string& rel) { service.file_ready(rel); },

@@ -121,6 +121,10 @@ void OriginService::sweep() {
         for (auto& [k, w] : m)
           if (w->deadline <= now) expired.push_back(w);
     }
+    {
+      std::lock_guard lock(mu_);
+      timed_out_ += expired.size();
+    }
     for (auto& w : expired) {
       bool head = w->ex->head();
       if (w->part)
@@ -186,6 +190,7 @@ void OriginService::handle(const std::shared_ptr<http::Exchange>& ex) {
   if (rel->empty() || *rel == "index.html") return serve_web(ex, "index.html");
   if (rel->rfind("_player/", 0) == 0) return serve_web(ex, rel->substr(8));
   if (*rel == "_channels") return serve_channels(ex);
+  if (*rel == "_status") return serve_status(ex);
   if (ends_with(*rel, ".m3u8")) return serve_playlist(ex, *rel, *target);
 
   auto got = store_.get(*rel);
@@ -287,14 +292,29 @@ void OriginService::hold(const std::shared_ptr<Waiter>& w, std::chrono::millisec
     std::lock_guard lock(mu_);
     waiters_[w->rel].emplace(w.get(), w);
     ++held_;
+    if (w->part) ++held_parts_;
   }
+  // Weak: the exchange keeps this callback, and the waiter the exchange.
+  w->ex->on_hangup([this, weak = std::weak_ptr<Waiter>(w)] {
+    if (auto w = weak.lock()) abandon(w);
+  });
+}
+
+void OriginService::abandon(const std::shared_ptr<Waiter>& w) {
+  if (w->done.exchange(true)) return;
+  unregister(w.get());
+  std::lock_guard lock(mu_);
+  ++hung_up_;
 }
 
 void OriginService::unregister(const Waiter* w) {
   std::lock_guard lock(mu_);
   auto it = waiters_.find(w->rel);
   if (it == waiters_.end()) return;
-  if (it->second.erase(w)) --held_;
+  if (it->second.erase(w)) {
+    --held_;
+    if (w->part) --held_parts_;
+  }
   if (it->second.empty()) waiters_.erase(it);
 }
 
@@ -456,6 +476,26 @@ void OriginService::serve_channels(const std::shared_ptr<http::Exchange>& ex) {
   res.set(bhttp::field::content_type, "application/json");
   res.set(bhttp::field::cache_control, kNoCache);
   http::set_text(res, list.dump() + "\n", ex->head());
+  ex->send(std::move(res));
+}
+
+// For operators and tests: what the origin holds right now.
+void OriginService::serve_status(const std::shared_ptr<http::Exchange>& ex) {
+  nlohmann::json j;
+  {
+    std::lock_guard lock(mu_);
+    j["held_requests"] = held_;
+    j["held_playlist_requests"] = held_ - held_parts_;
+    j["held_part_requests"] = held_parts_;
+    j["held_timed_out_total"] = timed_out_;
+    j["held_hung_up_total"] = hung_up_;
+  }
+  if (server_) j["connections"] = server_->connections();
+  j["cached_bytes"] = store_.cached_bytes();
+  Response res = base_response(bhttp::status::ok);
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::cache_control, "no-store");
+  http::set_text(res, j.dump() + "\n", ex->head());
   ex->send(std::move(res));
 }
 

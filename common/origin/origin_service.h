@@ -3,7 +3,8 @@
 // and cache headers; LL-HLS blocking playlist reload, preload-hint parts and
 // delta updates (RFC 8216bis 6.2.5); the channel list and the watch page.
 // Held requests wait in a registry keyed by the file they wait for; the
-// directory watcher wakes them, and a timer per request bounds the wait.
+// directory watcher wakes them, one sweep timer bounds their wait, and a
+// client that hangs up leaves the registry at once.
 #include <boost/asio.hpp>
 #include <chrono>
 #include <memory>
@@ -43,6 +44,8 @@ class OriginService {
   // Answers every held request (503) so a stop does not wait for timeouts.
   void release_all();
   size_t held() const;
+  // The server whose connections /_status counts (may stay unset).
+  void set_server(const http::Server* server) { server_ = server; }
 
   struct Snapshot;
   struct Waiter;
@@ -54,10 +57,12 @@ class OriginService {
   void serve_playlist(const std::shared_ptr<http::Exchange>& ex, const std::string& rel, const http::Target& t);
   void serve_missing(const std::shared_ptr<http::Exchange>& ex, const std::string& rel);
   void serve_channels(const std::shared_ptr<http::Exchange>& ex);
+  void serve_status(const std::shared_ptr<http::Exchange>& ex);
   void serve_web(const std::shared_ptr<http::Exchange>& ex, const std::string& name);
   void hold(const std::shared_ptr<Waiter>& w, std::chrono::milliseconds timeout);
   void sweep();
   void unregister(const Waiter* w);
+  void abandon(const std::shared_ptr<Waiter>& w);
   bool hinted(const std::string& rel);
   void finish(const std::shared_ptr<Waiter>& w, http::Response res);
   void on_change(const std::shared_ptr<Waiter>& w, const std::shared_ptr<const Snapshot>& snap);
@@ -72,6 +77,12 @@ class OriginService {
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::unordered_map<const Waiter*, std::shared_ptr<Waiter>>> waiters_;
   size_t held_ = 0;
+  size_t held_parts_ = 0;  // of held_, requests for a hinted part
+  // Since start: held requests that ended at their timeout, and those
+  // whose client hung up first.
+  uint64_t timed_out_ = 0;
+  uint64_t hung_up_ = 0;
+  const http::Server* server_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<const Snapshot>> playlists_;
   struct Hints {
     bool dirty = true;

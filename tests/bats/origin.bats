@@ -31,6 +31,10 @@ header() {
 
 status_of() { head -1 "$1" | awk '{print $2}'; }
 
+# log_has N: the access log has N lines or more (for wait_for, which
+# re-runs its command: a $(...) in its arguments would be read only once).
+log_has() { (($(wc -l <"$T/access.log") >= $1)); }
+
 # An LL-HLS media playlist with COUNT complete 2 s segments from FIRST,
 # then PARTS 0.5 s parts of the next segment and a preload hint for the
 # part after them; written under a temporary name and renamed, as the
@@ -125,7 +129,7 @@ write_ll() {
   run curl -sv -o /dev/null -o /dev/null -o /dev/null "$BASE/demo/master.m3u8" "$BASE/demo/v0/seg-1.m4s" "$BASE/demo/v0/init.mp4"
   [[ $(grep -c 'Re-using existing connection' <<<"$output") -eq 2 ]]
   # The access log agrees: three requests from one client port.
-  wait_for test "$(wc -l <"$T/access.log")" -ge 3
+  wait_for log_has 3
   [[ $(jq -r .client "$T/access.log" | sort -u | wc -l) -eq 1 ]]
   curl -s -D "$T/h" -o /dev/null -X OPTIONS -H 'Origin: http://example.test' \
     -H 'Access-Control-Request-Method: GET' -H 'Access-Control-Request-Headers: range' "$BASE/demo/v0/seg-1.m4s"
@@ -141,7 +145,7 @@ write_ll() {
   curl -s -o /dev/null -A 'bats-agent/1.0' "$BASE/demo/v0/seg-1.m4s"
   curl -s -o /dev/null -A 'bats-agent/1.0' "$BASE/demo/v0/missing.m4s"
   curl -s -o /dev/null -A 'bats-agent/1.0' -r 0-99 "$BASE/demo/v0/seg-1.m4s?token=x"
-  wait_for test "$(wc -l <"$T/access.log")" -ge 3
+  wait_for log_has 3
   [[ $(jq -c . "$T/access.log" | wc -l) -eq 3 ]]  # every line parses
   run jq -r '[.method, .path, .status, .bytes, .user_agent, (.client|test("^127.0.0.1:[0-9]+$")),
               (.duration_ms|type), (.time|test("^[0-9-]+T[0-9:.]+Z$"))] | @tsv' "$T/access.log"
@@ -277,4 +281,72 @@ write_ll() {
   # A part nobody hinted is a plain 404, not held.
   run curl -s -o /dev/null -w '%{http_code} %{time_total}' "$BASE/demo/v0/seg-99.0.m4s"
   [[ ${output%% *} == 404 ]] && awk -v t="${output##* }" 'BEGIN { exit !(t < 0.5) }'
+}
+
+@test "held requests whose clients hang up leave the registry at once; RSS does not grow over rounds" {
+  write_ll "$ROOT/demo/v0" 10 4 2  # the hint names seg-14.2.m4s
+  start_origin --hold-timeout 60
+  # Each round: 1000 held requests (playlist and hinted part), seen in
+  # /_status, then every client goes (FIN for most, RST for some); the
+  # registry must be empty within 2 s, far before the 60 s hold timeout.
+  run python3 - "$PORT" "$ORIGIN_PID" <<'PY'
+import json, resource, socket, struct, sys, time, urllib.request
+port, pid = int(sys.argv[1]), sys.argv[2]
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+def status():
+    return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/_status"))
+def rss_kb():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+def wait(pred, secs):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        s = status()
+        if pred(s):
+            return s
+        time.sleep(0.05)
+    sys.exit(f"timed out; last status {status()}")
+N = 1000
+after = []
+for rnd in range(5):
+    socks = []
+    for i in range(N):
+        s = socket.create_connection(("127.0.0.1", port))
+        path = "/demo/v0/seg-14.2.m4s" if i % 4 == 0 else "/demo/v0/index.m3u8?_HLS_msn=14&_HLS_part=2"
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        socks.append(s)
+    st = wait(lambda s: s["held_requests"] == N, 20)
+    assert st["held_part_requests"] == N // 4, st
+    held_rss = rss_kb()
+    t0 = time.monotonic()
+    for i, s in enumerate(socks):
+        if i % 10 == 0:  # reset instead of an orderly close
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    st = wait(lambda s: s["held_requests"] == 0 and s["connections"] <= 1, 2)
+    gone = time.monotonic() - t0
+    assert st["held_hung_up_total"] == N * (rnd + 1), st
+    assert st["held_timed_out_total"] == 0, st
+    after.append(rss_kb())
+    print(f"round {rnd}: held RSS {held_rss} kB, all gone in {gone:.2f} s, RSS after {after[-1]} kB")
+growth = after[-1] - after[1]
+print(f"RSS growth rounds 2..5: {growth} kB")
+assert growth < 3000, "RSS grows with every round of hung-up held requests"
+PY
+  echo "$output"
+  [[ $status -eq 0 ]]
+  # The access log says 499 (client closed request) for each of them.
+  count_499() { [[ $(grep -c '"status":499' "$T/access.log") == 5000 ]]; }
+  wait_for count_499
+  # A client that stays is still answered when its part lands.
+  curl -s -o "$T/got" "$BASE/demo/v0/seg-14.2.m4s" &
+  local cpid=$!
+  held_is() { [[ $(curl -s "$BASE/_status" | jq .held_requests) == "$1" ]]; }
+  wait_for held_is 1
+  head -c 5000 /dev/urandom >"$T/part"
+  cp "$T/part" "$ROOT/demo/v0/seg-14.2.m4s.tmp" && mv "$ROOT/demo/v0/seg-14.2.m4s.tmp" "$ROOT/demo/v0/seg-14.2.m4s"
+  wait "$cpid"
+  cmp "$T/got" "$T/part"
 }
