@@ -1,6 +1,6 @@
 #pragma once
 // A channel: the output that outlives its publishers (no EOF between
-// sessions), the current session's state and recorder, and the figures
+// sessions; for HLS, one set of playlists), the current session's state and recorder, and the figures
 // the status file and events report. Owned by the event loop thread.
 #include <cstdint>
 #include <memory>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ingest/channel_output.h"
+#include "ingest/hls_sink.h"
 #include "ingest/recorder.h"
 #include "ingest/ts_probe.h"
 
@@ -16,7 +17,8 @@ namespace sigma::ingest {
 
 struct Channel {
   std::string name;
-  std::unique_ptr<ChannelOutput> output;
+  std::unique_ptr<ChannelOutput> output;  // MPEG-TS out; null for an HLS channel
+  std::unique_ptr<HlsSink> hls;           // --hls: packaged in-process
   std::unique_ptr<SessionRecorder> recorder;
 
   // Current session (live == false between sessions).
@@ -46,6 +48,8 @@ struct Channel {
   uint64_t rate_bytes = 0, rate_frames = 0;
   double input_kbps = 0, fps = 0;
 
+  // An MPEG-TS muxer is needed: for the output or for the recording.
+  bool wants_ts() const { return output || recorder; }
   void write_ts(const uint8_t* data, size_t size, bool bounded = true) {
     if (output) output->write(data, size, bounded);
     if (recorder) recorder->write(data, size);

@@ -15,8 +15,9 @@ std::optional<std::string> Server::resolve(const std::string& key, std::string& 
     reason = key.empty() ? "no stream key" : "unknown stream key";
     return std::nullopt;
   }
+  bool hls = hls_ && hls_->for_channel(*name);
   std::lock_guard lk(live_mu_);
-  if (single_target_ && !single_channel_.empty() && single_channel_ != *name) {
+  if (single_target_ && !hls && !single_channel_.empty() && single_channel_ != *name) {
     reason = "the output carries channel '" + single_channel_ + "' only (use --output with {channel})";
     return std::nullopt;
   }
@@ -35,14 +36,19 @@ Result<Channel*> Server::channel(const std::string& name) {
   auto ch = std::make_unique<Channel>();
   ch->name = name;
   size_t cap = p_.buffer_kib * 1024;
-  if (p_.output_template.empty()) {
+  auto hls = hls_ ? hls_->for_channel(name) : std::nullopt;
+  if (hls) {
+    SIGMA_RETURN_IF_ERROR(package::check_output_dir(hls->out_dir));
+    ch->hls = std::make_unique<HlsSink>(*hls, events_);
+    spdlog::info("channel {}: HLS into {} ({} mode)", name, hls->out_dir, hls->mode);
+  } else if (p_.output_template.empty()) {
     ch->output = std::make_unique<ChannelOutput>(1, "stdout", cap);
   } else {
     std::string path = p_.output_template;
     for (size_t pos; (pos = path.find("{channel}")) != std::string::npos;) path.replace(pos, 9, name);
     ch->output = std::make_unique<ChannelOutput>(path, cap);
   }
-  {
+  if (!hls) {
     std::lock_guard lk(live_mu_);
     if (single_target_ && single_channel_.empty()) single_channel_ = name;
   }
@@ -132,6 +138,10 @@ void Server::stream_started(Channel& ch, const nlohmann::json& info) {
   fields["protocol"] = ch.protocol;
   fields["remote"] = ch.remote;
   fields["session"] = ch.sessions;
+  if (ch.hls) {
+    fields["output"] = ch.hls->dir();
+    fields["mode"] = ch.hls->packager().params().mode;
+  }
   spdlog::info("channel {}: stream started {}", ch.name, info.dump());
   events_.emit("stream.started", ch.name, fields);
 }

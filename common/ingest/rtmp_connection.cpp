@@ -101,10 +101,15 @@ rtmp::PublishVerdict RtmpConnection::on_publish(const rtmp::PublishRequest& req)
   channel_ = ch;
   channel_->last_packet_mono_ms = now_ms_;
   end_reason_ = "unpublished";
-  conv_ = std::make_unique<FlvToTs>([ch](const uint8_t* d, size_t n) { ch->write_ts(d, n); },
-                                    [this](const nlohmann::json& info) {
-                                      if (channel_) hub_.stream_started(*channel_, info);
-                                    });
+  std::vector<MediaSink*> sinks;
+  if (ch->wants_ts()) {
+    ts_ = std::make_unique<TsSink>([ch](const uint8_t* d, size_t n) { ch->write_ts(d, n); });
+    sinks.push_back(ts_.get());
+  }
+  if (ch->hls) sinks.push_back(ch->hls.get());
+  conv_ = std::make_unique<FlvToMedia>(std::move(sinks), [this](const nlohmann::json& info) {
+    if (channel_) hub_.stream_started(*channel_, info);
+  });
   return rtmp::PublishVerdict::kAccept;
 }
 
@@ -131,6 +136,7 @@ void RtmpConnection::on_unpublish() {
     if (!st.is_ok()) spdlog::warn("channel {}: {}", channel_->name, st.message());
   }
   conv_.reset();
+  ts_.reset();
   Channel* ch = channel_;
   channel_ = nullptr;
   hub_.end_publish(*ch, id_, end_reason_);

@@ -1,7 +1,8 @@
 #pragma once
 // One RTMP client socket on the event loop: feeds an RtmpSession, turns a
 // publish into a channel session through the ChannelHub, and converts its
-// FLV media into MPEG-TS on the channel's output.
+// FLV media into MPEG-TS on the channel's output (and recording) and/or
+// into the channel's in-process HLS packager.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,7 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ingest/channel.h"
-#include "ingest/flv_to_ts.h"
+#include "ingest/flv_to_media.h"
+#include "ingest/ts_muxer.h"
 #include "rtmp/session.h"
 
 namespace sigma::ingest {
@@ -64,7 +66,8 @@ class RtmpConnection : public rtmp::SessionHandler {
   int64_t last_rx_ms_;
   int64_t now_ms_ = 0;
   Channel* channel_ = nullptr;
-  std::unique_ptr<FlvToTs> conv_;
+  std::unique_ptr<TsSink> ts_;
+  std::unique_ptr<FlvToMedia> conv_;
   std::string end_reason_ = "unpublished";
 };
 

@@ -70,6 +70,20 @@ Status Server::setup() {
     return usage_error("give one --channel per -i input, in the same order");
   for (const auto& c : p_.channels)
     if (!valid_channel_name(c)) return usage_error("bad channel name '" + c + "' (letters, digits, '_', '-', '.')");
+  if (!p_.hls_template.empty() || !p_.hls_channels.empty()) {
+    if (!p_.hls_template.empty() && p_.hls_template.find("{channel}") == std::string::npos)
+      return usage_error("--hls wants {channel} in the path (or use --hls-channel NAME=DIR)");
+    if (!p_.hls_template.empty() && !p_.output_template.empty())
+      return usage_error("--hls and --output both name every channel's output: give one (--hls-channel picks "
+                         "channels out of --output)");
+    SIGMA_ASSIGN_OR_RETURN(auto hc, HlsConfig::make(p_.hls_template, p_.hls_channels, p_.hls_defaults));
+    hls_ = std::move(hc);
+    for (size_t i = 0; i < p_.inputs.size(); ++i) {
+      std::string name = i < p_.channels.size() ? p_.channels[i] : "default";
+      if (hls_->for_channel(name))
+        return usage_error("channel " + name + ": -i inputs go to --output; in-process HLS takes RTMP publishers");
+    }
+  }
   single_target_ = p_.output_template.find("{channel}") == std::string::npos;
   if (single_target_) {
     // One target carries one channel: the one named, the only keyed one,
@@ -105,6 +119,10 @@ Status Server::setup() {
         [this](const std::string& key) {
           SrtVerdict v;
           auto name = resolve(key, v.reason, v.busy);
+          if (name && hls_ && hls_->for_channel(*name)) {
+            v.reason = "channel '" + *name + "' is packaged in-process, which takes RTMP publishers only";
+            name.reset();
+          }
           v.ok = name.has_value();
           if (name) v.channel = *name;
           return v;
@@ -271,6 +289,17 @@ void Server::shutdown_sessions() {
     if (ch->live) end_publish(*ch, ch->owner, "shutdown");
 }
 
+Status Server::close_hls() {
+  Status first;
+  for (auto& [name, ch] : channels_) {
+    if (!ch->hls) continue;
+    Status st = ch->hls->close();
+    if (!st.is_ok()) spdlog::error("channel {}: HLS output: {}", name, st.message());
+    if (first.is_ok()) first = st;
+  }
+  return first;
+}
+
 Status Server::drain_outputs_at_exit() {
   // Give readers the tail of the stream; stop when they make no progress.
   int64_t last_progress = monotonic_ms();
@@ -341,7 +370,9 @@ Status Server::run() {
     if (!has_listeners() && pulls_running_ == 0) break;
   }
   shutdown_sessions();
+  Status hls_st = close_hls();
   if (st.is_ok()) st = drain_outputs_at_exit();
+  if (st.is_ok()) st = hls_st;
   if (!p_.status_file.empty()) {
     counters_.connections = 0;
     [[maybe_unused]] Status ignored =

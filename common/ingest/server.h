@@ -1,13 +1,15 @@
 #pragma once
 // sigma-ingest's library entry point: the event loop that serves RTMP
 // publishers, takes SRT and pull inputs from their threads, and writes
-// each channel's MPEG-TS to its output.
+// each channel's MPEG-TS to its output, or packages RTMP channels into HLS
+// in-process (--hls, --hls-channel).
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "base/cli.h"
 #include "base/status.h"
+#include "package/package_params.h"
 
 namespace sigma::ingest {
 
@@ -22,6 +24,9 @@ struct IngestParams {
   std::vector<std::string> inputs;    // -i URL...
   std::vector<std::string> channels;  // --channel NAME, one per -i (or the stdout channel)
   std::string output_template;        // contains {channel}; empty: stdout
+  std::string hls_template;               // --hls: contains {channel}; empty: none
+  std::vector<std::string> hls_channels;  // --hls-channel NAME=DIR[,key=value...]
+  package::PackageParams hls_defaults;    // --mode, --segment-duration, --part-duration, --window
   std::string record_dir;
   std::string status_file;
   size_t buffer_kib = 4096;

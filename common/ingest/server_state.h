@@ -13,6 +13,7 @@
 
 #include "base/events.h"
 #include "ingest/channel.h"
+#include "ingest/hls_config.h"
 #include "ingest/inbox.h"
 #include "ingest/keys.h"
 #include "ingest/pull_input.h"
@@ -55,6 +56,7 @@ class Server : public ChannelHub {
   Status flush_outputs(int64_t now);
   Status drain_outputs_at_exit();
   void shutdown_sessions();
+  Status close_hls();
   // Channel name for a key, or nullopt with a reason. Thread-safe (SRT
   // calls it from libsrt's threads).
   std::optional<std::string> resolve(const std::string& key, std::string& reason, bool& busy);
@@ -68,6 +70,7 @@ class Server : public ChannelHub {
   CommonOptions& common_;
   EventWriter events_;
   std::optional<KeyStore> keys_;
+  std::optional<HlsConfig> hls_;
   bool single_target_ = true;  // stdout or a path without {channel}
   int epfd_ = -1;
   int listen_fd_ = -1;

@@ -30,6 +30,12 @@ nlohmann::json channel_json(const Channel& ch, int64_t now) {
                    {"dropped_bytes", ch.output->bytes_dropped},
                    {"drop_events", ch.output->drop_events}};
   }
+  if (ch.hls) {
+    j["hls"] = {{"dir", ch.hls->dir()},
+                {"mode", ch.hls->packager().params().mode},
+                {"segments", ch.hls->packager().segments()},
+                {"max_write_ms", std::round(double(ch.hls->max_call_us()) / 100) / 10}};
+  }
   if (ch.recorder) j["recording"] = ch.recorder->path();
   return j;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "av/av.h"
+#include "ingest/media_sink.h"
 
 namespace sigma::ingest {
 
@@ -40,6 +41,21 @@ class TsMuxer {
   std::vector<int64_t> last_dts_;
   uint64_t dropped_ = 0;
   bool header_written_ = false;
+};
+
+// A TsMuxer as a MediaSink, writing into a fixed byte sink.
+class TsSink : public MediaSink {
+ public:
+  explicit TsSink(TsMuxer::Sink sink) : sink_(std::move(sink)) {}
+  Status open(const std::vector<const AVCodecParameters*>& streams) override { return mux_.open(streams, sink_); }
+  Status write(int index, AVPacket* pkt, AVRational tb) override { return mux_.write(index, pkt, tb); }
+  Status finish() override { return mux_.finish(); }
+  bool is_open() const override { return mux_.is_open(); }
+  uint64_t dropped_packets() const override { return mux_.dropped_packets(); }
+
+ private:
+  TsMuxer::Sink sink_;
+  TsMuxer mux_;
 };
 
 }  // namespace sigma::ingest

@@ -1,6 +1,7 @@
 // ingest pieces without sockets: stream keys, the bounded channel output,
-// and FLV -> MPEG-TS (including HEVC over Enhanced RTMP, which no CLI tool
-// here can publish) checked by demuxing what comes out.
+// the --hls-channel settings, and FLV -> MPEG-TS and in-process HLS at once
+// (HEVC over Enhanced RTMP, which no CLI tool here can publish) checked by
+// demuxing what comes out.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -10,13 +11,19 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "av/av.h"
 #include "ingest/channel_output.h"
-#include "ingest/flv_to_ts.h"
+#include "base/fs.h"
+#include "ingest/flv_to_media.h"
+#include "ingest/hls_config.h"
+#include "ingest/hls_sink.h"
+#include "ingest/ts_muxer.h"
 #include "ingest/keys.h"
 #include "ingest/srt_listener.h"
 #include "ingest/ts_probe.h"
+#include "package/packager.h"
 
 using namespace sigma;
 using namespace sigma::ingest;
@@ -104,9 +111,46 @@ TEST(ChannelOutput, FifoWithoutReaderDoesNotBlock) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(HlsConfig, ChannelSpecsOverrideTheDefaults) {
+  package::PackageParams defaults;
+  defaults.mode = "low";
+  auto c = HlsConfig::make("/srv/hls/{channel}", {"studio=/data/studio,mode=ultra-low,window=20,part-duration=0.5"},
+                           defaults);
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  auto s = c->for_channel("studio");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->out_dir, "/data/studio");
+  EXPECT_EQ(s->mode, "ultra-low");
+  EXPECT_EQ(s->window, 20);
+  EXPECT_DOUBLE_EQ(s->part_duration, 0.5);
+  EXPECT_DOUBLE_EQ(s->segment_duration, 2);  // ultra-low's default
+  EXPECT_EQ(s->channel, "studio");
+  auto o = c->for_channel("other");
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->out_dir, "/srv/hls/other");
+  EXPECT_EQ(o->mode, "low");
+  EXPECT_EQ(o->window, 10);
+  auto none = HlsConfig::make("", {"a=/x"}, defaults);
+  ASSERT_TRUE(none.is_ok());
+  EXPECT_FALSE(none->for_channel("b").has_value());
+}
+
+TEST(HlsConfig, BadSpecsAreUsageErrors) {
+  package::PackageParams d;
+  for (const char* bad : {"nodir", "a=", "a=/x,mode=fast", "a=/x,window=-2", "a=/x,colour=red", "../a=/x",
+                          "a=/x,part-duration=0.3"}) {
+    auto c = HlsConfig::make("", {bad}, d);
+    ASSERT_FALSE(c.is_ok()) << bad;
+    EXPECT_EQ(c.status().code(), ExitCode::kUsage) << bad;
+    EXPECT_NE(c.status().message().find("--hls-channel"), std::string::npos) << c.status().message();
+  }
+  EXPECT_FALSE(HlsConfig::make("", {"a=/x", "a=/y"}, d).is_ok());
+}
+
 // HEVC from an MP4 (hvcC + length-prefixed NAL units, as Enhanced RTMP
-// carries them) through FlvToTs must demux as the same number of frames.
-TEST(FlvToTs, EnhancedRtmpHevcBecomesDecodableTs) {
+// carries them) through FlvToMedia into MPEG-TS and HLS at once: both must
+// demux as the same number of frames.
+TEST(FlvToMedia, EnhancedRtmpHevcBecomesDecodableTsAndHls) {
   auto dir = std::filesystem::temp_directory_path() / ("sigma-hevc-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::string mp4 = (dir / "in.mp4").string(), ts = (dir / "out.ts").string();
@@ -120,8 +164,16 @@ TEST(FlvToTs, EnhancedRtmpHevcBecomesDecodableTs) {
 
   std::string out;
   nlohmann::json started;
-  FlvToTs conv([&](const uint8_t* d, size_t n) { out.append(reinterpret_cast<const char*>(d), n); },
-               [&](const nlohmann::json& info) { started = info; });
+  TsSink ts_sink([&](const uint8_t* d, size_t n) { out.append(reinterpret_cast<const char*>(d), n); });
+  package::PackageParams hp;
+  hp.out_dir = (dir / "hls").string();
+  hp.mode = "low";
+  hp.channel = "hevc";
+  ASSERT_TRUE(package::resolve_params(hp).is_ok());
+  EventWriter events;
+  ASSERT_TRUE(events.open((dir / "events.ndjson").string()).is_ok());
+  HlsSink hls(hp, events);
+  FlvToMedia conv({&ts_sink, &hls}, [&](const nlohmann::json& info) { started = info; });
   rtmp::AmfValue meta;
   meta.type = rtmp::AmfValue::Type::kEcmaArray;
   meta.props = {{"videocodecid", rtmp::AmfValue::num(0x68766331)}, {"width", rtmp::AmfValue::num(160)}};
@@ -131,7 +183,8 @@ TEST(FlvToTs, EnhancedRtmpHevcBecomesDecodableTs) {
                     std::string(reinterpret_cast<char*>(st->codecpar->extradata), st->codecpar->extradata_size);
   auto p = rtmp::parse_video_tag(seq);
   ASSERT_TRUE(p.is_ok());
-  ASSERT_TRUE(conv.add(*p, 0).is_ok());
+  Status added = conv.add(*p, 0);
+  ASSERT_TRUE(added.is_ok()) << added.message();
   auto pkt = av::make_packet();
   int frames = 0;
   while (av_read_frame(in->get(), pkt.get()) >= 0) {
@@ -166,5 +219,24 @@ TEST(FlvToTs, EnhancedRtmpHevcBecomesDecodableTs) {
     av_packet_unref(pkt.get());
   }
   EXPECT_EQ(got, frames);
+
+  ASSERT_TRUE(hls.close().is_ok());
+  auto playlist = read_file(hp.out_dir + "/v0/index.m3u8");
+  ASSERT_TRUE(playlist.is_ok());
+  EXPECT_NE(playlist->find("#EXT-X-ENDLIST"), std::string::npos) << *playlist;
+  EXPECT_NE(playlist->find("#EXT-X-MAP:URI=\"init.mp4\""), std::string::npos) << *playlist;
+  auto ev = read_file((dir / "events.ndjson").string());
+  ASSERT_TRUE(ev.is_ok());
+  int hls_frames = 0;
+  std::istringstream lines(*ev);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j["type"] == "segment.written") hls_frames += j["frames"].get<int>();
+  }
+  EXPECT_EQ(hls_frames, frames);
+  // The init segment says hvc1 (parameter sets in the sample entry).
+  auto init = read_file(hp.out_dir + "/v0/init.mp4");
+  ASSERT_TRUE(init.is_ok());
+  EXPECT_NE(init->find("hvc1"), std::string::npos);
   std::filesystem::remove_all(dir);
 }

@@ -1,10 +1,11 @@
 // sigma-ingest: RTMP/SRT ingest server and pull relay; MPEG-TS out per
-// channel. See sigma-ingest(1).
+// channel, or HLS packaged in-process. See sigma-ingest(1).
 #include "base/cli.h"
 #include "ingest/server.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"sigma-ingest: take RTMP/SRT publishers (or pull URLs) and write one MPEG-TS per channel. "
+  CLI::App app{"sigma-ingest: take RTMP/SRT publishers (or pull URLs) and write one MPEG-TS per channel "
+               "(or its HLS). "
                "See sigma-ingest(1)."};
   sigma::CommonOptions common;
   sigma::add_common_options(app, common);
@@ -20,6 +21,13 @@ int main(int argc, char** argv) {
   app.add_option("-i,--input", p.inputs, "pull input URL (file, FIFO, rtmp://, srt://, http(s) HLS, ...)");
   app.add_option("--channel", p.channels, "channel name of each -i input (or the only channel on stdout)");
   app.add_option("-o,--output", p.output_template, "output path per channel, '{channel}' replaced (default: stdout)");
+  app.add_option("--hls", p.hls_template, "package every channel into HLS in-process, in this directory ('{channel}' replaced)");
+  app.add_option("--hls-channel", p.hls_channels,
+                 "package one channel in-process: NAME=DIR[,mode=M][,segment-duration=S][,part-duration=S][,window=N]");
+  app.add_option("--mode", p.hls_defaults.mode, "HLS latency mode: normal, low or ultra-low")->capture_default_str();
+  app.add_option("--segment-duration", p.hls_defaults.segment_duration, "HLS segment length, s (default: the mode's)");
+  app.add_option("--part-duration", p.hls_defaults.part_duration, "LL-HLS part length, s (ultra-low; default 1/3)");
+  app.add_option("--window", p.hls_defaults.window, "segments per HLS playlist (default: the mode's; 0: all)");
   app.add_option("--record", p.record_dir, "keep each session's source as DIR/CHANNEL-START.ts");
   app.add_option("--status-file", p.status_file, "JSON status rewritten every second");
   app.add_option("--buffer", p.buffer_kib, "output buffer per channel, KiB")->capture_default_str();

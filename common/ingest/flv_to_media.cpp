@@ -1,4 +1,4 @@
-#include "ingest/flv_to_ts.h"
+#include "ingest/flv_to_media.h"
 
 #include <cstring>
 
@@ -26,10 +26,26 @@ AVCodecID to_av(VideoCodec c) {
 }
 }  // namespace
 
-FlvToTs::FlvToTs(TsMuxer::Sink sink, std::function<void(const nlohmann::json&)> on_started)
-    : sink_(std::move(sink)), on_started_(std::move(on_started)) {}
+FlvToMedia::FlvToMedia(std::vector<MediaSink*> sinks, std::function<void(const nlohmann::json&)> on_started)
+    : sinks_(std::move(sinks)), on_started_(std::move(on_started)) {}
 
-void FlvToTs::set_metadata(const rtmp::AmfValue& meta) {
+uint64_t FlvToMedia::dropped_packets() const {
+  uint64_t n = dropped_;
+  for (auto* s : sinks_) n += s->dropped_packets();
+  return n;
+}
+
+Status FlvToMedia::finish_sinks() {
+  Status first;
+  for (auto* s : sinks_) {
+    Status st = s->finish();
+    if (first.is_ok()) first = st;
+  }
+  open_ = false;
+  return first;
+}
+
+void FlvToMedia::set_metadata(const rtmp::AmfValue& meta) {
   // Publishers announce their tracks here; a missing codec id means the
   // track is absent, so we need not wait for its sequence header.
   bool has_v = meta.get("videocodecid") != nullptr;
@@ -46,7 +62,7 @@ void FlvToTs::set_metadata(const rtmp::AmfValue& meta) {
   if (auto e = meta.get_string("encoder")) meta_["encoder"] = e->substr(0, 128);
 }
 
-nlohmann::json FlvToTs::describe() const {
+nlohmann::json FlvToMedia::describe() const {
   nlohmann::json j = meta_;
   if (have_video_) j["video"] = rtmp::codec_name(vcodec_);
   if (have_audio_) {
@@ -57,14 +73,14 @@ nlohmann::json FlvToTs::describe() const {
   return j;
 }
 
-bool FlvToTs::ready_to_start() const {
+bool FlvToMedia::ready_to_start() const {
   if ((!expect_video_ || have_video_) && (!expect_audio_ || have_audio_) && (have_video_ || have_audio_))
     return true;
   if (pending_.empty()) return false;
   return pending_.back().dts - pending_.front().dts >= kMaxWaitMs || pending_bytes_ >= kMaxPendingBytes;
 }
 
-Status FlvToTs::start() {
+Status FlvToMedia::start() {
   if (!have_video_ && !have_audio_) return data_error("no sequence header received for any stream");
   std::vector<const AVCodecParameters*> pars;
   std::unique_ptr<AVCodecParameters, void (*)(AVCodecParameters*)> vp(avcodec_parameters_alloc(),
@@ -93,12 +109,14 @@ Status FlvToTs::start() {
     ap->codec_type = AVMEDIA_TYPE_AUDIO;
     ap->codec_id = acodec_ == AudioCodec::kAac ? AV_CODEC_ID_AAC : AV_CODEC_ID_MP3;
     ap->sample_rate = sample_rate_;
+    if (acodec_ == AudioCodec::kAac) ap->frame_size = 1024;
     av_channel_layout_default(&ap->ch_layout, channels_ > 0 ? channels_ : 2);
     SIGMA_RETURN_IF_ERROR(set_extradata(ap.get(), aconfig_));
     aindex_ = int(pars.size());
     pars.push_back(ap.get());
   }
-  SIGMA_RETURN_IF_ERROR(mux_.open(pars, sink_));
+  open_ = true;  // a sink that fails to open is finished with the others
+  for (auto* s : sinks_) SIGMA_RETURN_IF_ERROR(s->open(pars));
   if (on_started_) on_started_(describe());
   while (!pending_.empty()) {
     Pending p = std::move(pending_.front());
@@ -109,7 +127,7 @@ Status FlvToTs::start() {
   return {};
 }
 
-Status FlvToTs::write(bool video, bool key, int64_t dts, int32_t cts, std::string_view data) {
+Status FlvToMedia::write(bool video, bool key, int64_t dts, int32_t cts, std::string_view data) {
   int index = video ? vindex_ : aindex_;
   if (index < 0) {
     ++dropped_;
@@ -123,10 +141,20 @@ Status FlvToTs::write(bool video, bool key, int64_t dts, int32_t cts, std::strin
   p->pts = dts + cts;
   if (key || !video) p->flags |= AV_PKT_FLAG_KEY;
   if (video) ++video_frames_;
-  return mux_.write(index, p, AVRational{1, 1000});
+  // Every sink but the last gets a new reference to the same bytes.
+  for (size_t i = 0; i + 1 < sinks_.size(); ++i) {
+    r = av_packet_ref(copy_.get(), p);
+    if (r < 0) return av::av_status(r, "reference packet");
+    SIGMA_RETURN_IF_ERROR(sinks_[i]->write(index, copy_.get(), AVRational{1, 1000}));
+  }
+  if (sinks_.empty()) {
+    av_packet_unref(p);
+    return {};
+  }
+  return sinks_.back()->write(index, p, AVRational{1, 1000});
 }
 
-Status FlvToTs::add(const FlvPacket& pkt, int64_t dts_ms) {
+Status FlvToMedia::add(const FlvPacket& pkt, int64_t dts_ms) {
   if (pkt.kind == FlvPacket::Kind::kConfig) {
     // ffmpeg sends an empty sequence header when it copies from a source
     // whose extradata only arrives with the first packet; the real one
@@ -146,14 +174,14 @@ Status FlvToTs::add(const FlvPacket& pkt, int64_t dts_ms) {
       aconfig_ = std::move(cfg);
       have_audio_ = true;
     }
-    if (changed && mux_.is_open()) {
-      spdlog::info("{} sequence header changed: restarting the MPEG-TS muxer", pkt.video ? "video" : "audio");
-      SIGMA_RETURN_IF_ERROR(mux_.finish());
-    } else if (mux_.is_open() && ((pkt.video && vindex_ < 0) || (!pkt.video && aindex_ < 0))) {
+    if (changed && is_open()) {
+      spdlog::info("{} sequence header changed: restarting the output", pkt.video ? "video" : "audio");
+      SIGMA_RETURN_IF_ERROR(finish_sinks());
+    } else if (is_open() && ((pkt.video && vindex_ < 0) || (!pkt.video && aindex_ < 0))) {
       // A track that showed up late: restart so it is in the PMT.
-      SIGMA_RETURN_IF_ERROR(mux_.finish());
+      SIGMA_RETURN_IF_ERROR(finish_sinks());
     }
-    if (!mux_.is_open() && ready_to_start()) return start();
+    if (!is_open() && ready_to_start()) return start();
     return {};
   }
   if (pkt.kind != FlvPacket::Kind::kFrame) return {};
@@ -169,21 +197,23 @@ Status FlvToTs::add(const FlvPacket& pkt, int64_t dts_ms) {
     ++dropped_;
     return {};
   }
-  if (mux_.is_open()) return write(pkt.video, pkt.keyframe, dts_ms, pkt.composition_ms, pkt.data);
+  if (is_open()) return write(pkt.video, pkt.keyframe, dts_ms, pkt.composition_ms, pkt.data);
   pending_.push_back({pkt.video, pkt.keyframe, dts_ms, pkt.composition_ms, std::string(pkt.data)});
   pending_bytes_ += pkt.data.size();
   if (ready_to_start()) return start();
   return {};
 }
 
-Status FlvToTs::finish() {
-  if (!mux_.is_open() && !pending_.empty() && (have_video_ || have_audio_)) {
+Status FlvToMedia::finish() {
+  Status st;
+  if (!is_open() && !pending_.empty() && (have_video_ || have_audio_)) {
     // A short publish that never completed its setup still gets out.
-    SIGMA_RETURN_IF_ERROR(start());
+    st = start();
   }
   pending_.clear();
   pending_bytes_ = 0;
-  return mux_.finish();
+  Status fin = is_open() ? finish_sinks() : Status();
+  return st.is_ok() ? fin : st;
 }
 
 }  // namespace sigma::ingest

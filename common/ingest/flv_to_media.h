@@ -1,32 +1,33 @@
 #pragma once
-// Turns the FLV packets of one RTMP publish into MPEG-TS: waits for the
-// sequence headers announced by onMetaData (or a few seconds of media),
-// then opens a TsMuxer whose codec parameters carry them as extradata.
-// A changed sequence header restarts the muxer (new PAT/PMT).
+// Turns the FLV packets of one RTMP publish into AVPackets for its sinks
+// (MPEG-TS muxer, in-process HLS packager): waits for the sequence headers
+// announced by onMetaData (or a few seconds of media), then opens the sinks
+// with codec parameters that carry them as extradata. A changed sequence
+// header finishes and reopens them (new PAT/PMT, HLS discontinuity).
 #include <deque>
 #include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "ingest/ts_muxer.h"
+#include "ingest/media_sink.h"
 #include "rtmp/amf0.h"
 #include "rtmp/flv.h"
 
 namespace sigma::ingest {
 
-class FlvToTs {
+class FlvToMedia {
  public:
   // on_started receives a description of the streams (codecs, size, fps,
-  // bitrate) each time the muxer starts.
-  FlvToTs(TsMuxer::Sink sink, std::function<void(const nlohmann::json&)> on_started);
+  // bitrate) each time the sinks open. The sinks outlive this object.
+  FlvToMedia(std::vector<MediaSink*> sinks, std::function<void(const nlohmann::json&)> on_started);
 
   void set_metadata(const rtmp::AmfValue& meta);
   Status add(const rtmp::FlvPacket& pkt, int64_t dts_ms);
   Status finish();
   nlohmann::json describe() const;
   uint64_t video_frames() const { return video_frames_; }
-  uint64_t dropped_packets() const { return dropped_ + mux_.dropped_packets(); }
+  uint64_t dropped_packets() const;
 
  private:
   struct Pending {
@@ -39,10 +40,12 @@ class FlvToTs {
   bool ready_to_start() const;
   Status start();
   Status write(bool video, bool key, int64_t dts, int32_t cts, std::string_view data);
+  bool is_open() const { return open_; }
+  Status finish_sinks();
 
-  TsMuxer::Sink sink_;
+  std::vector<MediaSink*> sinks_;
   std::function<void(const nlohmann::json&)> on_started_;
-  TsMuxer mux_;
+  bool open_ = false;
   rtmp::VideoCodec vcodec_ = rtmp::VideoCodec::kNone;
   rtmp::AudioCodec acodec_ = rtmp::AudioCodec::kNone;
   std::string vconfig_, aconfig_;
@@ -56,6 +59,7 @@ class FlvToTs {
   uint64_t video_frames_ = 0;
   uint64_t dropped_ = 0;
   av::PacketPtr pkt_ = av::make_packet();
+  av::PacketPtr copy_ = av::make_packet();
 };
 
 }  // namespace sigma::ingest

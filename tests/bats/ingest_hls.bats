@@ -1,0 +1,160 @@
+#!/usr/bin/env bats
+# sigma-ingest --hls / --hls-channel: RTMP publishers packaged in-process
+# (no MPEG-TS, no FIFO, no sigma-package). ffmpeg publishes on 127.0.0.1;
+# the playlists must parse, the segments decode with the frame count sent,
+# and sigma-origin must serve them as it serves sigma-package's.
+load helpers
+
+setup() {
+  SIGMA_PIDS=()
+  T=$(mktemp -d)
+  SRC=$(make_ts ingest-src 4)                            # 120 frames, 640x360
+  SRC_SMALL=$(make_ts ingest-small 3 -vf scale=320:240)  # 90 frames, 320x240
+  ROOT=$T/hls
+}
+
+teardown() {
+  stop_spawned
+  rm -rf "$T"
+}
+
+first_number() { grep -o '[0-9]\+' | head -1; }
+frames() { count_frames "$1" | first_number; }
+audio_frames() {
+  ffprobe -v error -select_streams a:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$1" | first_number
+}
+
+# start_ingest ARGS...: RTMP on $RTMP_PORT, open keys, events in $T/events.
+start_ingest() {
+  RTMP_PORT=$(free_port)
+  spawn "$T/ingest.log" sigma-ingest --rtmp "127.0.0.1:$RTMP_PORT" --open --events "$T/events" \
+    --status-file "$T/status.json" "$@"
+  INGEST_PID=$SPAWNED_PID
+  wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$RTMP_PORT" || { cat "$T/ingest.log"; return 1; }
+}
+
+publish() {  # publish KEY [SRC] [extra ffmpeg input args]
+  local key=$1 src=${2:-$SRC}
+  timeout 60 ffmpeg -nostdin -loglevel error ${3:-} -i "$src" -c copy -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$key"
+}
+
+stop_ingest() {
+  kill "$INGEST_PID"
+  timeout 10 tail --pid="$INGEST_PID" -f /dev/null
+}
+
+@test "usage errors exit 100 and name the option" {
+  run sigma-ingest --rtmp "127.0.0.1:$(free_port)" --open --hls "$T/fixed"
+  [ "$status" -eq 100 ]
+  [[ $output == *"{channel}"* ]]
+  run sigma-ingest --rtmp "127.0.0.1:$(free_port)" --open --hls "$T/{channel}" --output "$T/{channel}.ts"
+  [ "$status" -eq 100 ]
+  run sigma-ingest --rtmp "127.0.0.1:$(free_port)" --open --hls-channel "demo=$T/d,mode=fast"
+  [ "$status" -eq 100 ]
+  [[ $output == *"--hls-channel"* && $output == *"--mode must be"* ]]
+  run sigma-ingest --rtmp "127.0.0.1:$(free_port)" --open --hls "$T/{channel}" --mode ultra-low --part-duration 5
+  [ "$status" -eq 100 ]
+  run sigma-ingest --open -i "$SRC" --channel demo --hls "$T/{channel}"
+  [ "$status" -eq 100 ]
+  [[ $output == *"-i inputs"* ]]
+}
+
+@test "RTMP into --hls: playlists parse, every frame decodes, events match, the recording too" {
+  start_ingest --hls "$ROOT/{channel}" --record "$T/rec"
+  publish demo
+  wait_for grep -q stream.ended "$T/events"
+  stop_ingest
+  D=$ROOT/demo
+  grep -q '^#EXT-X-STREAM-INF:.*RESOLUTION=640x360' "$D/master.m3u8"
+  grep -qx 'v0/index.m3u8' "$D/master.m3u8"
+  grep -qx '#EXT-X-MAP:URI="init.mp4"' "$D/v0/index.m3u8"
+  grep -qx '#EXT-X-ENDLIST' "$D/v0/index.m3u8"
+  grep -qx '#EXT-X-TARGETDURATION:4' "$D/v0/index.m3u8"   # normal mode
+  ! grep -q DISCONTINUITY "$D/v0/index.m3u8"
+  ! ls "$ROOT"/demo/*/*.tmp 2>/dev/null
+  [ "$(frames "$D/v0/index.m3u8")" -eq 120 ]
+  # 4 s of 48 kHz AAC: 188 frames (ffmpeg's priming included)
+  [ "$(audio_frames "$D/a0/index.m3u8")" -eq "$(audio_frames "$SRC")" ]
+  ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$D/v0/init.mp4" | grep -qx h264
+  # segment.written: one per listed segment, the frames add up
+  [ "$(grep '"type":"segment.written"' "$T/events" | jq -s 'map(select(.track == "v0") | .frames) | add')" -eq 120 ]
+  [ "$(grep '"type":"segment.written"' "$T/events" | jq -s 'map(select(.track == "v0")) | length')" -eq \
+    "$(grep -c '^#EXTINF' "$D/v0/index.m3u8")" ]
+  grep '"type":"stream.started"' "$T/events" | jq -e --arg d "$D" '.channel == "demo" and .output == $d and .mode == "normal"'
+  jq -e --arg d "$D" '.channels[0].hls.dir == $d and .channels[0].hls.segments >= 2 and (.channels[0] | has("output") | not)' "$T/status.json"
+  # --record keeps the source as MPEG-TS even though no TS output exists
+  [ "$(frames "$(ls "$T"/rec/demo-*.ts)")" -eq 120 ]
+}
+
+@test "publish, drop, republish: one playlist, one DISCONTINUITY, every frame of both sessions" {
+  start_ingest --hls "$ROOT/{channel}" --mode low
+  publish demo
+  wait_for grep -q stream.ended "$T/events"
+  publish demo
+  wait_for bash -c "[ \$(grep -c stream.ended '$T/events') -eq 2 ]"
+  stop_ingest
+  pl=$ROOT/demo/v0/index.m3u8
+  [ "$(grep -c '^#EXT-X-DISCONTINUITY$' "$pl")" -eq 1 ]
+  [ "$(grep -c '^#EXT-X-DISCONTINUITY$' "$ROOT/demo/a0/index.m3u8")" -eq 1 ]
+  grep -qx '#EXT-X-ENDLIST' "$pl"
+  grep -qx '#EXT-X-TARGETDURATION:1' "$pl"
+  # low mode keeps 10 segments: list them all for the count
+  [ "$(grep '"type":"segment.written"' "$T/events" | jq -s 'map(select(.track == "v0") | .frames) | add')" -eq 240 ]
+  [ "$(grep '"type":"segment.written"' "$T/events" | jq -s 'map(select(.track == "v0" and .discontinuity)) | length')" -eq 1 ]
+  # what is still listed decodes across the discontinuity
+  listed=$(grep -c '^#EXTINF' "$pl")
+  [ "$(frames "$pl")" -eq $((listed * 30)) ]
+}
+
+@test "two channels at once stay separate; --hls-channel settings apply to their channel only" {
+  start_ingest --hls "$ROOT/{channel}" --hls-channel "small=$T/own/small,mode=low,window=0"
+  publish big &
+  pub=$!
+  publish small "$SRC_SMALL"
+  wait $pub
+  wait_for bash -c "[ \$(grep -c stream.ended '$T/events') -eq 2 ]"
+  stop_ingest
+  [ "$(frames "$ROOT/big/v0/index.m3u8")" -eq 120 ]
+  [ "$(frames "$T/own/small/v0/index.m3u8")" -eq 90 ]
+  [ "$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$ROOT/big/v0/init.mp4")" -eq 640 ]
+  [ "$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$T/own/small/v0/init.mp4")" -eq 320 ]
+  grep -qx '#EXT-X-TARGETDURATION:4' "$ROOT/big/v0/index.m3u8"
+  grep -qx '#EXT-X-TARGETDURATION:1' "$T/own/small/v0/index.m3u8"
+  grep -qx '#EXT-X-PLAYLIST-TYPE:EVENT' "$T/own/small/v0/index.m3u8"   # window=0
+  [ ! -e "$ROOT/small" ]
+  [ "$(grep '"type":"segment.written"' "$T/events" | jq -s 'map(select(.channel == "small" and .track == "v0") | .frames) | add')" -eq 90 ]
+}
+
+@test "ultra-low: parts and preload hints that sigma-origin serves while the publisher is live" {
+  start_ingest --hls "$ROOT/{channel}" --mode ultra-low
+  mkdir -p "$ROOT"
+  start_origin
+  spawn "$T/pub.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$SRC" -c copy -f flv \
+    "rtmp://127.0.0.1:$RTMP_PORT/live/live1"
+  WAIT_SECS=20 wait_for grep -q '^#EXT-X-PRELOAD-HINT' "$ROOT/live1/v0/index.m3u8"
+  pl=$(curl -sf "$BASE/live1/v0/index.m3u8")
+  [[ $pl == *"#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES"* ]]
+  [[ $pl == *"#EXT-X-PART-INF:PART-TARGET="* ]]
+  part=$(grep '^#EXT-X-PART:.*INDEPENDENT=YES' <<<"$pl" | tail -1 | grep -o 'URI="[^"]*"' | cut -d'"' -f2)
+  hint=$(grep '^#EXT-X-PRELOAD-HINT' <<<"$pl" | grep -o 'URI="[^"]*"' | cut -d'"' -f2)
+  [ -n "$part" ] && [ -n "$hint" ]
+  curl -sf -o "$T/part.m4s" "$BASE/live1/v0/$part"
+  [ -s "$T/part.m4s" ]
+  # The hinted part is fetched before it exists: the origin holds the
+  # request until the ingest renames it into place.
+  code=$(curl -s -o "$T/hint.m4s" -w '%{http_code}' --max-time 5 "$BASE/live1/v0/$hint")
+  [ "$code" = 200 ] && [ -s "$T/hint.m4s" ]
+  # An independent part decodes after the init segment.
+  cat "$ROOT/live1/v0/init.mp4" "$T/part.m4s" >"$T/p.mp4"
+  [ "$(frames "$T/p.mp4")" -ge 1 ]
+}
+
+@test "an SRT publisher on an in-process channel is refused with a reason" {
+  command -v srt-live-transmit >/dev/null || true
+  SRT_PORT=$(free_udp_port)
+  start_ingest --srt "127.0.0.1:$SRT_PORT" --hls-channel "demo=$ROOT/demo" --output "$T/{channel}.ts"
+  timeout 10 ffmpeg -nostdin -loglevel error -re -i "$SRC" -t 1 -c copy -f mpegts \
+    "srt://127.0.0.1:$SRT_PORT?streamid=demo&pkt_size=1316" || true
+  wait_for grep -q publish.rejected "$T/events"
+  grep '"type":"publish.rejected"' "$T/events" | jq -e '.protocol == "srt" and (.reason | contains("RTMP publishers only"))'
+}
