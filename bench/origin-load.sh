@@ -76,23 +76,28 @@ RSS_IDLE=$(rss_mb "$OPID" VmRSS)
 LPID=$!
 PIDS+=("$LPID")
 # Sample the origin's RSS while the requests are held, and its CPU time
-# (to tell the origin's own cost of the wake-up from waiting for a CPU on
-# a shared machine).
-RSS_HELD=0
-: >"$W/cpu.samples"
-while kill -0 "$LPID" 2>/dev/null; do
-  r=$(rss_mb "$OPID" VmRSS)
-  awk -v a="$r" -v b="$RSS_HELD" 'BEGIN { exit !(a > b) }' && RSS_HELD=$r
-  echo "$(date +%s%3N) $(awk '{ print $14 + $15 }' "/proc/$OPID/stat")" >>"$W/cpu.samples"
-  sleep 0.05
-done
-echo "$(date +%s%3N) $(awk '{ print $14 + $15 }' "/proc/$OPID/stat")" >>"$W/cpu.samples"
-# CPU ticks from the last sample before the landing to the first one after
-# the last answer (the sampling period, 50 ms, bounds the error).
+# every 5 ms (schedstat, in ns: to tell the origin's own cost of the
+# wake-up from waiting for a CPU on a shared machine).
+python3 - "$OPID" "$LPID" "$W/samples" <<'PY'
+import glob, os, sys, time
+pid, client, out = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "w")
+while True:
+    try:
+        os.kill(client, 0)
+        cpu = sum(int(open(f).read().split()[0]) for f in glob.glob(f"/proc/{pid}/task/*/schedstat"))
+        rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:"))
+    except (OSError, ValueError):
+        break
+    out.write(f"{time.time() * 1000:.1f} {cpu} {rss}\n")
+    time.sleep(0.005)
+PY
+RSS_HELD=$(awk '$3 > m { m = $3 } END { printf "%.1f", m / 1024 }' "$W/samples")
+# CPU from the last sample before the landing to 300 ms after the last
+# answer (the client keeps its connections that long: the origin's work
+# that follows the answers is counted too).
 read -r LAND DONE < <(python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); print(h["land_unix_ms"], h["done_unix_ms"])' "$W/held.json")
-WAKE_CPU_MS=$(awk -v land="$LAND" -v done="$DONE" -v tck="$(getconf CLK_TCK)" '
-  $1 <= land { before = $2 } $1 >= done && !after { after = $2 } END { if (!after) after = $2; print ((after - before) * 1000 / tck) }' \
-  "$W/cpu.samples")
+WAKE_CPU_MS=$(awk -v land="$LAND" -v end="$((DONE + 300))" '
+  $1 <= land { before = $2 } $1 <= end { after = $2 } END { print (after - before) / 1e6 }' "$W/samples")
 wait "$LPID" || true
 RSS_PEAK=$(rss_mb "$OPID" VmHWM)
 kill "$OPID"; wait "$OPID" 2>/dev/null || true

@@ -36,6 +36,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
     stream_.socket().set_option(tcp::no_delay(true), ec);
+    stream_.socket().non_blocking(true, ec);  // write_wire's send never waits
     shared_->connections.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -63,16 +64,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void write_wire(const std::shared_ptr<Exchange>& ex, std::shared_ptr<const std::string> wire, int status,
                   uint64_t bytes) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, wire, status, bytes] {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, wire = std::move(wire), status, bytes] {
       self->held_.reset();
       self->shared_->writes.fetch_add(1);
-      // Straight to the socket: such responses are small (playlists,
-      // parts), and the stream's per-operation timer would cost a timerfd
-      // update per response when thousands are woken at once.
-      asio::async_write(self->stream_.socket(), asio::buffer(*wire),
+      // Straight to the socket, and at once: such responses are small
+      // (playlists, parts) and a held request's send buffer is empty, so
+      // one non-blocking send nearly always takes all of it, with no
+      // reactor operation, completion handler or write timer (that would
+      // cost a timer update per response when thousands are woken at once).
+      beast::error_code ec;
+      size_t n = self->stream_.socket().write_some(asio::buffer(*wire), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      // What follows the answer (the access log line, arming the next read,
+      // freeing the request) waits behind the other woken requests' answers.
+      if (ec || n == wire->size())
+        return asio::post(self->stream_.get_executor(),
+                          [self, ex, ec, status, bytes] { self->wire_written(ec, *ex, status, bytes); });
+      asio::async_write(self->stream_.socket(), asio::buffer(*wire) + n,
                         [self, ex, wire, status, bytes](beast::error_code ec, size_t) {
-                          self->shared_->writes.fetch_sub(1);
-                          self->after_write(ec, *ex, status, bytes, ex->req_.keep_alive());
+                          self->wire_written(ec, *ex, status, bytes);
                         });
     });
   }
@@ -191,6 +201,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         : beast::error_code(bhttp::error::short_read));
     }
     done(beast::error_code());
+  }
+
+  void wire_written(beast::error_code ec, const Exchange& ex, int status, uint64_t bytes) {
+    shared_->writes.fetch_sub(1);
+    after_write(ec, ex, status, bytes, ex.req_.keep_alive());
   }
 
   void arm_hangup_watch() {

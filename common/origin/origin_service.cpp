@@ -37,10 +37,20 @@ struct OriginService::Waiter {
   std::shared_ptr<http::Exchange> ex;
   std::string rel;
   bool part = false;  // waits for a hinted part rather than a playlist
+  // A GET without Range: answered with the response shared by all waiters.
+  bool simple_get = false;
   BlockingQuery query;
   std::chrono::steady_clock::time_point deadline;
+  // Claimed by whoever answers it (wake-up, timeout, hang-up, stop).
   std::atomic<bool> done{false};
-  Waiter(std::shared_ptr<http::Exchange> e, std::string r) : ex(std::move(e)), rel(std::move(r)) {}
+  Waiter(std::shared_ptr<http::Exchange> e, std::string r) : ex(std::move(e)), rel(std::move(r)) {
+    const auto& req = ex->request();
+    simple_get = req.method() == bhttp::verb::get && req.find(bhttp::field::range) == req.end();
+  }
+  // Whether snap is what it waits for (a 400 for a restarted playlist too).
+  bool answerable(const Snapshot& snap) const {
+    return part || (snap.index && readiness(*snap.index, query) != Readiness::kWait);
+  }
 };
 
 namespace {
@@ -93,7 +103,7 @@ std::string blocking_cache_control(double target_duration) {
 }  // namespace
 
 OriginService::OriginService(asio::io_context& ioc, FileStore& store, FileStore* web, OriginConfig cfg)
-    : store_(store), web_(web), cfg_(cfg), sweeper_(asio::make_strand(ioc)) {
+    : ioc_(ioc), store_(store), web_(web), cfg_(cfg), sweeper_(asio::make_strand(ioc)) {
   sweep();
 }
 
@@ -108,18 +118,30 @@ void OriginService::stop() {
 
 // One timer for all held requests rather than one each: thousands of
 // timers would cost a timerfd update per wake-up. Timeouts are therefore
-// kSweep late at most.
+// kSweep late at most. The registry is scanned only once its earliest
+// deadline has passed: a scan holds the lock the wake-up needs.
 void OriginService::sweep() {
   sweeper_.expires_after(kSweep);
   sweeper_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
     auto now = std::chrono::steady_clock::now();
     std::vector<std::shared_ptr<Waiter>> expired;
+    bool due;
     {
       std::lock_guard lock(mu_);
+      due = now >= earliest_deadline_;
+    }
+    if (!due) return sweep();
+    {
+      std::lock_guard lock(mu_);
+      earliest_deadline_ = std::chrono::steady_clock::time_point::max();
       for (auto& [rel, m] : waiters_)
-        for (auto& [k, w] : m)
-          if (w->deadline <= now) expired.push_back(w);
+        for (auto& [k, w] : m) {
+          if (w->deadline <= now)
+            expired.push_back(w);
+          else
+            earliest_deadline_ = std::min(earliest_deadline_, w->deadline);
+        }
     }
     {
       std::lock_guard lock(mu_);
@@ -283,7 +305,7 @@ void OriginService::serve_playlist(const std::shared_ptr<http::Exchange>& ex, co
   auto timeout = cfg_.hold_timeout.count() > 0 ? cfg_.hold_timeout : auto_hold(snap->index->target_duration);
   hold(w, timeout);
   // The playlist may have changed between our look and the registration.
-  if (auto again = load(rel); again && again != snap) on_change(w, again);
+  if (auto again = load(rel); again && again != snap) recheck(w, *again);
 }
 
 void OriginService::hold(const std::shared_ptr<Waiter>& w, std::chrono::milliseconds timeout) {
@@ -293,6 +315,7 @@ void OriginService::hold(const std::shared_ptr<Waiter>& w, std::chrono::millisec
     waiters_[w->rel].emplace(w.get(), w);
     ++held_;
     if (w->part) ++held_parts_;
+    earliest_deadline_ = std::min(earliest_deadline_, w->deadline);
   }
   // Weak: the exchange keeps this callback, and the waiter the exchange.
   w->ex->on_hangup([this, weak = std::weak_ptr<Waiter>(w)] {
@@ -324,40 +347,35 @@ void OriginService::finish(const std::shared_ptr<Waiter>& w, Response res) {
   w->ex->send(std::move(res));
 }
 
-void OriginService::on_change(const std::shared_ptr<Waiter>& w, const std::shared_ptr<const Snapshot>& snap) {
-  if (w->done.load() || !snap) return;
-  const auto& req = w->ex->request();
-  bool simple_get = req.method() == bhttp::verb::get && req.find(bhttp::field::range) == req.end();
+void OriginService::recheck(const std::shared_ptr<Waiter>& w, const Snapshot& snap) {
+  if (!w->answerable(snap) || w->done.exchange(true)) return;
+  unregister(w.get());
+  respond(w, snap);
+}
+
+// Any thread: the write itself runs on the connection's strand. A plain GET
+// gets the response built once for all waiters (header and body in one
+// buffer, one send).
+void OriginService::respond(const std::shared_ptr<Waiter>& w, const Snapshot& snap) {
   if (w->part) {
-    // Mark done first so a racing timer cannot answer too.
-    if (w->done.exchange(true)) return;
-    unregister(w.get());
-    if (!simple_get || !snap->data.bytes) return serve_file(w->ex, w->rel, snap->data, kImmutable);
-    auto [wire, body] = cached_wire(*snap, 0, [&] {
+    if (!w->simple_get || !snap.data.bytes) return serve_file(w->ex, w->rel, snap.data, kImmutable);
+    auto [wire, body] = cached_wire(snap, 0, [&] {
       Response res = base_response(bhttp::status::ok);
       res.set(bhttp::field::content_type, http::mime_type_for(w->rel));
       res.set(bhttp::field::cache_control, kImmutable);
       res.set(bhttp::field::accept_ranges, "bytes");
-      http::set_bytes(res, snap->data.bytes, 0, snap->data.size, false);
+      http::set_bytes(res, snap.data.bytes, 0, snap.data.size, false);
       return res;
     });
-    w->ex->send_wire(std::move(wire), 200, body);
-    return;
+    return w->ex->send_wire(std::move(wire), 200, body);
   }
-  if (!snap->index) return;
-  Readiness r = readiness(*snap->index, w->query);
-  if (r == Readiness::kReady && simple_get) {
-    if (w->done.exchange(true)) return;
-    unregister(w.get());
-    int k = static_cast<int>(w->query.skip);
-    auto [wire, body] = cached_wire(*snap, k, [&] { return playlist_response(*snap, w->query, false); });
-    w->ex->send_wire(std::move(wire), 200, body);
-    return;
-  }
-  if (r == Readiness::kReady) return finish(w, playlist_response(*snap, w->query, w->ex->head()));
-  if (r == Readiness::kBadRequest)  // the playlist restarted (new sequence numbers)
-    return finish(w, text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist",
-                                   w->ex->head()));
+  if (readiness(*snap.index, w->query) == Readiness::kBadRequest)  // the playlist restarted (new sequence numbers)
+    return w->ex->send(text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist",
+                                     w->ex->head()));
+  if (!w->simple_get) return w->ex->send(playlist_response(snap, w->query, w->ex->head()));
+  int k = static_cast<int>(w->query.skip);
+  auto [wire, body] = cached_wire(snap, k, [&] { return playlist_response(snap, w->query, false); });
+  w->ex->send_wire(std::move(wire), 200, body);
 }
 
 template <class Build>
@@ -420,7 +438,7 @@ void OriginService::serve_missing(const std::shared_ptr<http::Exchange>& ex, con
     timeout = auto_hold(target);
   }
   hold(w, timeout);
-  if (auto snap = load(rel)) on_change(w, snap);
+  if (auto snap = load(rel)) recheck(w, *snap);
 }
 
 void OriginService::file_ready(const std::string& rel) {
@@ -428,18 +446,47 @@ void OriginService::file_ready(const std::string& rel) {
     std::lock_guard lock(mu_);
     if (auto it = hints_.find(dir_of(rel)); it != hints_.end()) it->second.dirty = true;
   }
-  std::vector<std::shared_ptr<Waiter>> ws;
   {
     std::lock_guard lock(mu_);
-    auto it = waiters_.find(rel);
-    if (it == waiters_.end()) return;
-    ws.reserve(it->second.size());
-    for (auto& [k, w] : it->second) ws.push_back(w);
+    if (!waiters_.count(rel)) return;
   }
   // One read and one parse for every request waiting on this file.
   auto snap = load(rel);
   if (!snap) return;
-  for (auto& w : ws) asio::post(w->ex->executor(), [this, w, snap] { on_change(w, snap); });
+  // Claim every waiter the new file answers, under one lock.
+  std::vector<std::shared_ptr<Waiter>> ready;
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiters_.find(rel);
+    if (it == waiters_.end()) return;
+    auto& m = it->second;
+    ready.reserve(m.size());
+    for (auto i = m.begin(); i != m.end();) {
+      Waiter& w = *i->second;
+      if (!w.answerable(*snap)) {
+        ++i;
+        continue;
+      }
+      --held_;
+      if (w.part) --held_parts_;
+      if (!w.done.exchange(true)) ready.push_back(std::move(i->second));
+      i = m.erase(i);
+    }
+    if (m.empty()) waiters_.erase(it);
+  }
+  // Answered on every io thread: batches go to the io_context, whose
+  // threads take them in turn; each answer then runs inline on its idle
+  // connection's strand. A post per request would cost a queue operation
+  // and an executor copy each.
+  constexpr size_t kBatch = 64;
+  for (size_t first = 0; first < ready.size(); first += kBatch) {
+    size_t last = std::min(ready.size(), first + kBatch);
+    std::vector<std::shared_ptr<Waiter>> batch(std::make_move_iterator(ready.begin() + first),
+                                               std::make_move_iterator(ready.begin() + last));
+    asio::post(ioc_, [this, batch = std::move(batch), snap] {
+      for (const auto& w : batch) respond(w, *snap);
+    });
+  }
 }
 
 void OriginService::wake_all() {

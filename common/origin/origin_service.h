@@ -65,11 +65,15 @@ class OriginService {
   void abandon(const std::shared_ptr<Waiter>& w);
   bool hinted(const std::string& rel);
   void finish(const std::shared_ptr<Waiter>& w, http::Response res);
-  void on_change(const std::shared_ptr<Waiter>& w, const std::shared_ptr<const Snapshot>& snap);
+  // Answers w if snap is what it waits for (the file changed between the
+  // request's first look and its registration).
+  void recheck(const std::shared_ptr<Waiter>& w, const Snapshot& snap);
+  void respond(const std::shared_ptr<Waiter>& w, const Snapshot& snap);
   template <class Build>
   std::pair<std::shared_ptr<const std::string>, uint64_t> cached_wire(const Snapshot& snap, int k, Build build);
   http::Response playlist_response(const Snapshot& snap, const BlockingQuery& q, bool head);
 
+  boost::asio::io_context& ioc_;
   FileStore& store_;
   FileStore* web_;
   OriginConfig cfg_;
@@ -78,6 +82,9 @@ class OriginService {
   std::unordered_map<std::string, std::unordered_map<const Waiter*, std::shared_ptr<Waiter>>> waiters_;
   size_t held_ = 0;
   size_t held_parts_ = 0;  // of held_, requests for a hinted part
+  // No held request is due before this (a bound: answered ones are not
+  // taken off it).
+  std::chrono::steady_clock::time_point earliest_deadline_ = std::chrono::steady_clock::time_point::max();
   // Since start: held requests that ended at their timeout, and those
   // whose client hung up first.
   uint64_t timed_out_ = 0;

@@ -45,8 +45,15 @@ class HeldServer {
   int connections() const { return server_.connections(); }
 
  private:
+  // Like the origin, lets go of an exchange whose client hung up (the
+  // exchange keeps its connection).
   void hold(const std::shared_ptr<Exchange>& ex) {
-    ex->on_hangup([this] { hangups_++; });
+    ex->on_hangup([this, raw = ex.get()] {
+      hangups_++;
+      std::lock_guard lock(mu_);
+      for (auto& h : held_)
+        if (h.get() == raw) h.reset();
+    });
     std::lock_guard lock(mu_);
     held_.push_back(ex);
   }
@@ -94,10 +101,12 @@ TEST(Hangup, ClientClosingAHeldRequestIsNoticedAtOnce) {
   send_all(fd, kGet);
   ASSERT_TRUE(eventually([&] { return s.held() == 1; }));
   EXPECT_EQ(s.hangups(), 0);
+  auto ex = s.exchange(0);
   ::close(fd);
   ASSERT_TRUE(eventually([&] { return s.hangups() == 1; }, 1000ms));
-  EXPECT_TRUE(s.exchange(0)->sent());  // a late answer is dropped
-  EXPECT_TRUE(eventually([&] { return s.connections() == 0; }));
+  EXPECT_TRUE(ex->sent());  // a late answer is dropped
+  ex.reset();
+  EXPECT_TRUE(eventually([&] { return s.connections() == 0; }));  // closed and freed
 }
 
 TEST(Hangup, AResetIsAHangupToo) {
