@@ -258,6 +258,10 @@ class Parser {
       SIGMA_ASSIGN_OR_RETURN(ch.record, parse_bool(v));
       return {};
     }
+    if (key == "package_in_ingest") {
+      SIGMA_ASSIGN_OR_RETURN(ch.package_in_ingest, parse_bool(v));
+      return {};
+    }
     if (key == "events") {
       if (v.empty()) return usage_error("events needs a file path");
       ch.events = v;

@@ -45,6 +45,9 @@ struct ChannelConfig {
   std::string output_dir;            // default: <out_root>/<name>
   int64_t dvr_window_s = 0;          // 0: the packager's live window
   bool record = false;
+  // A published channel without a ladder is packaged inside the shared
+  // sigma-ingest (no FIFO, no sigma-package process); no: its own process.
+  bool package_in_ingest = true;
   std::string events;                // NDJSON file for this channel's events
   std::map<std::string, StageOverride> stages;  // source, transcode, package
 };

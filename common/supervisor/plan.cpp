@@ -51,6 +51,25 @@ void apply_override(StageSpec& s, const std::map<std::string, StageOverride>& ov
   for (auto& w : it->second.extra_args) s.argv.push_back(substitute(w, vars));
 }
 
+// Segments in the packager's window for a DVR span (0: the mode's default).
+std::string window_segments(const ChannelConfig& ch) {
+  double seg = package::default_segment_duration(ch.mode);
+  return std::to_string(static_cast<int64_t>(std::ceil(ch.dvr_window_s / seg)));
+}
+
+// A published channel without a ladder needs no stage of its own: the
+// shared sigma-ingest packages it (no MPEG-TS, FIFO or sigma-package),
+// unless the config asks otherwise, customises its package stage (or
+// replaces the ingest's command), lets SRT publish (in-process packaging
+// takes RTMP only), or names a directory an --hls-channel spec cannot hold.
+bool packaged_in_ingest(const ChannelConfig& ch, const GlobalConfig& g) {
+  auto ingest = g.stages.find("ingest");
+  bool ingest_replaced = ingest != g.stages.end() && !ingest->second.command.empty();
+  return ch.enabled && ch.input_kind == InputKind::kPublish && ch.ladder == "passthrough" && ch.package_in_ingest &&
+         !ch.stages.count("package") && g.srt == "off" && !ingest_replaced &&
+         ch.output_dir.find(',') == std::string::npos;
+}
+
 }  // namespace
 
 std::vector<std::string> Plan::all_fifos() const {
@@ -80,6 +99,12 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     if (!g.keys.empty()) s.argv.insert(s.argv.end(), {"--keys", g.keys});
     if (g.open_keys) s.argv.push_back("--open");
     s.argv.insert(s.argv.end(), {"--output", g.run_dir + "/{channel}/source.ts"});
+    for (auto& ch : cfg.channels) {
+      if (!packaged_in_ingest(ch, g)) continue;
+      std::string spec = ch.name + "=" + ch.output_dir + ",mode=" + ch.mode;
+      if (ch.dvr_window_s > 0) spec += ",window=" + window_segments(ch);
+      s.argv.insert(s.argv.end(), {"--hls-channel", spec});
+    }
     if (publish_record && !g.record_dir.empty()) s.argv.insert(s.argv.end(), {"--record", g.record_dir});
     s.argv.insert(s.argv.end(), {"--status-file", g.run_dir + "/ingest-status.json"});
     s.events_file = g.events;
@@ -102,6 +127,12 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     cp.name = ch.name;
     cp.dir = g.run_dir + "/" + ch.name;
     cp.output_dir = ch.output_dir;
+    if (packaged_in_ingest(ch, g)) {
+      // The channel is up when the shared ingest is.
+      cp.stages.push_back(plan.shared.front());
+      plan.channels.push_back(std::move(cp));
+      continue;
+    }
     std::string source_fifo = cp.dir + "/source.ts";
     cp.fifos.push_back(source_fifo);
     std::string events = ch.events.empty() ? g.events : ch.events;
@@ -162,11 +193,8 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     s.stage = "package";
     s.argv = {tool_path(g, exe_dir, "sigma-package"), "-i", package_in, "-o", ch.output_dir,
               "--mode", ch.mode, "--channel", ch.name};
-    if (ch.dvr_window_s > 0) {
-      // The packager counts its window in segments of its mode's length.
-      double seg = package::default_segment_duration(ch.mode);
-      s.argv.insert(s.argv.end(), {"--window", std::to_string(static_cast<int64_t>(std::ceil(ch.dvr_window_s / seg)))});
-    }
+    // The packager counts its window in segments of its mode's length.
+    if (ch.dvr_window_s > 0) s.argv.insert(s.argv.end(), {"--window", window_segments(ch)});
     s.events_file = events;
     auto v = vars;
     v["input"] = package_in;
@@ -222,7 +250,9 @@ std::string render_shell(const Plan& plan) {
   for (auto& s : plan.shared) cmd(s);
   for (auto& c : plan.channels) {
     o << "\n# channel " << c.name << " stages, upstream first\n";
-    for (auto& s : c.stages) cmd(s);
+    for (auto& s : c.stages)
+      if (s.channel.empty()) o << "# (packaged by the shared " << s.id << ")\n";
+      else cmd(s);
   }
   o << "\nwait\n";
   return o.str();

@@ -92,6 +92,12 @@ void Supervisor::dispatch(StageRuntime& s, StageEvent ev) {
     }
   }
   update_channel(s.spec.channel);
+  // A shared stage may be a channel's whole pipeline (a transmux channel
+  // packaged inside the shared sigma-ingest): its channels follow it.
+  if (s.spec.channel.empty())
+    for (auto& [name, ch] : channels_)
+      for (auto& spec : ch.plan.stages)
+        if (spec.id == s.spec.id) update_channel(name);
 }
 
 void Supervisor::perform(StageRuntime& s, StageAction a) {

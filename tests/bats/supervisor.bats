@@ -430,3 +430,36 @@ kill_and_check() {
   grep -q '"type":"channel.up"' "$T/fresh/events.ndjson"
   [[ $(count_frames "$T/one.mp4") -ge 30 ]]
 }
+
+@test "a published channel without a ladder is packaged inside the shared sigma-ingest: no FIFO, no sigma-package, healthy, back after kill -9" {
+  require_tools
+  local ts RP
+  ts=$(make_ts t20 20)
+  RP=$(free_port)
+  conf "rtmp = 127.0.0.1:$RP" "open_keys = yes" "backoff_initial = 100ms" "stable_after = 2s"
+  channel pub "input = publish" "mode = low" "dvr = 20s" "events = $T/pub-events.ndjson"
+  channel sep "input = publish" "mode = low" "package_in_ingest = no"
+  run sigma-supervisor -c "$T/sv.conf" --dry-run
+  [[ $status -eq 0 ]]
+  [[ $output == *"--hls-channel pub=$T/out/pub,mode=low,window=20 "* ]]
+  [[ $output != *"sigma-package -i $T/run/pub/source.ts"* && $output == *"sigma-package -i $T/run/sep/source.ts"* ]]
+  start_sv
+  spawn "$T/publisher.log" bash -c "while :; do ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i '$ts' \
+    -c copy -f flv rtmp://127.0.0.1:$RP/live/pub; sleep 0.2; done"
+  spawn "$T/publisher2.log" bash -c "while :; do ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i '$ts' \
+    -c copy -f flv rtmp://127.0.0.1:$RP/live/sep; sleep 0.2; done"
+  local PUB=$T/out/pub/v0/index.m3u8
+  WAIT_SECS=20 wait_for msn_above "$PUB" 2 || { tail -20 "$T/sv.log"; return 1; }
+  WAIT_SECS=20 wait_for msn_above "$T/out/sep/v0/index.m3u8" 2 || { tail -20 "$T/sv.log"; return 1; }
+  WAIT_SECS=10 wait_for healthy || { curl -s "$HEALTH/healthz"; return 1; }
+  status_json | tee "$T/st.json" | jq -e '.channels[] | select(.name == "pub") | .state == "up" and (.stages | map(.id)) == ["ingest"]' || { cat "$T/st.json"; return 1; }
+  status_json | jq -e '.channels[] | select(.name == "sep") | (.stages | map(.stage)) == ["package"]'
+  [[ ! -e $T/run/pub/source.ts && -p $T/run/sep/source.ts ]]
+  # The ingest's segment.written events reach the channel's own events file.
+  wait_for grep -q '"type":"segment.written"' "$T/pub-events.ndjson"
+  jq -e 'select(.type == "segment.written") | .channel == "pub" and .track != null' "$T/pub-events.ndjson" >/dev/null
+  [[ $(count_events channel.up '.channel == "pub"') -ge 1 ]]
+  kill_and_check ingest "$PUB"
+  WAIT_SECS=10 wait_for healthy
+  [[ $(count_events channel.down '.channel == "pub"') -ge 1 ]]
+}

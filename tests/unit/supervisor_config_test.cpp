@@ -183,3 +183,56 @@ TEST(SupervisorPlan, LadderPresetOrRungs) {
                                                    "/run/sigma/c/ingest-status.json"}));
   EXPECT_TRUE(source.stdout_fifo.empty());
 }
+
+// A published channel without a ladder needs no process of its own: the
+// shared ingest packages it (--hls-channel), and the channel's one stage is
+// that ingest, so its health follows it. SRT, a package override or
+// package_in_ingest = no keep the FIFO and sigma-package.
+TEST(SupervisorPlan, TransmuxPublishPackagedInIngest) {
+  const char* base = R"([global]
+run_dir = /r
+out_root = /o
+origin = off
+[channel a]
+input = publish
+mode = ultra-low
+dvr = 30s
+[channel b]
+input = publish
+package_in_ingest = no
+[channel c]
+input = publish
+package.args = --segment-duration 2
+[channel d]
+input = publish
+ladder = 720p
+)";
+  auto cfg = parse_config(base, "t.conf");
+  ASSERT_TRUE(cfg.is_ok()) << cfg.status().message();
+  Plan plan = make_plan(*cfg, "");
+  ASSERT_EQ(plan.shared.size(), 1u);
+  EXPECT_EQ(plan.shared[0].argv,
+            (std::vector<std::string>{"sigma-ingest", "--rtmp", "127.0.0.1:1935", "--output", "/r/{channel}/source.ts",
+                                      "--hls-channel", "a=/o/a,mode=ultra-low,window=15", "--status-file",
+                                      "/r/ingest-status.json"}));
+  ASSERT_EQ(plan.channels.size(), 4u);
+  const ChannelPlan& a = plan.channels[0];
+  EXPECT_TRUE(a.fifos.empty());
+  ASSERT_EQ(a.stages.size(), 1u);
+  EXPECT_EQ(a.stages[0].id, "ingest");
+  EXPECT_TRUE(a.stages[0].same_as(plan.shared[0]));
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(plan.channels[i].stages.back().stage, "package") << plan.channels[i].name;
+    EXPECT_EQ(plan.channels[i].fifos.front(), "/r/" + plan.channels[i].name + "/source.ts");
+  }
+  std::string sh = render_shell(plan);
+  EXPECT_EQ(sh.find("sigma-ingest"), sh.rfind("sigma-ingest")) << sh;  // the ingest runs once
+  EXPECT_NE(sh.find("# (packaged by the shared ingest)"), std::string::npos) << sh;
+
+  auto srt = parse_config(std::string(base).replace(std::string(base).find("origin = off"), 12, "srt = 127.0.0.1:9000"),
+                          "t.conf");
+  ASSERT_TRUE(srt.is_ok()) << srt.status().message();
+  Plan with_srt = make_plan(*srt, "");
+  EXPECT_EQ(with_srt.channels[0].stages.back().stage, "package");  // SRT may publish it
+  for (auto& w : with_srt.shared[0].argv) EXPECT_NE(w, "--hls-channel");
+}
