@@ -10,7 +10,8 @@
 # On a shared machine CPU time drifts with the neighbours' load, so the two
 # tools run alternately RUNS times (default 2) and the best run of each is
 # compared; every run is printed too.
-# Usage: bench/transcode.sh [path/to/sigma-transcode]   (env: SECS=60 RUNS=2)
+# Usage: bench/transcode.sh [path/to/sigma-transcode]   (env: SECS=60 RUNS=2,
+#   SIGMA_ARGS="--cascade-scaler bicubic" to measure an idea)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$(command -v sigma-transcode || echo "$here/build/bin/sigma-transcode")}
@@ -70,7 +71,7 @@ best() {  # name -> "user sys wall rss" of the run with the least CPU
 }
 for r in $(seq 1 "$runs"); do
   measure "sigma.$r" "$bin" -i "$src" -o "$out/sigma.ts" --ladder "$ladder" --x264-preset veryfast \
-    --keyframe-interval 2 --log-level warn
+    --keyframe-interval 2 --log-level warn ${SIGMA_ARGS:-}
   measure "ffmpeg.$r" ffmpeg -nostdin -loglevel error -y -i "$src" -filter_complex "$fc" "${args[@]}" -map 0:a -c:a copy \
     -c:v libx264 -preset veryfast -g 60 -keyint_min 60 -sc_threshold 0 -f mpegts "$out/ffmpeg.ts"
   echo "run $r: CPU s sigma $(awk '{print $1 + $2}' "$out/sigma.$r.time"), ffmpeg $(awk '{print $1 + $2}' "$out/ffmpeg.$r.time"); load $(cut -d' ' -f1 /proc/loadavg)"

@@ -25,7 +25,7 @@ const char* mode_name(LatencyMode m) {
   return "?";
 }
 
-double default_keyframe_interval(LatencyMode m) { return m == LatencyMode::kUltraLow ? 1.0 : 2.0; }
+double default_keyframe_interval(LatencyMode m) { return m == LatencyMode::kNormal ? 2.0 : 1.0; }
 
 Result<int64_t> parse_rate(const std::string& s) {
   if (s.empty()) return usage_error("empty rate");
@@ -174,11 +174,53 @@ std::string Rung::label() const {
   return std::to_string(width) + "x" + std::to_string(height) + "@" + std::to_string(bitrate / 1000) + "k";
 }
 
+namespace {
+
+struct SourceShape {
+  double dar;     // display aspect ratio
+  double disp_w;  // display width in square pixels
+};
+
+SourceShape shape_of(const ResolveOptions& o) {
+  double sar = (o.sar_num > 0 && o.sar_den > 0) ? double(o.sar_num) / o.sar_den : 1.0;
+  return {o.src_width * sar / o.src_height, o.src_width * sar};
+}
+
+// Fits a WxH box (w 0: any width) at the source's display aspect.
+void fit_box(Rung& r, int box_w, int box_h, double dar) {
+  double h = box_h, w = h * dar;
+  if (box_w > 0 && w > box_w + 1) {
+    w = box_w;
+    h = w / dar;
+  }
+  r.width = even(w);
+  r.height = even(h);
+}
+
+// The source's own size in square pixels, even.
+void fit_source(Rung& r, const ResolveOptions& o, const SourceShape& sh) {
+  r.height = std::max(2, o.src_height / 2 * 2);
+  r.width = std::min(even(r.height * sh.dar), std::max(2, int(sh.disp_w) / 2 * 2));
+}
+
+bool larger_than_source(const Rung& r, const ResolveOptions& o, const SourceShape& sh) {
+  return r.height > o.src_height || r.width > sh.disp_w + 1;
+}
+
+}  // namespace
+
+Rung refit_rung(const Rung& r, const ResolveOptions& o) {
+  Rung out = r;
+  if (r.source || o.src_width <= 0 || o.src_height <= 0) return out;
+  SourceShape sh = shape_of(o);
+  fit_box(out, r.box_width, r.box_height, sh.dar);
+  if (larger_than_source(out, o, sh)) fit_source(out, o, sh);
+  return out;
+}
+
 Result<std::vector<Rung>> resolve_ladder(const std::vector<RungSpec>& specs, const ResolveOptions& o) {
   if (o.src_width <= 0 || o.src_height <= 0) return data_error("input video has no size");
-  double sar = (o.sar_num > 0 && o.sar_den > 0) ? double(o.sar_num) / o.sar_den : 1.0;
-  double dar = o.src_width * sar / o.src_height;
-  double disp_w = o.src_width * sar;  // display width in square pixels
+  SourceShape sh = shape_of(o);
   std::vector<Rung> out, too_big;
   for (const auto& s : specs) {
     Rung r;
@@ -190,21 +232,16 @@ Result<std::vector<Rung>> resolve_ladder(const std::vector<RungSpec>& specs, con
       out.push_back(r);
       continue;
     }
-    // Fit into the WxH box at the source's display aspect.
-    double h = s.height, w = h * dar;
-    if (s.width > 0 && w > s.width + 1) {
-      w = s.width;
-      h = w / dar;
-    }
-    r.width = even(w);
-    r.height = even(h);
+    r.box_width = s.width;
+    r.box_height = s.height;
+    fit_box(r, s.width, s.height, sh.dar);
     r.bitrate = s.bitrate;
     r.maxrate = s.maxrate ? s.maxrate : s.bitrate * 11 / 10;
     // VBV window: 2 s at the target rate keeps segments near it; ultra-low
     // takes 1 s so the encoder never banks bits across a part boundary.
     r.bufsize = s.bufsize ? s.bufsize : (o.mode == LatencyMode::kUltraLow ? s.bitrate : 2 * s.bitrate);
     if (o.half_fps_at_or_below > 0 && r.height <= o.half_fps_at_or_below) r.half_fps = true;
-    if (r.height > o.src_height || r.width > disp_w + 1) too_big.push_back(r);
+    if (larger_than_source(r, o, sh)) too_big.push_back(r);
     else out.push_back(r);
   }
   bool have_encoded = std::any_of(out.begin(), out.end(), [](const Rung& r) { return !r.source; });
@@ -213,8 +250,7 @@ Result<std::vector<Rung>> resolve_ladder(const std::vector<RungSpec>& specs, con
     auto smallest = std::min_element(too_big.begin(), too_big.end(),
                                      [](const Rung& a, const Rung& b) { return a.height < b.height; });
     Rung r = *smallest;
-    r.height = std::max(2, o.src_height / 2 * 2);
-    r.width = std::min(even(r.height * dar), std::max(2, int(disp_w) / 2 * 2));
+    fit_source(r, o, sh);
     out.push_back(r);
   }
   std::stable_sort(out.begin(), out.end(), [](const Rung& a, const Rung& b) {

@@ -15,7 +15,8 @@ enum class LatencyMode { kNormal, kLow, kUltraLow };
 Result<LatencyMode> parse_mode(const std::string& s);
 const char* mode_name(LatencyMode m);
 // Keyframe interval that divides every segment length the packager uses
-// in this mode: 2 s (normal 6 s, low 2 s segments), 1 s for ultra-low.
+// in this mode: 2 s for normal (4 s segments), 1 s for low (1 s segments)
+// and ultra-low (2 s segments).
 double default_keyframe_interval(LatencyMode m);
 
 struct RungSpec {
@@ -39,6 +40,7 @@ std::vector<std::string> preset_names();
 struct Rung {
   bool source = false;
   int width = 0, height = 0;  // for the source rung: the input's size
+  int box_width = 0, box_height = 0;  // the RungSpec's bounding box
   int64_t bitrate = 0, maxrate = 0, bufsize = 0;
   bool half_fps = false;
   std::string label() const;  // "1280x720@3000k" or "source"
@@ -55,6 +57,12 @@ struct ResolveOptions {
 // upscale (keeping the smallest, shrunk to the source, if none fits), drops
 // duplicate sizes, and sorts largest first (the source rung leads).
 Result<std::vector<Rung>> resolve_ladder(const std::vector<RungSpec>& specs, const ResolveOptions& o);
+
+// The size a resolved rung takes when the source changes size mid-stream:
+// its box fitted to the new source's aspect, and never larger than the
+// source (a rung that would upscale is encoded at the source's size, so
+// its stream, and the packager's variant, goes on). Bitrates stay.
+Rung refit_rung(const Rung& r, const ResolveOptions& o);
 
 // Parses "3000k", "3M", "800000" into bits per second.
 Result<int64_t> parse_rate(const std::string& s);

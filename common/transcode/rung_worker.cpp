@@ -1,10 +1,12 @@
 #include "transcode/rung_worker.h"
 
-#include "av/codec_loop.h"
+#include <chrono>
 
 extern "C" {
 #include <libavutil/pixdesc.h>
 }
+
+#include "av/codec_loop.h"
 #include "base/log.h"
 
 namespace sigma::transcode {
@@ -19,8 +21,15 @@ Result<int> parse_scaler(const std::string& name) {
   return usage_error("unknown scaler '" + name + "' (bicubic, bilinear, fast_bilinear, area, lanczos, spline)");
 }
 
-RungWorker::RungWorker(Rung rung, av::CodecPtr enc, TsMuxer& mux, int stream, int sws_flags)
-    : rung_(std::move(rung)), enc_(std::move(enc)), mux_(mux), stream_(stream), sws_flags_(sws_flags) {}
+RungWorker::RungWorker(Rung rung, av::CodecPtr enc, EncoderSettings es, TsMuxer& mux, int stream, int sws_flags)
+    : configured_(rung),
+      rung_(std::move(rung)),
+      enc_(std::move(enc)),
+      mux_(mux),
+      stream_(stream),
+      sws_flags_(sws_flags),
+      es_(std::move(es)),
+      encoding_(enc_ != nullptr) {}
 
 RungWorker::~RungWorker() {
   if (thread_.joinable()) {
@@ -56,7 +65,7 @@ Status RungWorker::status() {
 
 void RungWorker::fail(Status st) {
   std::lock_guard lock(mu_);
-  if (status_.is_ok()) status_ = st.wrap("rung " + rung_.label());
+  if (status_.is_ok()) status_ = st.wrap("rung " + configured_.label());
   failed_.store(true);
   queue_.clear();
   cv_.notify_all();
@@ -77,7 +86,7 @@ void RungWorker::run() {
     Status st = handle(item);
     if (!st.is_ok()) fail(st);
   }
-  if (!failed_.load() && !encoder_flushed_ && enc_) {
+  if (!failed_.load() && encoding_) {
     Status st = encode(nullptr);
     if (!st.is_ok()) fail(st);
   }
@@ -86,9 +95,11 @@ void RungWorker::run() {
 
 Status RungWorker::handle(RungFrame& item) {
   AVFrame* in = item.frame.get();
+  if (item.new_size) SIGMA_RETURN_IF_ERROR(apply_resize());
   if (rung_.half_fps && !item.keep_at_half_rate) return {};
+  SIGMA_RETURN_IF_ERROR(follow_shed_state(item.keyframe));
   // A shed rung that feeds no other rung has nothing left to do.
-  if (encoder_flushed_ && children_.empty()) return {};
+  if (!encoding_ && children_.empty()) return {};
   // A frame that does not advance time would upset x264's rate control
   // and the muxer; the decoder side already drops most of them.
   if (in->pts != AV_NOPTS_VALUE && in->pts <= last_pts_) return {};
@@ -101,26 +112,61 @@ Status RungWorker::handle(RungFrame& item) {
   for (RungWorker* c : children_) {
     av::FramePtr ref = av::make_frame();
     if (!ref || av_frame_ref(ref.get(), out.get()) < 0) return internal_error("out of memory passing a frame on");
-    c->push(RungFrame{std::move(ref), item.keyframe, item.keep_at_half_rate});
+    c->push(RungFrame{std::move(ref), item.keyframe, item.keep_at_half_rate, item.new_size});
   }
-  if (!enc_ || encoder_flushed_) return {};
-  if (shed_.load()) {
-    encoder_flushed_ = true;
-    return encode(nullptr);
-  }
+  if (!encoding_) return {};
+  if (test_delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(test_delay_ms_));
   return encode(out.get());
 }
 
+void RungWorker::resize(const Rung& r) {
+  std::lock_guard lock(mu_);
+  pending_size_ = r;
+}
+
+Status RungWorker::apply_resize() {
+  std::optional<Rung> next;
+  {
+    std::lock_guard lock(mu_);
+    next.swap(pending_size_);
+  }
+  if (!next || (next->width == rung_.width && next->height == rung_.height)) return {};
+  spdlog::info("rung {}: now {}x{}", configured_.label(), next->width, next->height);
+  rung_ = *next;
+  sws_.reset();
+  if (!encoding_) return {};  // a shed rung opens its encoder when it comes back
+  // x264 cannot change size in place: the old encoder's last frames go
+  // out, a new one starts on this (key)frame. Same delay, so dts still rise.
+  SIGMA_RETURN_IF_ERROR(encode(nullptr));
+  SIGMA_ASSIGN_OR_RETURN(enc_, open_rung_encoder(rung_, es_));
+  return {};
+}
+
+Status RungWorker::follow_shed_state(bool keyframe) {
+  bool wanted = !shed_.load();
+  if (wanted == encoding_) return {};
+  if (!wanted) {
+    encoding_ = false;
+    return encode(nullptr);  // what the encoder holds still goes out
+  }
+  // A flushed encoder cannot start again: open a new one, on a keyframe of
+  // the schedule so the stream resumes aligned with the other rungs.
+  if (!keyframe) return {};
+  SIGMA_ASSIGN_OR_RETURN(enc_, open_rung_encoder(rung_, es_));
+  encoding_ = true;
+  spdlog::info("rung {}: encoding again", configured_.label());
+  return {};
+}
+
 Result<av::FramePtr> RungWorker::scale(const AVFrame* in) {
-  av::FramePtr out = av::make_frame();
-  if (!out) return internal_error("out of memory");
   if (in->width == rung_.width && in->height == rung_.height && in->format == AV_PIX_FMT_YUV420P) {
-    if (av_frame_ref(out.get(), in) < 0) return internal_error("out of memory");
+    av::FramePtr out = av::make_frame();
+    if (!out || av_frame_ref(out.get(), in) < 0) return internal_error("out of memory");
     out->sample_aspect_ratio = AVRational{1, 1};
     return out;
   }
   if (!sws_ || in->width != sws_w_ || in->height != sws_h_ || in->format != sws_fmt_) {
-    if (sws_) spdlog::info("rung {}: input now {}x{}, rebuilding scaler", rung_.label(), in->width, in->height);
+    if (sws_) spdlog::info("rung {}: input now {}x{}, rebuilding scaler", configured_.label(), in->width, in->height);
     sws_.reset(sws_getContext(in->width, in->height, static_cast<AVPixelFormat>(in->format), rung_.width,
                               rung_.height, AV_PIX_FMT_YUV420P, sws_flags_, nullptr, nullptr, nullptr));
     if (!sws_) return data_error("cannot scale " + std::to_string(in->width) + "x" + std::to_string(in->height) +
@@ -129,11 +175,7 @@ Result<av::FramePtr> RungWorker::scale(const AVFrame* in) {
     sws_h_ = in->height;
     sws_fmt_ = in->format;
   }
-  out->width = rung_.width;
-  out->height = rung_.height;
-  out->format = AV_PIX_FMT_YUV420P;
-  int r = av_frame_get_buffer(out.get(), 0);
-  if (r < 0) return av::av_status(r, "allocate a scaled frame");
+  SIGMA_ASSIGN_OR_RETURN(av::FramePtr out, pool_.get(rung_.width, rung_.height, AV_PIX_FMT_YUV420P));
   sws_scale(sws_.get(), in->data, in->linesize, 0, in->height, out->data, out->linesize);
   av_frame_copy_props(out.get(), in);
   out->sample_aspect_ratio = AVRational{1, 1};

@@ -7,12 +7,15 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "av/av.h"
+#include "transcode/frame_pool.h"
 #include "transcode/ladder.h"
+#include "transcode/rung_encoder.h"
 #include "transcode/ts_muxer.h"
 
 namespace sigma::transcode {
@@ -21,13 +24,16 @@ struct RungFrame {
   av::FramePtr frame;
   bool keyframe = false;
   bool keep_at_half_rate = true;
+  // The first frame of a new input size (always a keyframe): a rung given
+  // a new size by resize() switches to it here.
+  bool new_size = false;
 };
 
 class RungWorker {
  public:
-  // enc may be null for a rung that only scales for its children (never
-  // the case at start; a shed rung becomes one).
-  RungWorker(Rung rung, av::CodecPtr enc, TsMuxer& mux, int stream, int sws_flags);
+  // enc: the rung's open encoder (opened by the caller, which needs it to
+  // add the output stream); es: how to open it again when it comes back.
+  RungWorker(Rung rung, av::CodecPtr enc, EncoderSettings es, TsMuxer& mux, int stream, int sws_flags);
   ~RungWorker();
   RungWorker(const RungWorker&) = delete;
   RungWorker& operator=(const RungWorker&) = delete;
@@ -49,32 +55,51 @@ class RungWorker {
   // Stop encoding (flushing what the encoder holds) but keep scaling for
   // the children: the way out when the machine cannot keep up.
   void shed() { shed_.store(true); }
+  // Encode again, with a fresh encoder, from the next scheduled keyframe:
+  // the stream resumes on a keyframe aligned with the other rungs.
+  void restore() { shed_.store(false); }
   bool is_shed() const { return shed_.load(); }
-  const Rung& rung() const { return rung_; }
+  // The input changes size: from the next frame marked new_size on, this
+  // rung is encoded at r's size by a new encoder (called before that
+  // frame is pushed).
+  void resize(const Rung& r);
+  // Test only (--test-slow-rung): sleep this long per encoded frame, a
+  // cheap and repeatable way to make this rung the one that cannot keep up.
+  void set_test_delay_ms(int ms) { test_delay_ms_ = ms; }
+  // The rung as configured at start (its size may change since, on the
+  // worker's thread): names the rung in logs and events.
+  const Rung& configured() const { return configured_; }
   int stream() const { return stream_; }
 
  private:
   void run();
   Status handle(RungFrame& item);
+  Status follow_shed_state(bool keyframe);
+  Status apply_resize();
   Status encode(const AVFrame* frame);
   Result<av::FramePtr> scale(const AVFrame* in);
   void fail(Status st);
 
+  const Rung configured_;
   Rung rung_;
   av::CodecPtr enc_;
   TsMuxer& mux_;
   int stream_;
   int sws_flags_;
   av::SwsPtr sws_;
+  FramePool pool_;
   int sws_w_ = 0, sws_h_ = 0, sws_fmt_ = -1;
   av::PacketPtr pkt_ = av::make_packet();
   int64_t last_pts_ = INT64_MIN;
-  bool encoder_flushed_ = false;
+  EncoderSettings es_;
+  bool encoding_ = false;  // follows shed_ on this thread, at frame boundaries
+  int test_delay_ms_ = 0;
   std::vector<RungWorker*> children_;
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<RungFrame> queue_;
+  std::optional<Rung> pending_size_;
   bool closed_ = false;
   static constexpr size_t kQueueLimit = 6;
   std::thread thread_;

@@ -49,6 +49,12 @@ class KeyframeSchedule {
     bool keep_at_half_rate = false;  // even frame count since the last keyframe
   };
   Decision next(int64_t pts);
+  // The next frame is a keyframe and the intervals count from it (a new
+  // picture size: every rung starts again there, together).
+  void restart() {
+    started_ = false;
+    last_index_ = INT64_MIN;
+  }
 
  private:
   int64_t interval_;

@@ -42,9 +42,11 @@ class Transcoder {
   Status session(AVFormatContext* in);
   Status on_video_packet(AVFormatContext* in, AVPacket* pkt);
   Status on_frame(AVFrame* f);
+  void on_new_size(const AVFrame* f);
   Status drain_decoder();
   Status check_workers();
   void on_lag(double behind_s);
+  void on_caught_up();
   Status finish();
   void emit(const std::string& type, nlohmann::json fields = nlohmann::json::object()) {
     events_.emit(type, p_.channel, std::move(fields));
@@ -61,6 +63,7 @@ class Transcoder {
 
   TsMuxer mux_;
   std::vector<Rung> rungs_;
+  ResolveOptions resolve_;  // as at start; on_new_size varies the source
   std::vector<std::unique_ptr<RungWorker>> workers_;  // encoded rungs, ladder order
   std::vector<RungWorker*> roots_;                    // fed by the decoder
   int source_stream_ = -1;
@@ -80,6 +83,7 @@ class Transcoder {
   std::unique_ptr<LagMonitor> lag_;
   int64_t frames_ = 0;
   int64_t last_lag_report_ms_ = INT64_MIN / 2;
+  std::vector<RungWorker*> shed_;  // in the order they were shed
 };
 
 Status Transcoder::validate() {
@@ -118,6 +122,9 @@ Status Transcoder::setup(AVFormatContext* in) {
   ro.half_fps_at_or_below = p_.half_fps_at_or_below;
   ro.mode = mode_;
   SIGMA_ASSIGN_OR_RETURN(rungs_, resolve_ladder(specs_, ro));
+  resolve_ = ro;
+  last_w_ = ro.src_width;
+  last_h_ = ro.src_height;
   for (const auto& r : rungs_)
     if (r.source && vs->codecpar->codec_id != AV_CODEC_ID_H264 && vs->codecpar->codec_id != AV_CODEC_ID_HEVC)
       return data_error(std::string("the source rung needs H.264 or HEVC input, not ") +
@@ -138,7 +145,7 @@ Status Transcoder::setup(AVFormatContext* in) {
     } else {
       SIGMA_ASSIGN_OR_RETURN(av::CodecPtr enc, open_rung_encoder(r, es));
       SIGMA_ASSIGN_OR_RETURN(int stream, mux_.add_stream(enc.get()));
-      workers_.push_back(std::make_unique<RungWorker>(r, std::move(enc), mux_, stream, sws_flags_));
+      workers_.push_back(std::make_unique<RungWorker>(r, std::move(enc), es, mux_, stream, sws_flags_));
     }
     rung_events.push_back({{"rung", r.label()}, {"width", r.width}, {"height", r.height},
                            {"bitrate", r.bitrate}, {"half_fps", r.half_fps}});
@@ -148,6 +155,9 @@ Status Transcoder::setup(AVFormatContext* in) {
     audio_ = std::make_unique<AudioPath>(mux_, p_.audio_bitrate);
     SIGMA_RETURN_IF_ERROR(audio_->add_output(in->streams[audio_index_]));
   }
+  // Interleaving by dts holds a packet until every stream has one as late:
+  // a few ms normally (the rungs run in step), up to the limit while a rung
+  // is shed. The packager needs it: fed out of order it cuts audio late.
   SIGMA_RETURN_IF_ERROR(mux_.start(mode_ == LatencyMode::kUltraLow ? 500000 : 2000000));
 
   // Each rung scales from the smallest larger rung that keeps at least its
@@ -156,7 +166,7 @@ Status Transcoder::setup(AVFormatContext* in) {
     RungWorker* parent = nullptr;
     if (p_.cascade) {
       for (size_t j = i; j-- > 0;) {
-        if (!workers_[j]->rung().half_fps || workers_[i]->rung().half_fps) {
+        if (!workers_[j]->configured().half_fps || workers_[i]->configured().half_fps) {
           parent = workers_[j].get();
           break;
         }
@@ -169,9 +179,10 @@ Status Transcoder::setup(AVFormatContext* in) {
       roots_.push_back(workers_[i].get());
     }
   }
+  if (p_.test_slow_rung_ms > 0 && !workers_.empty()) workers_[0]->set_test_delay_ms(p_.test_slow_rung_ms);
   for (auto& w : workers_) w->start();
   schedule_ = std::make_unique<KeyframeSchedule>(std::llround(interval_s_ * 90000));
-  lag_ = std::make_unique<LagMonitor>(input_.live() ? p_.max_lag : 0.0);
+  lag_ = std::make_unique<LagMonitor>(input_.live() ? p_.max_lag : 0.0, p_.recover_after);
   emit("transcode.started", {{"input", redact_url(p_.input)}, {"mode", mode_name(mode_)},
                              {"keyframe_interval", interval_s_}, {"rungs", rung_events},
                              {"audio", audio_index_ < 0 ? "none" : audio_ && audio_->passthrough() ? "copy" : "aac"}});
@@ -201,6 +212,30 @@ Status Transcoder::check_workers() {
   return {};
 }
 
+void Transcoder::on_new_size(const AVFrame* f) {
+  std::string from = std::to_string(last_w_) + "x" + std::to_string(last_h_);
+  std::string to = std::to_string(f->width) + "x" + std::to_string(f->height);
+  last_w_ = f->width;
+  last_h_ = f->height;
+  ResolveOptions ro = resolve_;
+  ro.src_width = f->width;
+  ro.src_height = f->height;
+  ro.sar_num = f->sample_aspect_ratio.num;
+  ro.sar_den = f->sample_aspect_ratio.den;
+  // The streams (and the packager's variants) stay; their sizes follow.
+  nlohmann::json sizes = nlohmann::json::array();
+  for (auto& w : workers_) {
+    Rung r = refit_rung(w->configured(), ro);
+    w->resize(r);
+    sizes.push_back({{"rung", w->configured().label()}, {"width", r.width}, {"height", r.height}});
+  }
+  // Every rung restarts on this frame, a keyframe on all of them (the
+  // source rung's too: a new size starts with an IDR).
+  schedule_->restart();
+  spdlog::warn("input video changed from {} to {}; rungs resized, keyframe at this frame", from, to);
+  emit("transcode.input_changed", {{"from", from}, {"to", to}, {"rungs", sizes}});
+}
+
 Status Transcoder::on_frame(AVFrame* f) {
   int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
   if (pts == AV_NOPTS_VALUE) pts = last_frame_pts_ == INT64_MIN ? 0 : last_frame_pts_ + frame_step_;
@@ -208,21 +243,15 @@ Status Transcoder::on_frame(AVFrame* f) {
   // the last one: every rung drops it alike, so they stay aligned.
   if (pts <= last_frame_pts_) return {};
   last_frame_pts_ = pts;
-  if (f->width != last_w_ || f->height != last_h_) {
-    if (last_w_)
-      emit("transcode.input_changed", {{"from", std::to_string(last_w_) + "x" + std::to_string(last_h_)},
-                                       {"to", std::to_string(f->width) + "x" + std::to_string(f->height)}});
-    if (last_w_) spdlog::warn("input video changed from {}x{} to {}x{}", last_w_, last_h_, f->width, f->height);
-    last_w_ = f->width;
-    last_h_ = f->height;
-  }
+  bool new_size = f->width != last_w_ || f->height != last_h_;
+  if (new_size) on_new_size(f);
   ++frames_;
   auto d = schedule_->next(pts);
   for (RungWorker* w : roots_) {
     av::FramePtr ref = av::make_frame();
     if (!ref || av_frame_ref(ref.get(), f) < 0) return internal_error("out of memory");
     ref->pts = pts;
-    w->push(RungFrame{std::move(ref), d.keyframe, d.keep_at_half_rate});
+    w->push(RungFrame{std::move(ref), d.keyframe, d.keep_at_half_rate, new_size});
   }
   return check_workers();
 }
@@ -287,8 +316,9 @@ void Transcoder::on_lag(double behind_s) {
   nlohmann::json f = {{"behind_s", std::round(behind_s * 10) / 10}};
   if (victim && active > 1) {
     victim->shed();
-    f["shed"] = victim->rung().label();
-    spdlog::warn("encoding is {:.1f} s behind real time: shedding rung {}", behind_s, victim->rung().label());
+    shed_.push_back(victim);
+    f["shed"] = victim->configured().label();
+    spdlog::warn("encoding is {:.1f} s behind real time: shedding rung {}", behind_s, victim->configured().label());
   } else {
     // Nothing left to shed: say so now and then, not at every check.
     int64_t now = monotonic_ms();
@@ -297,6 +327,16 @@ void Transcoder::on_lag(double behind_s) {
     spdlog::warn("encoding is {:.1f} s behind real time and only one rung is left", behind_s);
   }
   emit("transcode.lagging", f);
+}
+
+void Transcoder::on_caught_up() {
+  // The last one shed is the cheapest of those shed: the likeliest to fit.
+  RungWorker* w = shed_.back();
+  shed_.pop_back();
+  w->restore();
+  spdlog::info("encoding has kept up for {:.0f} s: rung {} comes back at the next keyframe",
+               lag_->recover_after_ms() / 1000.0, w->configured().label());
+  emit("transcode.recovered", {{"rung", w->configured().label()}, {"calm_s", lag_->recover_after_ms() / 1000.0}});
 }
 
 Status Transcoder::session(AVFormatContext* in) {
@@ -333,7 +373,9 @@ Status Transcoder::session(AVFormatContext* in) {
     av_packet_unref(pkt.get());
     SIGMA_RETURN_IF_ERROR(s);
     SIGMA_RETURN_IF_ERROR(check_workers());
-    if (auto behind = lag_->check(monotonic_ms())) on_lag(*behind);
+    auto v = lag_->check(monotonic_ms(), !shed_.empty());
+    if (v.kind == LagMonitor::Verdict::kBehind) on_lag(v.behind_s);
+    if (v.kind == LagMonitor::Verdict::kCaughtUp) on_caught_up();
   }
   SIGMA_RETURN_IF_ERROR(drain_decoder());
   if (audio_) SIGMA_RETURN_IF_ERROR(audio_->end_input());

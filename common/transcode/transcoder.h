@@ -25,6 +25,8 @@ struct TranscodeParams {
   int encoder_threads = 1;           // x264 threads per rung (0 = auto)
   int decoder_threads = 1;           // 1: decode on the reading thread, least CPU; 0 = one per core + 1
   double max_lag = 3.0;              // seconds behind real time before shedding; 0 = never shed
+  double recover_after = 30.0;       // seconds caught up before a shed rung comes back; 0 = never
+  int test_slow_rung_ms = 0;         // test only: the largest rung sleeps this long per frame
   int64_t audio_bitrate = 128000;    // when audio is encoded
   std::string channel;               // for events
   int ready_fd = -1;

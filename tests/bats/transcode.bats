@@ -7,6 +7,7 @@ setup_file() {
   # Grain makes x264 spend its whole budget, so bitrates can be checked.
   export NOISY=$(make_ts tc-noisy 6 -vf noise=alls=25:allf=t)
   export SMALL=$(make_ts tc-small 4 -vf scale=480:270)
+  export BIG=$(make_ts tc-720p 4 -vf scale=1280:720)
   export MP2=$SIGMA_TEST_CACHE/tc-mp2.ts
   if [[ ! -s $MP2 ]]; then
     ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30:duration=4" \
@@ -120,6 +121,90 @@ dts_monotonic() {
   grep -q '"type":"transcode.input_changed".*"to":"480x270"\|"to":"480x270".*"type":"transcode.input_changed"' "$T/ev"
   # The jump back to the second file's start is re-anchored, not passed on.
   grep -q '"type":"transcode.discontinuity"' "$T/ev"
+}
+
+# "WxH" of the last frame of one stream
+last_size() {
+  ffprobe -v error -select_streams "$2" -show_entries frame=width,height -of csv=p=0:s=x "$1" | tail -1
+}
+
+# pts of the frames of stream $2 that start with the first frame at or after $3
+first_pts_from() {
+  ffprobe -v error -select_streams "$2" -show_entries packet=pts,flags -of csv=p=0 "$1" |
+    awk -F, -v t="$3" '$1 != "" && $1 >= t { print $1 "," $2; exit }'
+}
+
+@test "a resolution change down (720p to 360p): rungs refit, never upscale, restart together on a keyframe" {
+  cat "$BIG" "$SRC" >"$T/in.ts"
+  sigma-transcode -i "$T/in.ts" -o "$T/out.ts" --ladder 1280x720@2000k,854x480@1000k,320x180@250k \
+    --events "$T/ev" --log-level warn
+  # First 1280x720, 854x480, 320x180; after the change the rungs above
+  # the new 640x360 source are encoded at its size, and the streams go on.
+  [[ $(sizes "$T/out.ts") == "1280x720 854x480 320x180 " ]]
+  [[ "$(last_size "$T/out.ts" v:0) $(last_size "$T/out.ts" v:1) $(last_size "$T/out.ts" v:2)" == \
+     "640x360 640x360 320x180" ]]
+  local n=$(( $(frames "$BIG" v:0) + $(frames "$SRC" v:0) )) s
+  for s in 0 1 2; do
+    [[ $(frames "$T/out.ts" v:$s) -eq $n ]] || { echo "rung $s: $(frames "$T/out.ts" v:$s) of $n"; return 1; }
+  done
+  local k0=$(keyframes "$T/out.ts" v:0)
+  [[ $(keyframes "$T/out.ts" v:1) == "$k0" && $(keyframes "$T/out.ts" v:2) == "$k0" ]]
+  # The first frame at the new size is a keyframe: 4 s of 720p, 2 s GOP.
+  grep -q '"to":"640x360","type":"transcode.input_changed"' "$T/ev"
+  local first=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts -of csv=p=0 "$T/out.ts" | head -1 | cut -d, -f1)
+  [[ $(first_pts_from "$T/out.ts" v:1 $((first + 4 * 90000))) == *K* ]]
+  dts_monotonic "$T/out.ts"
+  run ffmpeg -v error -i "$T/out.ts" -map 0 -f null -
+  [[ $status -eq 0 && -z $output ]] || { echo "$output"; return 1; }
+}
+
+@test "a resolution change up (360p to 720p) through sigma-package: every variant plays on" {
+  command -v sigma-package >/dev/null || skip "sigma-package not built"
+  cat "$SRC" "$BIG" >"$T/in.ts"
+  sigma-transcode -i "$T/in.ts" --ladder 1280x720@2000k,640x360@800k,x180@250k --mode low --events "$T/ev" \
+    --log-level warn | sigma-package -i - -o "$T/pkg" --mode low --once --log-level warn
+  # 1280x720 would upscale the first input: two rungs, which keep their
+  # boxes when the input grows (the master playlist fixed the variants).
+  grep -q '"to":"1280x720","type":"transcode.input_changed"' "$T/ev"
+  local m="$T/pkg/master.m3u8" v
+  [[ $(grep -c '^#EXT-X-STREAM-INF' "$m") -eq 2 ]] || { cat "$m"; return 1; }
+  for v in $(grep -v '^#' "$m"); do
+    local pl=$T/pkg/$v dir=$T/pkg/$(dirname "$v")
+    # 10 s of 1 s segments, one timeline (the file's timestamp restart is
+    # re-anchored, the rung sizes did not change, so neither did the SPS).
+    [[ $(grep -c '^#EXTINF' "$pl") -ge 9 ]] || { cat "$pl"; return 1; }
+    ! grep -q '^#EXT-X-DISCONTINUITY$' "$pl" || { cat "$pl"; return 1; }
+    local seg
+    for seg in $(grep -v '^#' "$pl"); do cat "$dir/$seg"; done | cat "$dir/init.mp4" - >"$T/check.mp4"
+    run ffmpeg -v error -i "$T/check.mp4" -f null -
+    [[ $status -eq 0 && -z $output ]] || { echo "$v: $output"; return 1; }
+    local res=$(grep -B1 "^$v\$" "$m" | grep -o 'RESOLUTION=[0-9x]*' | cut -d= -f2)
+    [[ $(last_size "$T/check.mp4" v:0) == "$res" ]] || { echo "$v: last frame $(last_size "$T/check.mp4" v:0), $res"; return 1; }
+  done
+}
+
+@test "a shed rung comes back on an aligned keyframe once encoding keeps up" {
+  mkfifo "$T/in.fifo"
+  # --test-slow-rung makes the largest rung cost 60 ms a frame (30 fps
+  # needs 33): it is shed, comes back after 1 s of keeping up, is shed again.
+  spawn "$T/log" sigma-transcode -i "$T/in.fifo" -o "$T/out.ts" --ladder "$LADDER" --mode ultra-low \
+    --max-lag 0.5 --recover-after 1 --test-slow-rung 60 --events "$T/ev"
+  local pid=$SPAWNED_PID
+  ffmpeg -nostdin -loglevel error -re -i "$SRC" -c copy -f mpegts -y "$T/in.fifo"
+  WAIT_SECS=30 wait_for grep -q transcode.input_ended "$T/ev"
+  kill -TERM "$pid"
+  timeout 30 tail --pid="$pid" -f /dev/null
+  cat "$T/ev"
+  grep '"type":"transcode.lagging"' "$T/ev" | head -1 | grep -q '"shed":"640x360@800k"'
+  grep -q '"rung":"640x360@800k".*"type":"transcode.recovered"' "$T/ev"
+  # The rung's stream has a gap, and resumes on a keyframe that every rung has.
+  local resumed=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts,flags -of csv=p=0 "$T/out.ts" |
+    awk -F, '$1 == "" { next } n++ && $1 - last > 6000 { print $1 "," $2; exit } { last = $1 }')
+  [[ $resumed == *K* ]] || { echo "resumed at: '$resumed'"; return 1; }
+  keyframes "$T/out.ts" v:2 | grep -qx "${resumed%%,*}"
+  (( $(frames "$T/out.ts" v:0) < $(frames "$T/out.ts" v:2) ))
+  run ffmpeg -v error -i "$T/out.ts" -map 0:v:0 -f null -
+  [[ $status -eq 0 && -z $output ]] || { echo "$output"; return 1; }
 }
 
 @test "a FIFO input that ends and comes back: one continuous output" {

@@ -125,7 +125,50 @@ TEST(Ladder, ModesAndKeyframeIntervals) {
   EXPECT_EQ(*parse_mode("ultra-low"), LatencyMode::kUltraLow);
   EXPECT_EQ(default_keyframe_interval(LatencyMode::kUltraLow), 1.0);
   EXPECT_EQ(default_keyframe_interval(LatencyMode::kNormal), 2.0);
+  // sigma-package cuts 1 s segments in low mode: 2 s keyframes cannot divide them.
+  EXPECT_EQ(default_keyframe_interval(LatencyMode::kLow), 1.0);
   EXPECT_EQ(parse_mode("fast").status().code(), ExitCode::kUsage);
+}
+
+std::vector<std::pair<int, int>> refit(const std::vector<Rung>& rungs, int w, int h, int sar_num = 1, int sar_den = 1) {
+  ResolveOptions o;
+  o.src_width = w;
+  o.src_height = h;
+  o.sar_num = sar_num;
+  o.sar_den = sar_den;
+  std::vector<std::pair<int, int>> out;
+  for (const auto& r : rungs) {
+    Rung n = refit_rung(r, o);
+    EXPECT_EQ(n.bitrate, r.bitrate);
+    out.emplace_back(n.width, n.height);
+  }
+  return out;
+}
+
+using Sizes = std::vector<std::pair<int, int>>;
+
+TEST(Ladder, RefitToASmallerSourceNeverUpscales) {
+  auto r = resolve("1280x720@3000k,854x480@1500k,640x360@800k", 1280, 720);
+  ASSERT_EQ(r.size(), 3u);
+  // The streams stay; rungs above the new source are encoded at its size.
+  EXPECT_EQ(refit(r, 640, 360), (Sizes{{640, 360}, {640, 360}, {640, 360}}));
+  EXPECT_EQ(refit(r, 854, 480), (Sizes{{854, 480}, {854, 480}, {640, 360}}));
+  // And back to the full sizes when the source grows again.
+  EXPECT_EQ(refit(r, 1920, 1080), (Sizes{{1280, 720}, {854, 480}, {640, 360}}));
+}
+
+TEST(Ladder, RefitToALargerSourceStaysInsideTheBox) {
+  auto r = resolve("x360@800k,x180@250k", 640, 360);
+  EXPECT_EQ(refit(r, 1280, 720), (Sizes{{640, 360}, {320, 180}}));
+}
+
+TEST(Ladder, RefitFollowsANewAspect) {
+  auto r = resolve("x480@1500k,x240@400k", 1280, 720);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].width, 854);
+  EXPECT_EQ(refit(r, 1440, 1080), (Sizes{{640, 480}, {320, 240}}));
+  // Anamorphic 720x576 at 16:11 SAR displays at 1047x576.
+  EXPECT_EQ(refit(r, 720, 576, 16, 11), (Sizes{{872, 480}, {436, 240}}));
 }
 
 }  // namespace

@@ -90,40 +90,110 @@ TEST(KeyframeSchedule, HalfRateKeepsEveryKeyframe) {
   EXPECT_EQ(kept, 50);
 }
 
-TEST(LagMonitor, QuietWhenKeepingUp) {
-  LagMonitor m(1.0);
-  int64_t now = 0;
-  m.check(now);
-  for (int i = 1; i <= 100; ++i) {
-    // 1 s of media per second of wall time, half of it spent waiting.
-    m.media_at(i * 90000, false);
-    m.waited_ms(500);
-    now += 1000;
-    EXPECT_FALSE(m.check(now).has_value()) << i;
+using Kind = LagMonitor::Verdict::Kind;
+
+// Feeds one window: media_s of media for busy_s of work (and waits for
+// the rest of the second), returns the verdict at its end.
+struct LagClock {
+  LagMonitor& m;
+  int64_t now = 0, media = 0;
+  // The monitor's first look at the clock and the media position.
+  void begin() {
+    m.media_at(0, false);
+    m.check(0, false);
   }
+  LagMonitor::Verdict second(double media_s, double busy_s, bool shed) {
+    media += static_cast<int64_t>(media_s * 90000);
+    m.media_at(media, false);
+    m.waited_ms(static_cast<int64_t>((1 - busy_s) * 1000));
+    now += 1000;
+    return m.check(now, shed);
+  }
+};
+
+TEST(LagMonitor, QuietWhenKeepingUp) {
+  LagMonitor m(1.0, 0);
+  LagClock c{m};
+  c.begin();
+  for (int i = 1; i <= 100; ++i) EXPECT_EQ(c.second(1, 0.5, false).kind, Kind::kNone) << i;
 }
 
 TEST(LagMonitor, ReportsWhenWorkOutrunsMedia) {
-  LagMonitor m(2.0);
-  int64_t now = 0;
-  m.check(now);
+  LagMonitor m(2.0, 0);
+  LagClock c{m};
+  c.begin();
   int reports = 0;
   for (int i = 1; i <= 10; ++i) {
     // 0.5 s of media per second of busy time: 0.5 s more behind each second.
-    m.media_at(i * 45000, false);
-    now += 1000;
-    if (auto lag = m.check(now)) {
+    auto v = c.second(0.5, 1, false);
+    if (v.kind == Kind::kBehind) {
       ++reports;
-      EXPECT_GT(*lag, 2.0);
+      EXPECT_GT(v.behind_s, 2.0);
     }
   }
   EXPECT_EQ(reports, 2);  // at 2.5 s, then counting again from zero
 }
 
 TEST(LagMonitor, DisabledNeverReports) {
-  LagMonitor m(0);
-  EXPECT_FALSE(m.check(0).has_value());
-  EXPECT_FALSE(m.check(100000).has_value());
+  LagMonitor m(0, 10);
+  EXPECT_EQ(m.check(0, true).kind, Kind::kNone);
+  EXPECT_EQ(m.check(100000, true).kind, Kind::kNone);
+}
+
+// Seconds until the first verdict of this kind, or -1 within limit.
+int until(LagClock& c, Kind k, double media_s, double busy_s, bool shed, int limit = 200) {
+  for (int i = 1; i <= limit; ++i)
+    if (c.second(media_s, busy_s, shed).kind == k) return i;
+  return -1;
+}
+
+TEST(LagMonitor, CaughtUpAfterHoldingCalmWhileShed) {
+  LagMonitor m(1.0, 10);
+  LagClock c{m};
+  c.begin();
+  // Calm, but nothing shed: nothing to bring back.
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, false, 30), -1);
+  EXPECT_EQ(until(c, Kind::kBehind, 0.5, 1, false), 3);
+  // Shed and calm: caught up after the 10 s hold, then again 10 s later
+  // for the next shed rung, not at every check.
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, true), 10);
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, true), 10);
+}
+
+TEST(LagMonitor, JitterBelowAQuarterOfMaxLagStillCountsAsCalm) {
+  LagMonitor m(2.0, 5);
+  LagClock c{m};
+  c.begin();
+  // 0.3 s over on every other second, paid back the next: never above 0.5 s.
+  int first = -1;
+  for (int i = 1; i <= 20 && first < 0; ++i) {
+    bool odd = i % 2;
+    if (c.second(odd ? 0.7 : 1.3, odd ? 1.0 : 0.7, true).kind == Kind::kCaughtUp) first = i;
+  }
+  EXPECT_EQ(first, 5);
+}
+
+TEST(LagMonitor, AnUnaffordableRungWaitsLongerEachTimeItFlaps) {
+  LagMonitor m(1.0, 10);
+  LagClock c{m};
+  c.begin();
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, true), 10);
+  EXPECT_EQ(m.recover_after_ms(), 10000);
+  // The rung came back and the machine falls behind again at once.
+  EXPECT_EQ(until(c, Kind::kBehind, 0.5, 1, false), 3);
+  EXPECT_EQ(m.recover_after_ms(), 20000);
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, true), 20);
+  EXPECT_EQ(until(c, Kind::kBehind, 0.5, 1, false), 3);
+  EXPECT_EQ(m.recover_after_ms(), 40000);
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, true), 40);
+  EXPECT_EQ(until(c, Kind::kBehind, 0.5, 1, false), 3);
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, true), 80);
+  EXPECT_EQ(until(c, Kind::kBehind, 0.5, 1, false), 3);
+  EXPECT_EQ(m.recover_after_ms(), 80000);  // capped at 8x
+  // This time it holds: after four waits the base comes back.
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, true), 80);
+  EXPECT_EQ(until(c, Kind::kCaughtUp, 1, 0.3, false, 400), -1);
+  EXPECT_EQ(m.recover_after_ms(), 10000);
 }
 
 }  // namespace

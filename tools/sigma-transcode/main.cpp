@@ -31,6 +31,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 16))->capture_default_str();
   app.add_option("--max-lag", p.max_lag, "seconds behind a live input before shedding a rung (0: never)")
       ->check(CLI::Range(0.0, 600.0))->capture_default_str();
+  app.add_option("--recover-after", p.recover_after,
+                 "seconds of keeping up before a shed rung comes back (0: never; doubles if it flaps)")
+      ->check(CLI::Range(0.0, 3600.0))->capture_default_str();
+  // Test only, hidden from --help: makes the largest rung the slow one.
+  app.add_option("--test-slow-rung", p.test_slow_rung_ms)->check(CLI::Range(0, 10000))->group("");
   app.add_option("--audio-bitrate", abitrate, "AAC bitrate when audio is encoded")->capture_default_str();
   app.add_option("--channel", p.channel, "channel name carried in events");
   return sigma::run_main(app, argc, argv, "sigma-transcode", common, [&]() -> sigma::Status {
