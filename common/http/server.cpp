@@ -36,7 +36,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
     stream_.socket().set_option(tcp::no_delay(true), ec);
-    stream_.socket().non_blocking(true, ec);  // write_wire's send never waits
+    stream_.socket().non_blocking(true, ec);  // direct sends and sendfile never wait
     shared_->connections.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -80,7 +80,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (ec || n == wire->size())
         return asio::post(self->stream_.get_executor(),
                           [self, ex, ec, status, bytes] { self->wire_written(ec, *ex, status, bytes); });
-      asio::async_write(self->stream_.socket(), asio::buffer(*wire) + n,
+      // A client that does not read: the rest waits, for write_timeout at most.
+      self->stream_.expires_after(self->shared_->opts.write_timeout);
+      asio::async_write(self->stream_, asio::buffer(*wire) + n,
                         [self, ex, wire, status, bytes](beast::error_code ec, size_t) {
                           self->wire_written(ec, *ex, status, bytes);
                         });
@@ -143,17 +145,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
     };
     stream_.expires_after(shared_->opts.write_timeout);
     if (use_sendfile) {
-      // Corked, like nginx's tcp_nopush: the header rides in the first full
-      // segment of the file instead of a packet of its own.
-      set_cork(true);
-      asio::async_write(stream_, asio::buffer(*head),
+      // The header goes with MSG_MORE, so it rides in the first full
+      // segment of the file instead of a packet of its own: nginx's
+      // tcp_nopush without its two TCP_CORK calls per response. The send
+      // buffer of a connection between responses is empty, so the header
+      // nearly always goes at once; the rest waits for room.
+      beast::error_code ec;
+      size_t n = stream_.socket().send(asio::buffer(*head), MSG_MORE, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      if (ec) return done(ec);
+      if (n == head->size()) return send_file(res, b.offset, b.length, done);
+      asio::async_write(stream_, asio::buffer(*head) + n,
                         [self = shared_from_this(), head, res, done](beast::error_code ec, size_t) {
-                          auto uncork = [self, done](beast::error_code e) {
-                            self->set_cork(false);
-                            done(e);
-                          };
-                          if (ec) return uncork(ec);
-                          self->send_file(res, res->body().offset, res->body().length, uncork);
+                          if (ec) return done(ec);
+                          self->send_file(res, res->body().offset, res->body().length, done);
                         });
       return;
     }
@@ -163,16 +168,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::async_write(stream_, bufs, [head, res, done](beast::error_code ec, size_t) { done(ec); });
   }
 
-  void set_cork(bool on) {
-    int v = on ? 1 : 0;
-    ::setsockopt(stream_.socket().native_handle(), IPPROTO_TCP, TCP_CORK, &v, sizeof v);
-  }
-
   template <class Done>
   void send_file(const std::shared_ptr<Response>& res, uint64_t off, uint64_t left, Done done) {
-    auto& sock = stream_.socket();
-    beast::error_code ec;
-    sock.native_non_blocking(true, ec);
+    auto& sock = stream_.socket();  // non-blocking since the constructor
     while (left > 0) {
       off_t o = static_cast<off_t>(off);
       ssize_t n = ::sendfile(sock.native_handle(), res->body().file->fd(), &o,

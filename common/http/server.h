@@ -59,7 +59,9 @@ using Handler = std::function<void(const std::shared_ptr<Exchange>&)>;
 
 struct ServerOptions {
   std::chrono::seconds idle_timeout{60};  // keep-alive connection with no request
-  std::chrono::seconds write_timeout{60}; // a client that stops reading
+  // A client that stops reading is dropped after this long without progress
+  // (between two successive writes, as nginx's send_timeout).
+  std::chrono::seconds write_timeout{60};
   std::string server_name = "sigma-origin";
 };
 

@@ -72,7 +72,9 @@ Status run_origin(const OriginParams& p, CommonOptions& common) {
   cfg.part_hold_timeout = cfg.hold_timeout;
   boost::asio::io_context ioc(p.threads);
   OriginService service(ioc, *store, web.get(), cfg);
-  http::Server server(ioc, [&service](const std::shared_ptr<http::Exchange>& ex) { service.handle(ex); }, &log);
+  http::ServerOptions so;
+  so.write_timeout = std::chrono::seconds(p.send_timeout_s);
+  http::Server server(ioc, [&service](const std::shared_ptr<http::Exchange>& ex) { service.handle(ex); }, &log, so);
   service.set_server(&server);
   SIGMA_RETURN_IF_ERROR(server.listen(p.listen));
   DirWatcher watcher(

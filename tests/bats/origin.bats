@@ -350,3 +350,74 @@ PY
   wait "$cpid"
   cmp "$T/got" "$T/part"
 }
+
+@test "clients that never read: memory stays bounded and they are dropped after --send-timeout" {
+  head -c 20000000 /dev/urandom >"$ROOT/demo/v0/big.m4s"  # over the in-memory cache's file limit: sendfile
+  head -c 40000 /dev/urandom >"$ROOT/demo/v0/small.m4s"   # from memory, one write
+  start_origin --send-timeout 2
+  # 20 clients ask for 20 MB each and 20 for a small file, with a tiny
+  # receive window, and do not read. The origin must not buffer what it
+  # cannot send (its RSS stays far below 20 x 20 MB), must keep serving
+  # others, and must drop the stalled clients once they make no progress
+  # for 2 s, freeing their connections.
+  run python3 - "$PORT" "$ORIGIN_PID" <<'PY'
+import json, socket, sys, time, urllib.request
+port, pid = int(sys.argv[1]), sys.argv[2]
+def rss_kb():
+    return next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:"))
+def status():
+    return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/_status"))
+before = rss_kb()
+socks = []
+for i in range(40):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    path = "/demo/v0/big.m4s" if i % 2 == 0 else "/demo/v0/small.m4s"
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    socks.append(s)
+time.sleep(1)
+stalled = rss_kb()
+st = status()
+print(f"RSS before {before} kB, with 40 stalled clients {stalled} kB, status {st}")
+assert st["connections"] >= 40, st
+assert stalled - before < 30000, "the origin buffers what stalled clients do not read"
+# Others are still served meanwhile.
+t0 = time.monotonic()
+assert urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/master.m3u8").status == 200
+assert time.monotonic() - t0 < 1
+# The 20 clients of the big file are dropped after 2 s without progress;
+# the small file fitted in the socket buffers, so those 20 connections are
+# merely idle, their whole response delivered.
+end = time.monotonic() + 6
+while time.monotonic() < end and status()["connections"] > 21:
+    time.sleep(0.1)
+st = status()
+print(f"after the send timeout: {st}")
+assert st["connections"] <= 21, st
+def drain(s, want):
+    s.settimeout(3)
+    got = b""
+    while len(got) < want:
+        try:
+            b = s.recv(1 << 20)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not b:
+            break
+        got += b
+    return got
+for i, s in enumerate(socks):
+    if i % 2 == 0:
+        got = len(drain(s, 20000000 + 1000))
+        assert got < 20000000, f"client {i} got the whole big file from a connection that should be closed"
+    else:
+        got = drain(s, 40000)
+        head, _, body = got.partition(b"\r\n\r\n")
+        body += drain(s, 40000 - len(body)) if len(body) < 40000 else b""
+        assert head.startswith(b"HTTP/1.1 200") and len(body) == 40000, (i, head[:40], len(body))
+print("stalled big-file clients were cut off; small-file clients got their whole response")
+PY
+  echo "$output"
+  [[ $status -eq 0 ]]
+}

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
                  "seconds a blocking request is held at most (0: 3 target durations)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 600.0));
+  app.add_option("--send-timeout", p.send_timeout_s, "seconds without progress before a client that stops reading is dropped")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   app.add_option("--cache-size", p.cache_mb, "MB of files kept in memory")->capture_default_str()->check(CLI::Range(1, 65536));
   return sigma::run_main(app, argc, argv, "sigma-origin", common,
                          [&] { return sigma::origin::run_origin(p, common); });
