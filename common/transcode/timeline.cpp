@@ -28,8 +28,21 @@ Timeline::Mapped Timeline::map(int stream, int64_t ts, int64_t step) {
   return out;
 }
 
-KeyframeSchedule::Decision KeyframeSchedule::next(int64_t pts) {
+KeyframeSchedule::Decision KeyframeSchedule::next(int64_t pts, bool input_key) {
   Decision d;
+  if (follow_input_) {
+    // Until the first input keyframe nothing can be aligned with the
+    // source rung: the first encoded frame still has to be a keyframe.
+    if (!started_ || (input_key && pts - last_key_pts_ >= interval_ - tolerance_)) {
+      started_ = true;
+      last_key_pts_ = pts;
+      since_key_ = 0;
+      d.keyframe = true;
+    }
+    d.keep_at_half_rate = since_key_ % 2 == 0;
+    ++since_key_;
+    return d;
+  }
   if (!started_) {
     started_ = true;
     origin_ = pts;

@@ -41,14 +41,23 @@ class Timeline {
 // (mapped) pts alone, so every rung cuts at the same frames. Counting from
 // the first frame (not from pts 0) keeps the packager's first segment as
 // long as the others.
+//
+// With a source rung (the input passed through) the grid would miss the
+// input's own keyframes whenever they are not on it (a publisher's GOP that
+// is not the interval, a new input after a FIFO reopen): then the schedule
+// follows the input instead, taking an input keyframe as a keyframe when
+// at least an interval (less half a frame) has passed since the last one,
+// so the source rung and the encoded rungs cut at the same frames.
 class KeyframeSchedule {
  public:
-  explicit KeyframeSchedule(int64_t interval) : interval_(interval) {}
+  KeyframeSchedule(int64_t interval, bool follow_input, int64_t frame_step = 0)
+      : interval_(interval), follow_input_(follow_input), tolerance_(frame_step / 2) {}
   struct Decision {
     bool keyframe = false;
     bool keep_at_half_rate = false;  // even frame count since the last keyframe
   };
-  Decision next(int64_t pts);
+  // input_key: the decoded frame was a keyframe in the input.
+  Decision next(int64_t pts, bool input_key = false);
   // The next frame is a keyframe and the intervals count from it (a new
   // picture size: every rung starts again there, together).
   void restart() {
@@ -58,6 +67,9 @@ class KeyframeSchedule {
 
  private:
   int64_t interval_;
+  bool follow_input_;
+  int64_t tolerance_;
+  int64_t last_key_pts_ = 0;
   int64_t last_index_ = INT64_MIN;
   int64_t origin_ = 0;
   bool started_ = false;

@@ -181,7 +181,7 @@ Status Transcoder::setup(AVFormatContext* in) {
   }
   if (p_.test_slow_rung_ms > 0 && !workers_.empty()) workers_[0]->set_test_delay_ms(p_.test_slow_rung_ms);
   for (auto& w : workers_) w->start();
-  schedule_ = std::make_unique<KeyframeSchedule>(std::llround(interval_s_ * 90000));
+  schedule_ = std::make_unique<KeyframeSchedule>(std::llround(interval_s_ * 90000), source_stream_ >= 0, frame_step_);
   lag_ = std::make_unique<LagMonitor>(input_.live() ? p_.max_lag : 0.0, p_.recover_after);
   emit("transcode.started", {{"input", redact_url(p_.input)}, {"mode", mode_name(mode_)},
                              {"keyframe_interval", interval_s_}, {"rungs", rung_events},
@@ -246,7 +246,7 @@ Status Transcoder::on_frame(AVFrame* f) {
   bool new_size = f->width != last_w_ || f->height != last_h_;
   if (new_size) on_new_size(f);
   ++frames_;
-  auto d = schedule_->next(pts);
+  auto d = schedule_->next(pts, f->key_frame);
   for (RungWorker* w : roots_) {
     av::FramePtr ref = av::make_frame();
     if (!ref || av_frame_ref(ref.get(), f) < 0) return internal_error("out of memory");

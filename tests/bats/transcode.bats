@@ -101,6 +101,16 @@ dts_monotonic() {
   [[ $(sizes "$T/out.ts") == "640x360 358x202 " ]] || { sizes "$T/out.ts"; return 1; }
 }
 
+@test "with a source rung, encoded rungs take their keyframes from the input's" {
+  # The input's GOP (1.5 s) is not the 1 s interval: on the fixed grid the
+  # encoded rungs would cut where the source rung cannot.
+  local in=$(make_ts tc-gop45 6 -g 45 -keyint_min 45)
+  sigma-transcode -i "$in" -o "$T/out.ts" --ladder source,320x180@250k --mode ultra-low --log-level warn
+  local k0=$(keyframes "$T/out.ts" v:0)
+  [[ $(echo "$k0" | wc -l) -eq 4 ]] || { echo "$k0"; return 1; }
+  [[ $(keyframes "$T/out.ts" v:1) == "$k0" ]] || { keyframes "$T/out.ts" v:1; return 1; }
+}
+
 @test "the source rung passes the input video through untouched" {
   sigma-transcode -i "$SRC" -o "$T/out.ts" --ladder source,320x180@250k --log-level warn
   [[ $(sizes "$T/out.ts") == "640x360 320x180 " ]]

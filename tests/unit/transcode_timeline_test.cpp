@@ -57,7 +57,7 @@ TEST(Timeline, NewSessionAnchorsAfterEverythingEmitted) {
 }
 
 TEST(KeyframeSchedule, FirstFrameThenEveryIntervalFromIt) {
-  KeyframeSchedule s(2 * 90000);
+  KeyframeSchedule s(2 * 90000, false);
   std::vector<int64_t> keys;
   for (int64_t i = 0; i < 200; ++i) {
     int64_t pts = 126000 + i * kFrame;
@@ -68,7 +68,7 @@ TEST(KeyframeSchedule, FirstFrameThenEveryIntervalFromIt) {
 }
 
 TEST(KeyframeSchedule, IrregularFramesGetTheFirstFrameAtOrAfterTheBoundary) {
-  KeyframeSchedule s(90000);
+  KeyframeSchedule s(90000, false);
   EXPECT_TRUE(s.next(0).keyframe);
   EXPECT_FALSE(s.next(89000).keyframe);
   EXPECT_TRUE(s.next(95000).keyframe);   // the boundary at 90000 fell between frames
@@ -77,8 +77,30 @@ TEST(KeyframeSchedule, IrregularFramesGetTheFirstFrameAtOrAfterTheBoundary) {
   EXPECT_FALSE(s.next(410000).keyframe);
 }
 
+TEST(KeyframeSchedule, FollowsTheInputsKeyframesAtMostOnePerInterval) {
+  KeyframeSchedule s(90000, true, kFrame);
+  std::vector<int64_t> keys;
+  for (int64_t i = 0; i < 200; ++i) {
+    // Input keyframes every 1.5 s (45 frames), plus a scene cut at frame 50.
+    bool input_key = i % 45 == 0 || i == 50;
+    if (s.next(i * kFrame, input_key).keyframe) keys.push_back(i);
+  }
+  EXPECT_EQ(keys, (std::vector<int64_t>{0, 45, 90, 135, 180}));
+}
+
+TEST(KeyframeSchedule, FollowingTheInputStartsWithAKeyframeAnyway) {
+  KeyframeSchedule s(90000, true, kFrame);
+  EXPECT_TRUE(s.next(0, false).keyframe);
+  EXPECT_FALSE(s.next(kFrame, false).keyframe);
+  EXPECT_FALSE(s.next(60000, true).keyframe);  // an input keyframe too soon (a scene cut)
+  EXPECT_TRUE(s.next(89000, true).keyframe);   // within half a frame of an interval: taken
+  EXPECT_FALSE(s.next(89000 + kFrame, true).keyframe);
+  s.restart();  // a new picture size: its first frame is a keyframe
+  EXPECT_TRUE(s.next(100000, true).keyframe);
+}
+
 TEST(KeyframeSchedule, HalfRateKeepsEveryKeyframe) {
-  KeyframeSchedule s(10 * kFrame);
+  KeyframeSchedule s(10 * kFrame, false);
   int kept = 0;
   for (int64_t i = 0; i < 100; ++i) {
     auto d = s.next(i * kFrame);
