@@ -6,14 +6,30 @@
 #     --RTMP--> sigma-ingest --FIFO--> sigma-package --mode M --> sigma-origin
 #     --HTTP--> hls.js in headless Chromium (lowLatencyMode for ultra-low)
 #
+# Mode "ladder" puts the ABR ladder in the chain, as a real ultra-low
+# deployment would run it on two cores:
+#
+#   publisher 720p --RTMP--> sigma-ingest --FIFO--> sigma-transcode --mode
+#     ultra-low --ladder source,854x480,640x360 --FIFO--> sigma-package ...
+#
+# The top rung is the publisher's own 720p passed through: it costs no
+# encode and adds no encoder delay, and the input is already a live-grade
+# 1 s-GOP H.264 stream; only the two lower rungs are encoded (superfast:
+# they must keep real time beside the publisher and Chromium).
+#
 # Steady join: the player starts once the playlist window is full (pre-roll
 # = window + one segment + 1 s), as the harness README defines it.
-# Targets: ultra-low p50 <= 1.5 s, p95 <= 2.0 s, no stall; low <= 6 s;
-# normal <= 20 s.
+# Targets: ultra-low p50 <= 1.5 s, p95 <= 2.0 s, no stall; ladder p50 <=
+# 2.0 s; low <= 6 s; normal <= 20 s.
 #
 # Usage: bench/latency.sh [ULTRA_LOW_SECONDS=120] [OTHER_SECONDS=45] [modes...]
-#   modes: any of ultra-low ultra-low-0.2 (0.2 s parts) low normal nginx
-#   (default: all five)
+#   modes: any of ultra-low ultra-low-0.2 (0.2 s parts) ladder low normal
+#   nginx (default: all but ladder); ladder runs for ULTRA_LOW_SECONDS.
+#   SIGMA_LATENCY_KEEP=1 keeps the work directory (logs, results.jsonl).
+#   SIGMA_BIN=dir picks the binaries (default: the last of build-origin/bin,
+#   build/bin that has them all). SIGMA_LADDER_SIZE, SIGMA_LADDER_BITRATE and
+#   SIGMA_LADDER change the ladder run's publisher and rungs (a loaded machine
+#   may not publish 720p in real time: 640x360 with source,x270@500k,x180@250k).
 # Needs a build (build*/bin or PATH), node/npm (the harness is copied to a
 # temporary directory and `npm install`ed there), nginx + libnginx-mod-rtmp.
 set -euo pipefail
@@ -30,6 +46,7 @@ HARNESS=${SIGMA_HARNESS:-$REPO/../shared/harness}
 BIN=
 # The last one found wins: build/bin, the one scripts/setup builds.
 for b in build-origin/bin build/bin; do [[ -x $b/sigma-origin && -x $b/sigma-ingest && -x $b/sigma-package ]] && BIN=$REPO/$b; done
+[[ -n ${SIGMA_BIN:-} ]] && BIN=$(cd "$SIGMA_BIN" && pwd)
 [[ -n $BIN ]] || BIN=$(dirname "$(command -v sigma-origin)")
 for t in sigma-ingest sigma-package sigma-origin; do
   [[ -x $BIN/$t ]] || { echo "latency: $t not built" >&2; exit 1; }
@@ -44,7 +61,7 @@ cleanup() {
   [[ -f $NGINX_DIR/master.pid ]] && G2G_NGINX_DIR=$NGINX_DIR "$W/h/peers/nginx-rtmp.sh" stop >/dev/null 2>&1 || true
   for p in "${PIDS[@]:-}"; do [[ -n $p ]] && kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]:-}"; do [[ -n $p ]] && timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || true; done
-  rm -rf "$W"
+  if [[ -n ${SIGMA_LATENCY_KEEP:-} ]]; then say "logs kept in $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 
@@ -62,31 +79,49 @@ RESULTS=$W/results.jsonl
 SIZE=${SIGMA_LATENCY_SIZE:-640x360}
 RATE=${SIGMA_LATENCY_BITRATE:-1000k}
 
+# sigma-transcode options for run_sigma; empty: ingest feeds the packager.
+TRANSCODE=()
+
 run_sigma() {  # MODE SECONDS PREROLL LL(ll|std) LABEL [sigma-package options...]
-  local mode=$1 secs=$2 preroll=$3 ll=$4 label=$5 rport oport root fifo ipid ppid opid
+  local mode=$1 secs=$2 preroll=$3 ll=$4 label=$5 rport oport root fifo pfifo ipid ppid opid tpid=
   shift 5
+  local size=${RUN_SIZE:-$SIZE} rate=${RUN_RATE:-$RATE} tag=${label// /-}
   rport=$(free_port)
   oport=$(free_port)
-  root=$W/root-${label// /-}
-  fifo=$W/ts-${label// /-}
+  root=$W/root-$tag
+  fifo=$W/ts-$tag
+  pfifo=$fifo
   mkdir -p "$root"
   mkfifo "$fifo"
-  "$BIN/sigma-origin" --listen "127.0.0.1:$oport" --root "$root" --log-level warn 2>"$W/origin-$mode.log" &
+  "$BIN/sigma-origin" --listen "127.0.0.1:$oport" --root "$root" --log-level warn 2>"$W/origin-$tag.log" &
   opid=$!
-  "$BIN/sigma-package" -i "$fifo" -o "$root/lat" --mode "$mode" --channel lat --log-level warn "$@" \
-    2>"$W/package-$mode.log" &
+  if ((${#TRANSCODE[@]})); then
+    pfifo=$W/ladder-$tag
+    mkfifo "$pfifo"
+    "$BIN/sigma-transcode" -i "$fifo" -o "$pfifo" --mode "$mode" "${TRANSCODE[@]}" --events "$W/transcode-$tag.ev" \
+      --log-level warn 2>"$W/transcode-$tag.log" &
+    tpid=$!
+  fi
+  "$BIN/sigma-package" -i "$pfifo" -o "$root/lat" --mode "$mode" --channel lat --log-level warn "$@" \
+    2>"$W/package-$tag.log" &
   ppid=$!
-  "$BIN/sigma-ingest" --rtmp "127.0.0.1:$rport" --open -o "$fifo" --log-level warn 2>"$W/ingest-$mode.log" &
+  "$BIN/sigma-ingest" --rtmp "127.0.0.1:$rport" --open -o "$fifo" --log-level warn 2>"$W/ingest-$tag.log" &
   ipid=$!
-  PIDS+=("$opid" "$ppid" "$ipid")
+  PIDS+=("$opid" "$ppid" "$ipid" $tpid)
   sleep 0.5
-  say "$label: ${secs} s after a ${preroll} s pre-roll"
+  say "$label: ${secs} s after a ${preroll} s pre-roll ($size at $rate)"
   "$W/h/g2g.sh" --ingest "rtmp://127.0.0.1:$rport/live/{key}" --playlist "http://127.0.0.1:$oport/lat/master.m3u8" \
-    --duration "$secs" --mode "$ll" --preroll "$preroll" --size "$SIZE" --bitrate "$RATE" --watch-pid "$ipid,$ppid,$opid" \
-    --label "$label" --out "$RESULTS" --log-dir "$W/g2g-${label// /-}" >/dev/null ||
+    --duration "$secs" --mode "$ll" --preroll "$preroll" --size "$size" --bitrate "$rate" \
+    --watch-pid "$ipid,$ppid,$opid${tpid:+,$tpid}" \
+    --label "$label" --out "$RESULTS" --log-dir "$W/g2g-$tag" >/dev/null ||
     say "$label: g2g failed"
-  kill "$ipid" "$ppid" "$opid" 2>/dev/null || true
-  wait "$ipid" "$ppid" "$opid" 2>/dev/null || true
+  if [[ -n $tpid ]]; then
+    # What the transcoder cost, and whether it had to shed a rung.
+    say "$label: sigma-transcode CPU $(awk '{printf "%.1f s", ($14 + $15) / 100}' "/proc/$tpid/stat" 2>/dev/null)" \
+      "over the run; events: $(grep -o '"type":"transcode[.a-z_]*"' "$W/transcode-$tag.ev" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
+  fi
+  kill "$ipid" "$ppid" "$opid" $tpid 2>/dev/null || true
+  wait "$ipid" "$ppid" "$opid" $tpid 2>/dev/null || true
 }
 
 run_nginx() {  # SECONDS
@@ -107,6 +142,12 @@ for m in "${MODES[@]}"; do
     # Pre-roll: the window (segments x duration) + one segment + 1 s.
     ultra-low) run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low" ;;  # 12 x 2 s, 1/3 s parts
     ultra-low-0.2) run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low 0.2s" --part-duration 0.2 ;;
+    ladder)
+      [[ -x $BIN/sigma-transcode ]] || { say "sigma-transcode not built in $BIN"; exit 1; }
+      TRANSCODE=(--ladder "${SIGMA_LADDER:-source,854x480@1200k,640x360@700k}" --x264-preset superfast)
+      RUN_SIZE=${SIGMA_LADDER_SIZE:-1280x720} RUN_RATE=${SIGMA_LADDER_BITRATE:-2500k} \
+        run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ladder"
+      TRANSCODE=() ;;
     low) run_sigma low "$OTHER_SECS" 23 std "sigma low" ;;                   # 10 x 2 s
     normal) run_sigma normal "$OTHER_SECS" 43 std "sigma normal" ;;          # 6 x 6 s
     nginx) run_nginx "$OTHER_SECS" ;;
@@ -118,7 +159,8 @@ touch "$RESULTS"
 python3 - "$RESULTS" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-targets = {"sigma ultra-low": (1500, 2000), "sigma ultra-low 0.2s": (1500, 2000), "sigma low": (6000, None),
+targets = {"sigma ultra-low": (1500, 2000), "sigma ultra-low 0.2s": (1500, 2000), "sigma ladder": (2000, None),
+           "sigma low": (6000, None),
            "sigma normal": (20000, None)}
 print(f"{'run':<18}{'p50 ms':>9}{'p95 ms':>9}{'ttff ms':>9}{'stalls':>8}{'fatal/non':>11}{'frames':>8}{'pub lag p50':>12}  target")
 for r in rows:

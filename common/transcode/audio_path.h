@@ -31,7 +31,6 @@ class AudioPath {
   Status end_input();
   // End of the output: drain everything.
   Status finish();
-  bool passthrough() const { return passthrough_; }
 
  private:
   Status open_encoder();

@@ -185,7 +185,9 @@ Status Transcoder::setup(AVFormatContext* in) {
   lag_ = std::make_unique<LagMonitor>(input_.live() ? p_.max_lag : 0.0, p_.recover_after);
   emit("transcode.started", {{"input", redact_url(p_.input)}, {"mode", mode_name(mode_)},
                              {"keyframe_interval", interval_s_}, {"rungs", rung_events},
-                             {"audio", audio_index_ < 0 ? "none" : audio_ && audio_->passthrough() ? "copy" : "aac"}});
+                             {"audio", audio_index_ < 0                                                    ? "none"
+                                       : in->streams[audio_index_]->codecpar->codec_id == AV_CODEC_ID_AAC ? "copy"
+                                                                                                          : "aac"}});
   return {};
 }
 
