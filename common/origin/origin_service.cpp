@@ -126,26 +126,19 @@ void OriginService::sweep() {
     if (ec || stopped_) return;
     auto now = std::chrono::steady_clock::now();
     std::vector<std::shared_ptr<Waiter>> expired;
-    bool due;
     {
       std::lock_guard lock(mu_);
-      due = now >= earliest_deadline_;
-    }
-    if (!due) return sweep();
-    {
-      std::lock_guard lock(mu_);
-      earliest_deadline_ = std::chrono::steady_clock::time_point::max();
-      for (auto& [rel, m] : waiters_)
-        for (auto& [k, w] : m) {
-          if (w->deadline <= now)
-            expired.push_back(w);
-          else
-            earliest_deadline_ = std::min(earliest_deadline_, w->deadline);
-        }
-    }
-    {
-      std::lock_guard lock(mu_);
-      timed_out_ += expired.size();
+      if (now >= earliest_deadline_) {
+        earliest_deadline_ = std::chrono::steady_clock::time_point::max();
+        for (auto& [rel, m] : waiters_)
+          for (auto& [k, w] : m) {
+            if (w->deadline <= now)
+              expired.push_back(w);
+            else
+              earliest_deadline_ = std::min(earliest_deadline_, w->deadline);
+          }
+        timed_out_ += expired.size();
+      }
     }
     for (auto& w : expired) {
       bool head = w->ex->head();

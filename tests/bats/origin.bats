@@ -237,6 +237,8 @@ write_ll() {
   # Within the limits but never written: held for --hold-timeout, then 503.
   run code "_HLS_msn=14&_HLS_part=7"
   [[ ${output%% *} == 503 ]] && awk -v t="${output##* }" 'BEGIN { exit !(t >= 0.9 && t < 3) }'
+  run curl -s "$BASE/_status"
+  [[ $(jq -c '[.held_requests, .held_timed_out_total, .held_hung_up_total]' <<<"$output") == "[0,1,0]" ]]
 }
 
 @test "delta update: _HLS_skip=YES replaces old segments with EXT-X-SKIP and the count matches" {
