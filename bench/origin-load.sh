@@ -105,20 +105,20 @@ kill "$OPID"; wait "$OPID" 2>/dev/null || true
 # --- 2. segment throughput, sigma-origin vs nginx --------------------------
 O1=0 O2=0 N1=0 N2=0 OBEST=0 NBEST=0 OC1=0 OC2=0 NC1=0 NC2=0
 if ((SECS > 0)); then
-SEGDIR=$W/seg
-mkdir -p "$SEGDIR/ch/v0"
-SEGS=""
-for i in $(seq 0 19); do  # 2 s at ~2 Mbit/s each
-  head -c 500000 /dev/urandom >"$SEGDIR/ch/v0/seg-$i.m4s"
-  SEGS+="/ch/v0/seg-$i.m4s "
-done
-OPORT=$(free_port)
-NPORT=$(free_port)
-"$ORIGIN" --listen "127.0.0.1:$OPORT" --root "$SEGDIR" --threads 2 --log-level warn 2>"$W/origin2.log" &
-O2PID=$!
-PIDS+=("$O2PID")
-mkdir -p "$W/nginx/logs"
-cat >"$W/nginx/nginx.conf" <<CONF
+  SEGDIR=$W/seg
+  mkdir -p "$SEGDIR/ch/v0"
+  SEGS=""
+  for i in $(seq 0 19); do  # 2 s at ~2 Mbit/s each
+    head -c 500000 /dev/urandom >"$SEGDIR/ch/v0/seg-$i.m4s"
+    SEGS+="/ch/v0/seg-$i.m4s "
+  done
+  OPORT=$(free_port)
+  NPORT=$(free_port)
+  "$ORIGIN" --listen "127.0.0.1:$OPORT" --root "$SEGDIR" --threads 2 --log-level warn 2>"$W/origin2.log" &
+  O2PID=$!
+  PIDS+=("$O2PID")
+  mkdir -p "$W/nginx/logs"
+  cat >"$W/nginx/nginx.conf" <<CONF
 worker_processes 2;
 pid $W/nginx/nginx.pid;
 error_log $W/nginx/logs/error.log warn;
@@ -136,42 +136,42 @@ http {
   }
 }
 CONF
-nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/nginx/stderr" &
-NGPID=$!
-PIDS+=("$NGPID")
-for _ in $(seq 50); do
-  curl -sf -o /dev/null "http://127.0.0.1:$OPORT/ch/v0/seg-0.m4s" && curl -sf -o /dev/null "http://127.0.0.1:$NPORT/ch/v0/seg-0.m4s" && break
-  sleep 0.1
-done
-# Both must serve the real bytes (a 403 from nginx would be very fast).
-cmp <(curl -s "http://127.0.0.1:$OPORT/ch/v0/seg-3.m4s") "$SEGDIR/ch/v0/seg-3.m4s"
-cmp <(curl -s "http://127.0.0.1:$NPORT/ch/v0/seg-3.m4s") "$SEGDIR/ch/v0/seg-3.m4s"
+  nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/nginx/stderr" &
+  NGPID=$!
+  PIDS+=("$NGPID")
+  for _ in $(seq 50); do
+    curl -sf -o /dev/null "http://127.0.0.1:$OPORT/ch/v0/seg-0.m4s" && curl -sf -o /dev/null "http://127.0.0.1:$NPORT/ch/v0/seg-0.m4s" && break
+    sleep 0.1
+  done
+  # Both must serve the real bytes (a 403 from nginx would be very fast).
+  cmp <(curl -s "http://127.0.0.1:$OPORT/ch/v0/seg-3.m4s") "$SEGDIR/ch/v0/seg-3.m4s"
+  cmp <(curl -s "http://127.0.0.1:$NPORT/ch/v0/seg-3.m4s") "$SEGDIR/ch/v0/seg-3.m4s"
 
-TCK=$(getconf CLK_TCK)
-cpu_ticks() {  # PID...: user+system ticks of these processes
-  local t=0 p
-  for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
-  echo "$t"
-}
-bench_wrk() {  # PORT PID... -> "requests/s cpu_us_per_request" (0 on any non-2xx)
-  local port=$1 before after out
-  shift
-  before=$(cpu_ticks "$@")
-  out=$(SEGMENTS=$SEGS wrk -t2 -c64 -d"${SECS}s" -s bench/origin-load/segments.lua "http://127.0.0.1:$port/" 2>&1)
-  after=$(cpu_ticks "$@")
-  awk -v cpu=$((after - before)) -v tck="$TCK" '
-    /Non-2xx/ { bad = 1 } / requests in / { n = $1 } /Requests\/sec/ { r = $2 }
-    END { if (bad) print 0, 0; else printf "%s %.0f\n", r, cpu / tck * 1e6 / n }' <<<"$out"
-}
-NGINX_PIDS=("$NGPID" $(pgrep -P "$NGPID"))  # master and its workers, by parent PID
-# Warm both (page cache, origin's memory cache), then measure each twice,
-# interleaved, and keep the better run of each.
-SEGMENTS=$SEGS wrk -t1 -c4 -d2s -s bench/origin-load/segments.lua "http://127.0.0.1:$OPORT/" >/dev/null
-SEGMENTS=$SEGS wrk -t1 -c4 -d2s -s bench/origin-load/segments.lua "http://127.0.0.1:$NPORT/" >/dev/null
-read -r O1 OC1 < <(bench_wrk "$OPORT" "$O2PID"); read -r N1 NC1 < <(bench_wrk "$NPORT" "${NGINX_PIDS[@]}")
-read -r O2 OC2 < <(bench_wrk "$OPORT" "$O2PID"); read -r N2 NC2 < <(bench_wrk "$NPORT" "${NGINX_PIDS[@]}")
-OBEST=$(printf '%s\n%s\n' "$O1" "$O2" | sort -g | tail -1)
-NBEST=$(printf '%s\n%s\n' "$N1" "$N2" | sort -g | tail -1)
+  TCK=$(getconf CLK_TCK)
+  cpu_ticks() {  # PID...: user+system ticks of these processes
+    local t=0 p
+    for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+    echo "$t"
+  }
+  bench_wrk() {  # PORT PID... -> "requests/s cpu_us_per_request" (0 on any non-2xx)
+    local port=$1 before after out
+    shift
+    before=$(cpu_ticks "$@")
+    out=$(SEGMENTS=$SEGS wrk -t2 -c64 -d"${SECS}s" -s bench/origin-load/segments.lua "http://127.0.0.1:$port/" 2>&1)
+    after=$(cpu_ticks "$@")
+    awk -v cpu=$((after - before)) -v tck="$TCK" '
+      /Non-2xx/ { bad = 1 } / requests in / { n = $1 } /Requests\/sec/ { r = $2 }
+      END { if (bad) print 0, 0; else printf "%s %.0f\n", r, cpu / tck * 1e6 / n }' <<<"$out"
+  }
+  NGINX_PIDS=("$NGPID" $(pgrep -P "$NGPID"))  # master and its workers, by parent PID
+  # Warm both (page cache, origin's memory cache), then measure each twice,
+  # interleaved, and keep the better run of each.
+  SEGMENTS=$SEGS wrk -t1 -c4 -d2s -s bench/origin-load/segments.lua "http://127.0.0.1:$OPORT/" >/dev/null
+  SEGMENTS=$SEGS wrk -t1 -c4 -d2s -s bench/origin-load/segments.lua "http://127.0.0.1:$NPORT/" >/dev/null
+  read -r O1 OC1 < <(bench_wrk "$OPORT" "$O2PID"); read -r N1 NC1 < <(bench_wrk "$NPORT" "${NGINX_PIDS[@]}")
+  read -r O2 OC2 < <(bench_wrk "$OPORT" "$O2PID"); read -r N2 NC2 < <(bench_wrk "$NPORT" "${NGINX_PIDS[@]}")
+  OBEST=$(printf '%s\n%s\n' "$O1" "$O2" | sort -g | tail -1)
+  NBEST=$(printf '%s\n%s\n' "$N1" "$N2" | sort -g | tail -1)
 fi
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
