@@ -3,6 +3,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "ingest/server_state.h"
+#include "package/channel_packager.h"
 
 namespace sigma::ingest::detail {
 
@@ -39,7 +40,7 @@ Result<Channel*> Server::channel(const std::string& name) {
   auto hls = hls_ ? hls_->for_channel(name) : std::nullopt;
   if (hls) {
     SIGMA_RETURN_IF_ERROR(package::check_output_dir(hls->out_dir));
-    ch->hls = std::make_unique<HlsSink>(*hls, events_);
+    ch->hls = std::make_unique<HlsSink>(*hls, events_, *packaging_);
     spdlog::info("channel {}: HLS into {} ({} mode)", name, hls->out_dir, hls->mode);
   } else if (p_.output_template.empty()) {
     ch->output = std::make_unique<ChannelOutput>(1, "stdout", cap);
@@ -140,7 +141,7 @@ void Server::stream_started(Channel& ch, const nlohmann::json& info) {
   fields["session"] = ch.sessions;
   if (ch.hls) {
     fields["output"] = ch.hls->dir();
-    fields["mode"] = ch.hls->packager().params().mode;
+    fields["mode"] = ch.hls->mode();
   }
   spdlog::info("channel {}: stream started {}", ch.name, info.dump());
   events_.emit("stream.started", ch.name, fields);

@@ -16,6 +16,7 @@
 #include "ingest/hls_config.h"
 #include "ingest/inbox.h"
 #include "ingest/keys.h"
+#include "ingest/packaging_thread.h"
 #include "ingest/pull_input.h"
 #include "ingest/rtmp_connection.h"
 #include "ingest/server.h"
@@ -35,6 +36,8 @@ class Server : public ChannelHub {
     if (srt_) srt_->stop();
     pulls_.clear();
     conns_.clear();
+    channels_.clear();
+    packaging_.reset();  // runs what is queued
     if (listen_fd_ >= 0) ::close(listen_fd_);
     if (epfd_ >= 0) ::close(epfd_);
   }
@@ -56,7 +59,7 @@ class Server : public ChannelHub {
   Status flush_outputs(int64_t now);
   Status drain_outputs_at_exit();
   void shutdown_sessions();
-  Status close_hls();
+  void close_hls();  // ends every HLS playlist and waits for the packaging thread
   // Channel name for a key, or nullopt with a reason. Thread-safe (SRT
   // calls it from libsrt's threads).
   std::optional<std::string> resolve(const std::string& key, std::string& reason, bool& busy);
@@ -71,6 +74,9 @@ class Server : public ChannelHub {
   EventWriter events_;
   std::optional<KeyStore> keys_;
   std::optional<HlsConfig> hls_;
+  // Runs every HLS channel's packaging; declared after events_ (which it
+  // writes) so that it is joined first.
+  std::unique_ptr<PackagingThread> packaging_;
   bool single_target_ = true;  // stdout or a path without {channel}
   int epfd_ = -1;
   int listen_fd_ = -1;

@@ -32,8 +32,8 @@ nlohmann::json channel_json(const Channel& ch, int64_t now) {
   }
   if (ch.hls) {
     j["hls"] = {{"dir", ch.hls->dir()},
-                {"mode", ch.hls->packager().params().mode},
-                {"segments", ch.hls->packager().segments()},
+                {"mode", ch.hls->mode()},
+                {"segments", ch.hls->segments()},
                 {"max_write_ms", std::round(double(ch.hls->max_call_us()) / 100) / 10}};
   }
   if (ch.recorder) j["recording"] = ch.recorder->path();
@@ -58,6 +58,7 @@ nlohmann::json status_json(std::map<std::string, std::unique_ptr<Channel>>& chan
           {"rejected", c.rejected},
           {"timeouts", c.timeouts},
           {"protocol_errors", c.protocol_errors},
+          {"loop_max_ms", std::round(double(c.loop_max_us) / 100) / 10},
           {"channels", list}};
 }
 

@@ -17,6 +17,7 @@ struct ServerCounters {
   uint64_t rejected = 0;
   uint64_t timeouts = 0;
   uint64_t protocol_errors = 0;
+  int64_t loop_max_us = 0;  // longest pass of the event loop between two waits
 };
 
 // Updates each channel's rates for a period of period_ms, then describes.

@@ -172,7 +172,8 @@ TEST(FlvToMedia, EnhancedRtmpHevcBecomesDecodableTsAndHls) {
   ASSERT_TRUE(package::resolve_params(hp).is_ok());
   EventWriter events;
   ASSERT_TRUE(events.open((dir / "events.ndjson").string()).is_ok());
-  HlsSink hls(hp, events);
+  PackagingThread worker(64 << 20);
+  HlsSink hls(hp, events, worker);
   FlvToMedia conv({&ts_sink, &hls}, [&](const nlohmann::json& info) { started = info; });
   rtmp::AmfValue meta;
   meta.type = rtmp::AmfValue::Type::kEcmaArray;
@@ -220,7 +221,8 @@ TEST(FlvToMedia, EnhancedRtmpHevcBecomesDecodableTsAndHls) {
   }
   EXPECT_EQ(got, frames);
 
-  ASSERT_TRUE(hls.close().is_ok());
+  hls.close();
+  worker.drain();
   auto playlist = read_file(hp.out_dir + "/v0/index.m3u8");
   ASSERT_TRUE(playlist.is_ok());
   EXPECT_NE(playlist->find("#EXT-X-ENDLIST"), std::string::npos) << *playlist;
