@@ -10,34 +10,66 @@
 
 namespace sigma {
 
-Status write_file_atomic(const std::string& path, std::string_view content, bool sync) {
+Status AtomicFile::open(const std::string& path) {
+  discard();
+  path_ = path;
+  size_ = 0;
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_error("create " + tmp, errno);
+  fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) return errno_error("create " + tmp, errno);
+  return {};
+}
+
+Status AtomicFile::write(const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
   size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+  while (off < size) {
+    ssize_t n = ::write(fd_, p + off, size - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return errno_error("write " + tmp, e);
+      return errno_error("write " + path_ + ".tmp", errno);
     }
     off += static_cast<size_t>(n);
   }
+  size_ += size;
+  return {};
+}
+
+Status AtomicFile::commit(bool sync) {
+  std::string tmp = path_ + ".tmp";
+  int fd = fd_;
+  fd_ = -1;
   if (sync && ::fsync(fd) != 0) {
     int e = errno;
     ::close(fd);
+    ::unlink(tmp.c_str());
     return errno_error("fsync " + tmp, e);
   }
-  if (::close(fd) != 0) return errno_error("close " + tmp, errno);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return errno_error("close " + tmp, e);
+  }
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return errno_error("rename " + tmp, e);
   }
   return {};
+}
+
+void AtomicFile::discard() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  ::unlink((path_ + ".tmp").c_str());
+}
+
+Status write_file_atomic(const std::string& path, std::string_view content, bool sync) {
+  AtomicFile f;
+  SIGMA_RETURN_IF_ERROR(f.open(path));
+  SIGMA_RETURN_IF_ERROR(f.write(content.data(), content.size()));
+  return f.commit(sync);
 }
 
 Status make_dirs(const std::string& path) {

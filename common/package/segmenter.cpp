@@ -11,7 +11,6 @@
 #include "package/fmp4_muxer.h"
 #include "package/naming.h"
 #include "package/param_sets.h"
-#include "package/temp_file.h"
 
 namespace sigma::package {
 
@@ -52,12 +51,12 @@ struct Segmenter::Track {
   int seg_frames = 0, part_index = 0;
   std::string seg_map;
   bool seg_disc = false;
-  TempFile seg_file;
+  AtomicFile seg_file;
 
   bool part_open = false;
   int64_t part_start = 0;
   bool part_independent = false;
-  TempFile part_file;
+  AtomicFile part_file;
 
   bool pending_disc = false;
   bool waiting_key = true;

@@ -63,6 +63,31 @@ TEST(Fs, AtomicWriteReplaces) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Fs, AtomicFileAppearsWholeOnCommitAndLeavesNothingOnDiscard) {
+  auto dir = std::filesystem::temp_directory_path() / ("sigma_af_" + std::to_string(getpid()));
+  ASSERT_TRUE(make_dirs(dir.string()).is_ok());
+  auto p = (dir / "seg-1.m4s").string();
+  {
+    AtomicFile f;
+    ASSERT_TRUE(f.open(p).is_ok());
+    ASSERT_TRUE(f.write("ab", 2).is_ok());
+    ASSERT_TRUE(f.write("cd", 2).is_ok());
+    EXPECT_FALSE(std::filesystem::exists(p));  // a reader sees nothing yet
+    EXPECT_EQ(f.size(), 4u);
+    ASSERT_TRUE(f.commit().is_ok());
+  }
+  EXPECT_EQ(*read_file(p), "abcd");
+  auto q = (dir / "seg-2.m4s").string();
+  {
+    AtomicFile f;
+    ASSERT_TRUE(f.open(q).is_ok());
+    ASSERT_TRUE(f.write("x", 1).is_ok());
+  }  // destroyed uncommitted
+  EXPECT_FALSE(std::filesystem::exists(q));
+  EXPECT_FALSE(std::filesystem::exists(q + ".tmp"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Events, OneJsonLinePerEvent) {
   auto p = std::filesystem::temp_directory_path() / ("sigma_ev_" + std::to_string(getpid()));
   {
