@@ -28,10 +28,14 @@ struct Server::Shared {
   std::atomic<int> connections{0};
 };
 
+// The socket's executor, kept with its concrete type: dispatching through
+// the type-erased one costs an executor copy per call, thousands per wake-up.
+using Strand = asio::strand<asio::io_context::executor_type>;
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<Server::Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
+  Connection(tcp::socket socket, Strand strand, std::shared_ptr<Server::Shared> shared)
+      : stream_(std::move(socket)), strand_(std::move(strand)), shared_(std::move(shared)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -43,13 +47,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection() { shared_->connections.fetch_sub(1, std::memory_order_relaxed); }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    asio::dispatch(strand_, [self = shared_from_this()] { self->do_read(); });
   }
 
-  asio::any_io_executor executor() { return stream_.get_executor(); }
-
   void watch_hangup(const std::shared_ptr<Exchange>& ex) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex] {
+    asio::dispatch(strand_, [self = shared_from_this(), ex] {
       if (ex->sent()) return;
       self->held_ = ex;
       // At most one wait per connection: one left over from an earlier
@@ -59,12 +61,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void write(const std::shared_ptr<Exchange>& ex, std::shared_ptr<Response> res) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, res] { self->do_write(ex, res); });
+    asio::dispatch(strand_, [self = shared_from_this(), ex, res] { self->do_write(ex, res); });
   }
 
   void write_wire(const std::shared_ptr<Exchange>& ex, std::shared_ptr<const std::string> wire, int status,
                   uint64_t bytes) {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this(), ex, wire = std::move(wire), status, bytes] {
+    asio::dispatch(strand_, [self = shared_from_this(), ex, wire = std::move(wire), status, bytes] {
       self->held_.reset();
       self->shared_->writes.fetch_add(1);
       // Straight to the socket, and at once: such responses are small
@@ -78,8 +80,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // What follows the answer (the access log line, arming the next read,
       // freeing the request) waits behind the other woken requests' answers.
       if (ec || n == wire->size())
-        return asio::post(self->stream_.get_executor(),
-                          [self, ex, ec, status, bytes] { self->wire_written(ec, *ex, status, bytes); });
+        return asio::post(self->strand_, [self, ex, ec, status, bytes] { self->wire_written(ec, *ex, status, bytes); });
       // A client that does not read: the rest waits, for write_timeout at most.
       self->stream_.expires_after(self->shared_->opts.write_timeout);
       asio::async_write(self->stream_, asio::buffer(*wire) + n,
@@ -267,6 +268,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   beast::tcp_stream stream_;
+  Strand strand_;
   std::shared_ptr<Server::Shared> shared_;
   beast::flat_buffer buffer_{8192};
   std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
@@ -283,8 +285,6 @@ Exchange::Exchange(std::shared_ptr<Connection> conn, Request req, std::string cl
       client_(std::move(client)),
       unix_ms_(unix_ms_now()),
       start_(std::chrono::steady_clock::now()) {}
-
-asio::any_io_executor Exchange::executor() const { return conn_->executor(); }
 
 void Exchange::send(Response res) {
   if (sent_.exchange(true)) return;
@@ -367,7 +367,8 @@ tcp::endpoint Server::local_endpoint() const {
 }
 
 void Server::do_accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+  auto strand = asio::make_strand(ioc_);
+  acceptor_.async_accept(strand, [this, strand](beast::error_code ec, tcp::socket socket) {
     if (shared_->stopping.load() || ec == asio::error::operation_aborted) return;
     if (ec) {
       // EMFILE and friends: back off instead of spinning on a full fd table.
@@ -378,7 +379,7 @@ void Server::do_accept() {
       });
       return;
     }
-    std::make_shared<Connection>(std::move(socket), shared_)->start();
+    std::make_shared<Connection>(std::move(socket), strand, shared_)->start();
     do_accept();
   });
 }

@@ -27,7 +27,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Exchange(std::shared_ptr<Connection> conn, Request req, std::string client);
   const Request& request() const { return req_; }
   const std::string& client() const { return client_; }
-  boost::asio::any_io_executor executor() const;
   bool head() const { return req_.method() == boost::beast::http::verb::head; }
   // Sends the response (exactly once; later calls are ignored). Safe from
   // any thread: the write runs on the connection's strand.
