@@ -8,18 +8,13 @@
 #include "http/mime.h"
 #include "http/range.h"
 #include "http/url.h"
+#include "origin/responses.h"
 
 namespace sigma::origin {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using http::Response;
-
-// Parts, segments and init sections never change once renamed into place.
-constexpr std::string_view kImmutable = "public, max-age=31536000, immutable";
-constexpr std::string_view kNoCache = "no-cache";
-// Thumbnails and their WebVTT index are rewritten in place by name.
-constexpr std::string_view kShort = "public, max-age=5";
 
 struct OriginService::Snapshot {
   FileData data;
@@ -55,10 +50,6 @@ struct OriginService::Waiter {
 
 namespace {
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 std::string_view cache_control_for(std::string_view rel) {
   static constexpr std::string_view kMedia[] = {".m4s", ".mp4", ".ts", ".aac", ".m4a", ".m4v", ".cmfv", ".cmfa"};
   for (auto e : kMedia)
@@ -70,22 +61,6 @@ std::string_view cache_control_for(std::string_view rel) {
 std::string dir_of(const std::string& rel) {
   auto slash = rel.rfind('/');
   return slash == std::string::npos ? std::string() : rel.substr(0, slash);
-}
-
-Response base_response(bhttp::status status) {
-  Response res(status, 11);
-  res.set(bhttp::field::server, "sigma-origin");
-  res.set(bhttp::field::access_control_allow_origin, "*");
-  res.set(bhttp::field::access_control_expose_headers, "Content-Length, Content-Range, Age, Date");
-  return res;
-}
-
-Response text_response(bhttp::status status, std::string text, bool head) {
-  Response res = base_response(status);
-  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-  res.set(bhttp::field::cache_control, kNoCache);
-  http::set_text(res, std::move(text) + "\n", head);
-  return res;
 }
 
 std::chrono::milliseconds auto_hold(double target_duration) {
@@ -517,42 +492,6 @@ void OriginService::serve_channels(const std::shared_ptr<http::Exchange>& ex) {
   res.set(bhttp::field::cache_control, kNoCache);
   http::set_text(res, list.dump() + "\n", ex->head());
   ex->send(std::move(res));
-}
-
-// For operators and tests: what the origin holds right now.
-void OriginService::serve_status(const std::shared_ptr<http::Exchange>& ex) {
-  nlohmann::json j;
-  {
-    std::lock_guard lock(mu_);
-    j["held_requests"] = held_;
-    j["held_playlist_requests"] = held_ - held_parts_;
-    j["held_part_requests"] = held_parts_;
-    j["held_timed_out_total"] = timed_out_;
-    j["held_hung_up_total"] = hung_up_;
-  }
-  if (server_) j["connections"] = server_->connections();
-  j["cached_bytes"] = store_.cached_bytes();
-  Response res = base_response(bhttp::status::ok);
-  res.set(bhttp::field::content_type, "application/json");
-  res.set(bhttp::field::cache_control, "no-store");
-  http::set_text(res, j.dump() + "\n", ex->head());
-  ex->send(std::move(res));
-}
-
-void OriginService::serve_web(const std::shared_ptr<http::Exchange>& ex, const std::string& name) {
-  // Only the page's own files, and hls.js from node_modules, are reachable.
-  static const std::unordered_map<std::string, std::string> kFiles = {
-      {"index.html", "index.html"},
-      {"watch.js", "watch.js"},
-      {"watch.css", "watch.css"},
-      {"hls.min.js", "node_modules/hls.js/dist/hls.min.js"},
-  };
-  auto it = kFiles.find(name);
-  if (!web_ || it == kFiles.end()) return ex->send(text_response(bhttp::status::not_found, "not found", ex->head()));
-  auto got = web_->get(it->second);
-  if (!std::holds_alternative<FileData>(got))
-    return ex->send(text_response(bhttp::status::not_found, "watch page file missing: " + it->second, ex->head()));
-  serve_file(ex, it->second, std::get<FileData>(got), kNoCache);
 }
 
 }  // namespace sigma::origin
