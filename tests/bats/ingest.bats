@@ -135,7 +135,7 @@ stop_ingest() {
   publish s3cret-demo-key
   wait_for grep -q stream.ended "$T/events"
   publish s3cret-demo-key "$SRC_SMALL"
-  wait_for test "$(grep -c stream.ended "$T/events")" -eq 2
+  wait_for bash -c "[ \$(grep -c stream.ended '$T/events') -eq 2 ]"
   kill -0 "$INGEST_PID"
   stop_ingest
   [ "$(grep -c '"type":"stream.started"' "$T/events")" -eq 2 ]
@@ -158,7 +158,7 @@ stop_ingest() {
   start_ingest --keys "$T/keys" --output "$T/run/{channel}/source.ts"
   publish s3cret-demo-key "$SRC" -re
   publish s3cret-demo-key "$SRC_SMALL" -re
-  wait_for test "$(grep -c stream.ended "$T/events")" -eq 2
+  wait_for bash -c "[ \$(grep -c stream.ended '$T/events') -eq 2 ]"
   kill -0 "$PKG"  # the packager never saw EOF
   WAIT_SECS=15 wait_for bash -c "grep -l EXT-X-DISCONTINUITY '$T'/hls/*.m3u8 '$T'/hls/*/*.m3u8"
   stop_ingest
@@ -198,7 +198,7 @@ stop_ingest() {
   publish stuck "$SRC" -re &
   C=$!
   wait "$A"; wait "$B"; wait "$C"
-  wait_for test "$(grep -c stream.ended "$T/events")" -eq 3
+  wait_for bash -c "[ \$(grep -c stream.ended '$T/events') -eq 3 ]"
   sleep 1.2
   jq -e '.channels[] | select(.channel == "stuck") | .output.connected == false' "$T/status.json"
   jq -e '.channels[] | select(.channel == "stuck") | .output.dropped_bytes > 0' "$T/status.json"
