@@ -93,9 +93,9 @@ size_t Segmenter::add_track(const std::string& name, const AVCodecParameters* pa
   t->msn = p_.first_msn;
   t->pending_disc = p_.first_msn > 0;
   t->waiting_key = t->video;
-  bool have_video = false;
-  for (auto& o : tracks_) have_video |= o->video;
-  if (t->video && !have_video) ref_ = t->index;
+  // The last video track: in a ladder the lowest rung, the one a
+  // transcoder sheds last, so audio keeps being cut while others pause.
+  if (t->video || tracks_.empty()) ref_ = t->index;
   tracks_.push_back(std::move(t));
   return tracks_.size() - 1;
 }
@@ -119,16 +119,18 @@ void Segmenter::start_input(const std::vector<const AVCodecParameters*>& pars, i
 
 int64_t Segmenter::pdt_ms(int64_t dts) const { return wall_base_ms_ + (dts - dts_base_) / 90; }
 
-Status Segmenter::discontinuity_all(const char* why) {
+Status Segmenter::discontinuity_all(const std::string& why, bool timeline_jump) {
   spdlog::warn("{}: starting a discontinuity", why);
   for (auto& tp : tracks_) {
     Track& t = *tp;
     if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));
-    t.stale_input_dts = t.last_dts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : t.last_dts - offset_;
+    if (timeline_jump) {
+      t.stale_input_dts = t.last_dts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : t.last_dts - offset_;
+      t.last_dts = AV_NOPTS_VALUE;
+    }
     t.mux.reset();
     t.pending_disc = true;
     t.waiting_key = t.video;
-    t.last_dts = AV_NOPTS_VALUE;
     t.cuts.clear();
   }
   return {};
@@ -172,8 +174,8 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   int64_t dts = pkt->dts + offset_;
   if (t.last_dts != AV_NOPTS_VALUE) {
     if (dts < t.last_dts - kBackwardTolerance || dts > t.last_dts + gap_ticks_) {
-      SIGMA_RETURN_IF_ERROR(discontinuity_all(
-          fmt::format("{}: timestamp jump of {:.3f} s", t.name, to_seconds(dts - t.last_dts)).c_str()));
+      SIGMA_RETURN_IF_ERROR(
+          discontinuity_all(fmt::format("{}: timestamp jump of {:.3f} s", t.name, to_seconds(dts - t.last_dts)), true));
       offset_ = timeline_end_ - pkt->dts;
       wall_base_ms_ = unix_ms_now();
       dts_base_ = timeline_end_;
@@ -201,8 +203,12 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   if (t.video && key) {
     std::string ps = extract_param_sets(t.par->codec_id, pkt->data, static_cast<size_t>(pkt->size));
     if (!ps.empty() && !t.param_sets.empty() && ps != t.param_sets) {
-      spdlog::warn("{}: codec parameters changed: new init segment, discontinuity", t.name);
-      if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, dts));
+      // Every variant takes the discontinuity (a ladder's rungs change
+      // together, one keyframe after another): a player switching between
+      // them matches them by discontinuity sequence.
+      spdlog::warn("{}: codec parameters changed: new init segment", t.name);
+      if (!t.pending_disc || t.seg_open) SIGMA_RETURN_IF_ERROR(discontinuity_all(t.name + ": new parameters", false));
+      t.waiting_key = false;  // this keyframe starts it
       t.mux.reset();
       av_freep(&t.par->extradata);
       t.par->extradata = static_cast<uint8_t*>(av_mallocz(ps.size() + AV_INPUT_BUFFER_PADDING_SIZE));

@@ -58,7 +58,11 @@ class Segmenter {
   struct Track;
 
  private:
-  Status discontinuity_all(const char* why);
+  // Ends every track's segment and starts the next ones as a discontinuity
+  // (variants must keep their discontinuity sequences in step).
+  // timeline_jump: packets of the old timeline may still arrive on other
+  // tracks and are dropped; otherwise they simply continue.
+  Status discontinuity_all(const std::string& why, bool timeline_jump);
   Status close_segment(Track& t, int64_t end);
   Status close_part(Track& t, int64_t end, bool last);
   Status open_segment(Track& t, int64_t dts, bool key);
@@ -69,7 +73,7 @@ class Segmenter {
   SegmenterParams p_;
   SegmentListener& listener_;
   std::vector<std::unique_ptr<Track>> tracks_;
-  size_t ref_ = 0;  // first video track: its keyframes decide the cuts
+  size_t ref_ = 0;  // last video track: its keyframes decide the cuts of non-video tracks
   int64_t seg_ticks_, chunk_ticks_, gap_ticks_;
   bool offset_set_ = false;
   int64_t offset_ = 0;

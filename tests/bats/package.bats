@@ -125,6 +125,27 @@ input_frames() { count_frames "$1" | first_number; }
   [ "$(decoded_frames "$OUT/v1")" -eq 180 ]
 }
 
+@test "a ladder whose rungs change size together: one DISCONTINUITY in every playlist, in step" {
+  # Two rungs and audio; after 4 s both rungs change size on one timeline
+  # (no timestamp jump): every variant and the audio must take the same
+  # discontinuity, or a player switching variants loses its place.
+  a=$(make_ts ladder2 6 -map 0:v -map 0:v -map 1:a -filter:v:1 scale=320:180)
+  b=$(make_ts ladder2small 4 -map 0:v -map 0:v -map 1:a -filter:v:0 scale=480:270 -filter:v:1 scale=240:136 \
+    -output_ts_offset 6)
+  cat "$a" "$b" >"$BATS_TEST_TMPDIR/resized.ts"
+  run sigma-package -i "$BATS_TEST_TMPDIR/resized.ts" -o "$OUT" --mode low --window 0 --log-level warn
+  [ "$status" -eq 0 ]
+  for tr in v0 v1 a0; do
+    pl=$OUT/$tr/index.m3u8
+    [ "$(grep -c '^#EXT-X-DISCONTINUITY$' "$pl")" -eq 1 ] || { cat "$pl"; return 1; }
+    # The discontinuity comes after the same number of segments everywhere.
+    awk '/^#EXT-X-DISCONTINUITY$/ { print n; exit } /^#EXTINF/ { n++ }' "$pl" >>"$BATS_TEST_TMPDIR/at"
+  done
+  [ "$(sort -u "$BATS_TEST_TMPDIR/at" | wc -l)" -eq 1 ] || { cat "$BATS_TEST_TMPDIR/at"; return 1; }
+  [ "$(ffprobe -v error -show_entries stream=width -of csv=p=0 "$OUT/v1/$(grep -o 'init-[0-9]*.mp4' "$OUT/v1/index.m3u8" | tail -1)")" -eq 240 ]
+  [ "$(decoded_frames "$OUT/v0")" -eq 300 ] && [ "$(decoded_frames "$OUT/v1")" -eq 300 ]
+}
+
 @test "live FIFO: a break and a resume give a DISCONTINUITY, the playlist parses, SIGTERM ends it" {
   ts=$(make_ts t20 20)
   fifo=$BATS_TEST_TMPDIR/in.fifo
