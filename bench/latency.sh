@@ -23,8 +23,8 @@
 # 2.0 s; low <= 6 s; normal <= 20 s.
 #
 # Usage: bench/latency.sh [ULTRA_LOW_SECONDS=120] [OTHER_SECONDS=45] [modes...]
-#   modes: any of ultra-low ultra-low-0.2 (0.2 s parts) ladder low normal
-#   nginx (default: all but ladder); ladder runs for ULTRA_LOW_SECONDS.
+#   modes: any of ultra-low ultra-low-fifo ultra-low-0.2 (0.2 s parts) ladder low normal
+#   nginx (default: all but ultra-low-0.2); ladder runs for ULTRA_LOW_SECONDS.
 #   SIGMA_LATENCY_KEEP=1 keeps the work directory (logs, results.jsonl).
 #   SIGMA_BIN=dir picks the binaries (default: the last of build-origin/bin,
 #   build/bin that has them all). SIGMA_LADDER_SIZE, SIGMA_LADDER_BITRATE and
@@ -39,7 +39,7 @@ ULTRA_SECS=${1:-120}
 OTHER_SECS=${2:-45}
 shift $(($# > 2 ? 2 : $#))
 MODES=("$@")
-((${#MODES[@]})) || MODES=(ultra-low ultra-low-0.2 low normal nginx)
+((${#MODES[@]})) || MODES=(ultra-low ultra-low-fifo ladder low normal nginx)
 HARNESS=${SIGMA_HARNESS:-$REPO/../shared/harness}
 [[ -x $HARNESS/g2g.sh ]] || { echo "latency: harness not found at $HARNESS (set SIGMA_HARNESS)" >&2; exit 1; }
 
@@ -95,24 +95,35 @@ run_sigma() {  # MODE SECONDS PREROLL LL(ll|std) LABEL [sigma-package options...
   mkfifo "$fifo"
   "$BIN/sigma-origin" --listen "127.0.0.1:$oport" --root "$root" --log-level warn 2>"$W/origin-$tag.log" &
   opid=$!
-  if ((${#TRANSCODE[@]})); then
+  local playlist="http://127.0.0.1:$oport/lat/master.m3u8"
+  if [[ ${IN_INGEST:-} == 1 ]]; then
+    # The supervisor's pipeline for a published passthrough channel: the
+    # packager runs inside sigma-ingest, the stream key names the channel.
+    "$BIN/sigma-ingest" --rtmp "127.0.0.1:$rport" --open --hls "$root/{channel}" --mode "$mode" "$@" \
+      --log-level warn 2>"$W/ingest-$tag.log" &
+    ipid=$!
+    ppid=
+    playlist="http://127.0.0.1:$oport/{key}/master.m3u8"
+  elif ((${#TRANSCODE[@]})); then
     pfifo=$W/ladder-$tag
     mkfifo "$pfifo"
     "$BIN/sigma-transcode" -i "$fifo" -o "$pfifo" --mode "$mode" "${TRANSCODE[@]}" --events "$W/transcode-$tag.ev" \
       --log-level warn 2>"$W/transcode-$tag.log" &
     tpid=$!
   fi
-  "$BIN/sigma-package" -i "$pfifo" -o "$root/lat" --mode "$mode" --channel lat --log-level warn "$@" \
-    2>"$W/package-$tag.log" &
-  ppid=$!
-  "$BIN/sigma-ingest" --rtmp "127.0.0.1:$rport" --open -o "$fifo" --log-level warn 2>"$W/ingest-$tag.log" &
-  ipid=$!
-  PIDS+=("$opid" "$ppid" "$ipid" $tpid)
+  if [[ ${IN_INGEST:-} != 1 ]]; then
+    "$BIN/sigma-package" -i "$pfifo" -o "$root/lat" --mode "$mode" --channel lat --log-level warn "$@" \
+      2>"$W/package-$tag.log" &
+    ppid=$!
+    "$BIN/sigma-ingest" --rtmp "127.0.0.1:$rport" --open -o "$fifo" --log-level warn 2>"$W/ingest-$tag.log" &
+    ipid=$!
+  fi
+  PIDS+=("$opid" $ppid "$ipid" $tpid)
   sleep 0.5
   say "$label: ${secs} s after a ${preroll} s pre-roll ($size at $rate)"
-  "$W/h/g2g.sh" --ingest "rtmp://127.0.0.1:$rport/live/{key}" --playlist "http://127.0.0.1:$oport/lat/master.m3u8" \
+  "$W/h/g2g.sh" --ingest "rtmp://127.0.0.1:$rport/live/{key}" --playlist "$playlist" \
     --duration "$secs" --mode "$ll" --preroll "$preroll" --size "$size" --bitrate "$rate" \
-    --watch-pid "$ipid,$ppid,$opid${tpid:+,$tpid}" \
+    --watch-pid "$ipid,${ppid:+$ppid,}$opid${tpid:+,$tpid}" \
     --label "$label" --out "$RESULTS" --log-dir "$W/g2g-$tag" >/dev/null ||
     say "$label: g2g failed"
   if [[ -n $tpid ]]; then
@@ -120,8 +131,8 @@ run_sigma() {  # MODE SECONDS PREROLL LL(ll|std) LABEL [sigma-package options...
     say "$label: sigma-transcode CPU $(awk '{printf "%.1f s", ($14 + $15) / 100}' "/proc/$tpid/stat" 2>/dev/null)" \
       "over the run; events: $(grep -o '"type":"transcode[.a-z_]*"' "$W/transcode-$tag.ev" | sort | uniq -c | tr -s ' ' | tr '\n' ';')"
   fi
-  kill "$ipid" "$ppid" "$opid" $tpid 2>/dev/null || true
-  wait "$ipid" "$ppid" "$opid" $tpid 2>/dev/null || true
+  kill "$ipid" $ppid "$opid" $tpid 2>/dev/null || true
+  wait "$ipid" $ppid "$opid" $tpid 2>/dev/null || true
 }
 
 run_nginx() {  # SECONDS
@@ -140,16 +151,19 @@ run_nginx() {  # SECONDS
 for m in "${MODES[@]}"; do
   case $m in
     # Pre-roll: the window (segments x duration) + one segment + 1 s.
-    ultra-low) run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low" ;;  # 12 x 2 s, 1/3 s parts
-    ultra-low-0.2) run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low 0.2s" --part-duration 0.2 ;;
+    # Transmux modes run the supervisor's pipeline for a published channel
+    # (packaged inside sigma-ingest); *-fifo runs ingest -> FIFO -> sigma-package.
+    ultra-low) IN_INGEST=1 run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low" ;;  # 12 x 2 s, 1/3 s parts
+    ultra-low-fifo) run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low fifo" ;;
+    ultra-low-0.2) IN_INGEST=1 run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low 0.2s" --part-duration 0.2 ;;
     ladder)
       [[ -x $BIN/sigma-transcode ]] || { say "sigma-transcode not built in $BIN"; exit 1; }
       TRANSCODE=(--ladder "${SIGMA_LADDER:-source,854x480@1200k,640x360@700k}" --x264-preset superfast)
       RUN_SIZE=${SIGMA_LADDER_SIZE:-1280x720} RUN_RATE=${SIGMA_LADDER_BITRATE:-2500k} \
         run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ladder"
       TRANSCODE=() ;;
-    low) run_sigma low "$OTHER_SECS" 23 std "sigma low" ;;                   # 10 x 2 s
-    normal) run_sigma normal "$OTHER_SECS" 43 std "sigma normal" ;;          # 6 x 6 s
+    low) IN_INGEST=1 run_sigma low "$OTHER_SECS" 12 std "sigma low" ;;               # 10 x 1 s
+    normal) IN_INGEST=1 run_sigma normal "$OTHER_SECS" 29 std "sigma normal" ;;      # 6 x 4 s
     nginx) run_nginx "$OTHER_SECS" ;;
     *) say "unknown mode $m"; exit 1 ;;
   esac
@@ -159,7 +173,7 @@ touch "$RESULTS"
 python3 - "$RESULTS" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-targets = {"sigma ultra-low": (1500, 2000), "sigma ultra-low 0.2s": (1500, 2000), "sigma ladder": (2000, None),
+targets = {"sigma ultra-low": (1500, 2000), "sigma ultra-low fifo": (1500, 2000), "sigma ultra-low 0.2s": (1500, 2000), "sigma ladder": (2000, None),
            "sigma low": (6000, None),
            "sigma normal": (20000, None)}
 print(f"{'run':<18}{'p50 ms':>9}{'p95 ms':>9}{'ttff ms':>9}{'stalls':>8}{'fatal/non':>11}{'frames':>8}{'pub lag p50':>12}  target")
