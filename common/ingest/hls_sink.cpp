@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "package/channel_packager.h"
+#include "package/param_sets.h"
 
 namespace sigma::ingest {
 
@@ -15,11 +16,8 @@ int64_t now_us() {
 }
 
 // Picture size from a sequence header's parameter sets (Annex B). The
-// H.264 parser reads it from the SPS alone (and complains that there is no
-// picture: its context speaks at debug); the HEVC parser waits for a slice,
-// but the HEVC decoder exports it when it opens.
-// (package::probe_dimensions does the same on keyframes; a log_level_offset
-// parameter there would make the H.264 half of this go.)
+// H.264 parser reads it from the SPS alone; the HEVC parser waits for a
+// slice, but the HEVC decoder exports it when it opens.
 bool sps_dimensions(const AVCodecParameters* par, int& width, int& height) {
   if (par->codec_id == AV_CODEC_ID_HEVC) {
     const AVCodec* dec = avcodec_find_decoder(par->codec_id);
@@ -32,28 +30,8 @@ bool sps_dimensions(const AVCodecParameters* par, int& width, int& height) {
     height = c->height;
     return true;
   }
-  AVCodecParserContext* parser = av_parser_init(par->codec_id);
-  if (!parser) return false;
-  av::CodecPtr ctx(avcodec_alloc_context3(nullptr));
-  bool ok = false;
-  if (ctx) {
-    ctx->codec_id = par->codec_id;
-    ctx->log_level_offset = AV_LOG_DEBUG - AV_LOG_ERROR;
-    uint8_t* out = nullptr;
-    int out_size = 0;
-    av_parser_parse2(parser, ctx.get(), &out, &out_size, par->extradata, par->extradata_size, AV_NOPTS_VALUE,
-                     AV_NOPTS_VALUE, 0);
-    av_parser_parse2(parser, ctx.get(), &out, &out_size, nullptr, 0, AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
-    int w = parser->width > 0 ? parser->width : ctx->width;
-    int h = parser->height > 0 ? parser->height : ctx->height;
-    if (w > 0 && h > 0) {
-      width = w;
-      height = h;
-      ok = true;
-    }
-  }
-  av_parser_close(parser);
-  return ok;
+  return package::probe_dimensions(par->codec_id, par->extradata, static_cast<size_t>(par->extradata_size), width,
+                                   height);
 }
 
 // FLV carries H.264/HEVC as length-prefixed NAL units with avcC/hvcC; the

@@ -39,6 +39,9 @@ bool probe_dimensions(AVCodecID codec, const uint8_t* data, size_t size, int& wi
   bool ok = false;
   if (ctx) {
     ctx->codec_id = codec;
+    // Parameter sets without a picture make the parser complain at error
+    // level: nothing a user can act on.
+    ctx->log_level_offset = AV_LOG_DEBUG - AV_LOG_ERROR;
     uint8_t* out = nullptr;
     int out_size = 0;
     av_parser_parse2(parser, ctx.get(), &out, &out_size, data, static_cast<int>(size), AV_NOPTS_VALUE,

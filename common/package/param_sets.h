@@ -13,7 +13,8 @@ namespace sigma::package {
 // each with a 4-byte start code; empty when the packet carries none.
 std::string extract_param_sets(AVCodecID codec, const uint8_t* data, size_t size);
 
-// Width and height from a keyframe's parameter sets (libavcodec parser);
+// Width and height from the parameter sets of a keyframe or an H.264
+// sequence header (libavcodec parser);
 // false when they cannot be read.
 bool probe_dimensions(AVCodecID codec, const uint8_t* data, size_t size, int& width, int& height);
 
