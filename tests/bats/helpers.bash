@@ -83,3 +83,16 @@ start_origin() {
   sleep 0.1
   : >"$T/access.log"  # O_APPEND on the origin's side keeps this safe
 }
+
+# The ingest suites: publish KEY [SRC] [extra ffmpeg input args] copies SRC
+# (default $SRC) over RTMP to the sigma-ingest listening on $RTMP_PORT;
+# stop_ingest ends the one started as $INGEST_PID and waits for it.
+publish() {
+  local key=$1 src=${2:-$SRC}
+  timeout 60 ffmpeg -nostdin -loglevel error ${3:-} -i "$src" -c copy -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$key"
+}
+
+stop_ingest() {
+  kill "$INGEST_PID"
+  timeout 10 tail --pid="$INGEST_PID" -f /dev/null
+}

@@ -31,16 +31,6 @@ start_ingest() {
   wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$RTMP_PORT"
 }
 
-publish() {  # publish KEY [SRC] [extra ffmpeg input args]
-  local key=$1 src=${2:-$SRC}
-  timeout 60 ffmpeg -nostdin -loglevel error ${3:-} -i "$src" -c copy -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$key"
-}
-
-stop_ingest() {
-  kill "$INGEST_PID"
-  timeout 10 tail --pid="$INGEST_PID" -f /dev/null
-}
-
 @test "--help, --version, and usage errors exit 100" {
   run sigma-ingest --help
   [ "$status" -eq 0 ]
