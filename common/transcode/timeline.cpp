@@ -33,28 +33,18 @@ KeyframeSchedule::Decision KeyframeSchedule::next(int64_t pts, bool input_key) {
   if (follow_input_) {
     // Until the first input keyframe nothing can be aligned with the
     // source rung: the first encoded frame still has to be a keyframe.
-    if (!started_ || (input_key && pts - last_key_pts_ >= interval_ - tolerance_)) {
-      started_ = true;
-      last_key_pts_ = pts;
-      since_key_ = 0;
-      d.keyframe = true;
-    }
-    d.keep_at_half_rate = since_key_ % 2 == 0;
-    ++since_key_;
-    return d;
+    d.keyframe = !started_ || (input_key && pts - last_key_pts_ >= interval_ - tolerance_);
+    if (d.keyframe) last_key_pts_ = pts;
+  } else {
+    if (!started_) origin_ = pts;
+    int64_t rel = pts - origin_;
+    // Floor division: a frame may come back from before the origin.
+    int64_t index = rel >= 0 ? rel / interval_ : -((-rel + interval_ - 1) / interval_);
+    d.keyframe = index > last_index_;
+    if (d.keyframe) last_index_ = index;
   }
-  if (!started_) {
-    started_ = true;
-    origin_ = pts;
-  }
-  int64_t rel = pts - origin_;
-  // Floor division: a frame may come back from before the origin.
-  int64_t index = rel >= 0 ? rel / interval_ : -((-rel + interval_ - 1) / interval_);
-  if (index > last_index_) {
-    last_index_ = index;
-    since_key_ = 0;
-    d.keyframe = true;
-  }
+  started_ = true;
+  if (d.keyframe) since_key_ = 0;
   d.keep_at_half_rate = since_key_ % 2 == 0;
   ++since_key_;
   return d;
