@@ -44,6 +44,15 @@ frames() {
   ffprobe -v error -select_streams "$2" -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$1" | head -1
 }
 
+# has_event FILE FILTER: some NDJSON event in FILE passes the jq FILTER
+# (parsed, so neither key order nor spacing matters).
+has_event() {
+  jq -e -s "map($2) | length > 0" "$1" >/dev/null || { echo "no event in $1 matches: $2"; cat "$1"; return 1; }
+}
+
+# first_event FILE TYPE: the first event of that type, as JSON
+first_event() { jq -c -s --arg t "$2" 'map(select(.type == $t)) | first' "$1"; }
+
 # Fails if any stream's dts fails to increase.
 dts_monotonic() {
   ffprobe -v error -show_entries packet=stream_index,dts -of csv=p=0 "$1" |
@@ -128,9 +137,9 @@ dts_monotonic() {
   done
   [[ $(sizes "$T/out.ts") == "640x360 480x270 320x180 " ]]
   dts_monotonic "$T/out.ts"
-  grep -q '"type":"transcode.input_changed".*"to":"480x270"\|"to":"480x270".*"type":"transcode.input_changed"' "$T/ev"
+  has_event "$T/ev" 'select(.type == "transcode.input_changed" and .to == "480x270")'
   # The jump back to the second file's start is re-anchored, not passed on.
-  grep -q '"type":"transcode.discontinuity"' "$T/ev"
+  has_event "$T/ev" 'select(.type == "transcode.discontinuity")'
 }
 
 # "WxH" of the last frame of one stream
@@ -160,7 +169,7 @@ first_pts_from() {
   local k0=$(keyframes "$T/out.ts" v:0)
   [[ $(keyframes "$T/out.ts" v:1) == "$k0" && $(keyframes "$T/out.ts" v:2) == "$k0" ]]
   # The first frame at the new size is a keyframe: 4 s of 720p, 2 s GOP.
-  grep -q '"to":"640x360","type":"transcode.input_changed"' "$T/ev"
+  has_event "$T/ev" 'select(.type == "transcode.input_changed" and .to == "640x360")'
   local first=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts -of csv=p=0 "$T/out.ts" | head -1 | cut -d, -f1)
   [[ $(first_pts_from "$T/out.ts" v:1 $((first + 4 * 90000))) == *K* ]]
   dts_monotonic "$T/out.ts"
@@ -175,7 +184,7 @@ first_pts_from() {
     --log-level warn | sigma-package -i - -o "$T/pkg" --mode low --once --log-level warn
   # 1280x720 would upscale the first input: two rungs, which keep their
   # boxes when the input grows (the master playlist fixed the variants).
-  grep -q '"to":"1280x720","type":"transcode.input_changed"' "$T/ev"
+  has_event "$T/ev" 'select(.type == "transcode.input_changed" and .to == "1280x720")'
   local m="$T/pkg/master.m3u8" v
   [[ $(grep -c '^#EXT-X-STREAM-INF' "$m") -eq 2 ]] || { cat "$m"; return 1; }
   for v in $(grep -v '^#' "$m"); do
@@ -205,8 +214,8 @@ first_pts_from() {
   kill -TERM "$pid"
   timeout 30 tail --pid="$pid" -f /dev/null
   cat "$T/ev"
-  grep '"type":"transcode.lagging"' "$T/ev" | head -1 | grep -q '"shed":"640x360@800k"'
-  grep -q '"rung":"640x360@800k".*"type":"transcode.recovered"' "$T/ev"
+  first_event "$T/ev" transcode.lagging | jq -e '.shed == "640x360@800k"'
+  has_event "$T/ev" 'select(.type == "transcode.recovered" and .rung == "640x360@800k")'
   # The rung's stream has a gap, and resumes on a keyframe that every rung has.
   local resumed=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts,flags -of csv=p=0 "$T/out.ts" |
     awk -F, '$1 == "" { next } n++ && $1 - last > 6000 { print $1 "," $2; exit } { last = $1 }')
@@ -277,8 +286,8 @@ first_pts_from() {
   spawn "$T/log" sigma-transcode -i "$T/in.fifo" -o "$T/out.ts" --ladder "$LADDER" \
     --x264-preset placebo --max-lag 0.5 --events "$T/ev"
   cat "$SRC" >"$T/in.fifo" &
-  WAIT_SECS=60 wait_for grep -q '"shed"' "$T/ev"
-  grep '"type":"transcode.lagging"' "$T/ev" | head -1 | grep -q '"shed":"640x360@800k"'
+  WAIT_SECS=60 wait_for has_event "$T/ev" 'select(.type == "transcode.lagging" and has("shed"))'
+  first_event "$T/ev" transcode.lagging | jq -e '.shed == "640x360@800k"'
 }
 
 @test "bad usage and bad media give the documented exit status" {
