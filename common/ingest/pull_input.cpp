@@ -3,7 +3,7 @@
 #include "av/av.h"
 #include "base/log.h"
 #include "base/signals.h"
-#include "ingest/ts_muxer.h"
+#include "ingest/ts_sink.h"
 
 namespace sigma::ingest {
 
@@ -62,8 +62,8 @@ Status PullInput::pump() {
 
   std::string batch;
   uint64_t frames = 0;
-  TsMuxer mux;
-  SIGMA_RETURN_IF_ERROR(mux.open(pars, [&](const uint8_t* d, size_t n) { batch.append(reinterpret_cast<const char*>(d), n); }));
+  TsSink mux([&](const uint8_t* d, size_t n) { batch.append(reinterpret_cast<const char*>(d), n); });
+  SIGMA_RETURN_IF_ERROR(mux.open(pars));
   InboxItem start;
   start.kind = InboxItem::Kind::kStart;
   start.source = source_;

@@ -11,7 +11,7 @@
 
 #include "ingest/channel.h"
 #include "ingest/flv_to_media.h"
-#include "ingest/ts_muxer.h"
+#include "ingest/ts_sink.h"
 #include "rtmp/session.h"
 
 namespace sigma::ingest {

@@ -65,7 +65,7 @@ Status AudioPath::open_encoder() {
 
 Status AudioPath::add_output(const AVStream* in) {
   if (in->codecpar->codec_id == AV_CODEC_ID_AAC) {
-    SIGMA_ASSIGN_OR_RETURN(stream_, mux_.add_stream(in->codecpar, in->time_base));
+    SIGMA_ASSIGN_OR_RETURN(stream_, mux_.add_stream(in->codecpar));
   } else {
     SIGMA_RETURN_IF_ERROR(open_encoder());
     SIGMA_ASSIGN_OR_RETURN(stream_, mux_.add_stream(enc_.get()));

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "av/av.h"
-#include "transcode/ts_muxer.h"
+#include "av/ts_muxer.h"
 
 struct SwrContext;
 struct AVAudioFifo;
@@ -15,7 +15,7 @@ namespace sigma::transcode {
 
 class AudioPath {
  public:
-  AudioPath(TsMuxer& mux, int64_t bitrate) : mux_(mux), bitrate_(bitrate) {}
+  AudioPath(av::TsMuxer& mux, int64_t bitrate) : mux_(mux), bitrate_(bitrate) {}
   ~AudioPath();
   AudioPath(const AudioPath&) = delete;
   AudioPath& operator=(const AudioPath&) = delete;
@@ -38,7 +38,7 @@ class AudioPath {
   Status drain_fifo(bool final);
   Status write_encoded(AVPacket* p);
 
-  TsMuxer& mux_;
+  av::TsMuxer& mux_;
   int64_t bitrate_;
   int stream_ = -1;
   bool passthrough_ = false;

@@ -21,7 +21,7 @@ Result<int> parse_scaler(const std::string& name) {
   return usage_error("unknown scaler '" + name + "' (bicubic, bilinear, fast_bilinear, area, lanczos, spline)");
 }
 
-RungWorker::RungWorker(Rung rung, av::CodecPtr enc, EncoderSettings es, TsMuxer& mux, int stream, int sws_flags)
+RungWorker::RungWorker(Rung rung, av::CodecPtr enc, EncoderSettings es, av::TsMuxer& mux, int stream, int sws_flags)
     : configured_(rung),
       rung_(std::move(rung)),
       enc_(std::move(enc)),

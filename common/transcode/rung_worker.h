@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "av/av.h"
-#include "transcode/frame_pool.h"
+#include "av/frame_pool.h"
+#include "av/ts_muxer.h"
 #include "transcode/ladder.h"
 #include "transcode/rung_encoder.h"
-#include "transcode/ts_muxer.h"
 
 namespace sigma::transcode {
 
@@ -33,7 +33,7 @@ class RungWorker {
  public:
   // enc: the rung's open encoder (opened by the caller, which needs it to
   // add the output stream); es: how to open it again when it comes back.
-  RungWorker(Rung rung, av::CodecPtr enc, EncoderSettings es, TsMuxer& mux, int stream, int sws_flags);
+  RungWorker(Rung rung, av::CodecPtr enc, EncoderSettings es, av::TsMuxer& mux, int stream, int sws_flags);
   ~RungWorker();
   RungWorker(const RungWorker&) = delete;
   RungWorker& operator=(const RungWorker&) = delete;
@@ -83,11 +83,11 @@ class RungWorker {
   const Rung configured_;
   Rung rung_;
   av::CodecPtr enc_;
-  TsMuxer& mux_;
+  av::TsMuxer& mux_;
   int stream_;
   int sws_flags_;
   av::SwsPtr sws_;
-  FramePool pool_;
+  av::FramePool pool_;
   int sws_w_ = 0, sws_h_ = 0, sws_fmt_ = -1;
   av::PacketPtr pkt_ = av::make_packet();
   int64_t last_pts_ = INT64_MIN;

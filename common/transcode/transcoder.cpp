@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "av/codec_loop.h"
+#include "av/ts_muxer.h"
 #include "base/cli.h"
 #include "base/log.h"
 #include "base/signals.h"
@@ -16,7 +17,6 @@
 #include "transcode/rung_encoder.h"
 #include "transcode/rung_worker.h"
 #include "transcode/timeline.h"
-#include "transcode/ts_muxer.h"
 
 namespace sigma::transcode {
 
@@ -61,7 +61,7 @@ class Transcoder {
   int sws_flags_ = SWS_BICUBIC;
   int cascade_sws_flags_ = SWS_LANCZOS;
 
-  TsMuxer mux_;
+  av::TsMuxer mux_;
   std::vector<Rung> rungs_;
   ResolveOptions resolve_;  // as at start; on_new_size varies the source
   std::vector<std::unique_ptr<RungWorker>> workers_;  // encoded rungs, ladder order
@@ -140,7 +140,7 @@ Status Transcoder::setup(AVFormatContext* in) {
   nlohmann::json rung_events = nlohmann::json::array();
   for (const auto& r : rungs_) {
     if (r.source) {
-      SIGMA_ASSIGN_OR_RETURN(source_stream_, mux_.add_stream(vs->codecpar, vs->time_base));
+      SIGMA_ASSIGN_OR_RETURN(source_stream_, mux_.add_stream(vs->codecpar));
       source_codec_ = vs->codecpar->codec_id;
     } else {
       SIGMA_ASSIGN_OR_RETURN(av::CodecPtr enc, open_rung_encoder(r, es));
@@ -158,7 +158,10 @@ Status Transcoder::setup(AVFormatContext* in) {
   // Interleaving by dts holds a packet until every stream has one as late:
   // a few ms normally (the rungs run in step), up to the limit while a rung
   // is shed. The packager needs it: fed out of order it cuts audio late.
-  SIGMA_RETURN_IF_ERROR(mux_.start(mode_ == LatencyMode::kUltraLow ? 500000 : 2000000));
+  av::TsMuxOptions mo;
+  mo.max_interleave_us = mode_ == LatencyMode::kUltraLow ? 500000 : 2000000;
+  mo.drop_refused = true;
+  SIGMA_RETURN_IF_ERROR(mux_.start(mo));
 
   // Each rung scales from the smallest larger rung that keeps at least its
   // frames: fewer source pixels to read, and the 1080p frame is touched once.

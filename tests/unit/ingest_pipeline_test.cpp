@@ -19,7 +19,7 @@
 #include "ingest/flv_to_media.h"
 #include "ingest/hls_config.h"
 #include "ingest/hls_sink.h"
-#include "ingest/ts_muxer.h"
+#include "ingest/ts_sink.h"
 #include "ingest/keys.h"
 #include "ingest/srt_listener.h"
 #include "ingest/ts_probe.h"
