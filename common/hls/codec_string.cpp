@@ -96,16 +96,19 @@ std::string aac(std::string_view esds) {
 }  // namespace
 
 Result<std::string> codec_string_from_init(std::string_view init) {
-  if (auto b = find_box(init, "avcC"); !b.empty()) {
-    if (auto s = avc(b); !s.empty()) return s;
-  }
-  if (auto b = find_box(init, "hvcC"); !b.empty()) {
+  std::string video, audio;
+  if (auto b = find_box(init, "avcC"); !b.empty()) video = avc(b);
+  if (auto b = find_box(init, "hvcC"); video.empty() && !b.empty()) {
     bool hev1 = !find_box(init, "hev1").empty();
-    if (auto s = hevc(hev1 ? "hev1" : "hvc1", b); !s.empty()) return s;
+    video = hevc(hev1 ? "hev1" : "hvc1", b);
   }
-  if (auto b = find_box(init, "esds"); !b.empty()) return aac(b);
-  if (!find_box(init, "dOps").empty()) return std::string("opus");  // the sample entry is Opus, the MSE/RFC 6381 name is lowercase
-  return data_error("init segment has no avcC, hvcC, esds or dOps sample description");
+  if (auto b = find_box(init, "esds"); !b.empty()) audio = aac(b);
+  // The sample entry is Opus, the MSE/RFC 6381 name is lowercase.
+  else if (!find_box(init, "dOps").empty()) audio = "opus";
+  if (video.empty() && audio.empty())
+    return data_error("init segment has no avcC, hvcC, esds or dOps sample description");
+  if (video.empty() || audio.empty()) return video + audio;
+  return video + "," + audio;  // a variant with its audio muxed in
 }
 
 }  // namespace sigma::hls

@@ -9,6 +9,7 @@
 
 namespace sigma::hls {
 
+// Both, video first and comma-separated, for an init with its audio muxed in.
 Result<std::string> codec_string_from_init(std::string_view init);
 
 }  // namespace sigma::hls

@@ -47,6 +47,8 @@ Result<HlsConfig> HlsConfig::make(const std::string& dir_template, const std::ve
       std::string key = kv.substr(0, e), value = e == std::string::npos ? "" : kv.substr(e + 1);
       if (key == "mode") {
         p.mode = value;
+      } else if (key == "audio") {
+        p.audio = value;
       } else if (key == "segment-duration" || key == "part-duration" || key == "window") {
         SIGMA_ASSIGN_OR_RETURN(double d, number(where + ": " + key, value));
         if (key == "window") {
@@ -56,7 +58,7 @@ Result<HlsConfig> HlsConfig::make(const std::string& dir_template, const std::ve
           (key == "segment-duration" ? p.segment_duration : p.part_duration) = d;
         }
       } else {
-        return usage_error(where + ": unknown setting '" + key + "' (mode, segment-duration, part-duration, window)");
+        return usage_error(where + ": unknown setting '" + key + "' (mode, segment-duration, part-duration, window, audio)");
       }
     }
     if (p.out_dir.empty()) return usage_error(where + ": no directory");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string_view>
@@ -131,8 +132,38 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
     pars.push_back(par);
   }
   if (names_.empty()) return data_error(label + ": no video or audio stream in the input");
-  for (auto& n : names_) SIGMA_RETURN_IF_ERROR(make_dirs(p_.out_dir + "/" + n));
-  ResumePoint resume = read_resume_point(p_.out_dir, names_);
+  // Muxed audio: the video tracks' files carry the first audio track, which
+  // is added to the segmenter last (the publisher's tracks keep indices
+  // 0..published-1); other audio tracks have no place and are dropped.
+  size_t published = names_.size();
+  bool any_video = std::any_of(pars.begin(), pars.end(), [](auto* par) { return par->codec_type == AVMEDIA_TYPE_VIDEO; });
+  if (p_.audio == "muxed" && any_video) {
+    std::vector<std::string> names;
+    std::vector<const AVCodecParameters*> ordered;
+    const AVCodecParameters* audio = nullptr;
+    std::string audio_name;
+    for (size_t t = 0; t < names_.size(); ++t) {
+      if (pars[t]->codec_type == AVMEDIA_TYPE_VIDEO) {
+        names.push_back(names_[t]);
+        ordered.push_back(pars[t]);
+      } else if (!audio) {
+        audio = pars[t];
+        audio_name = names_[t];
+      } else {
+        spdlog::warn("{}: audio track {} dropped: one audio track is muxed into the variants", label, names_[t]);
+      }
+    }
+    published = names.size();
+    if (audio) {
+      names.push_back(audio_name);
+      ordered.push_back(audio);
+    }
+    names_ = std::move(names);
+    pars = std::move(ordered);
+  }
+  std::vector<std::string> published_names(names_.begin(), names_.begin() + static_cast<long>(published));
+  for (auto& n : published_names) SIGMA_RETURN_IF_ERROR(make_dirs(p_.out_dir + "/" + n));
+  ResumePoint resume = read_resume_point(p_.out_dir, published_names);
   if (resume.next_msn > 0)
     spdlog::info("{} holds an earlier run: continuing at segment {} after a discontinuity", p_.out_dir,
                  resume.next_msn);
@@ -146,7 +177,7 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
   PublisherParams pp;
   pp.out_dir = p_.out_dir;
   pp.target_duration = static_cast<int>(std::lround(std::ceil(p_.segment_duration - 1e-3)));
-  pp.part_target = sp.part_duration;
+  pp.part_target = sp.part_duration > 0 ? sp.part_duration + kPartSlack : 0;
   pp.window = p_.window;
   pp.keep = p_.keep;
   pp.segment_prefix = p_.segment_prefix;
@@ -154,16 +185,20 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
   pp.discontinuity_sequence = resume.discontinuity_sequence;
   std::vector<TrackInfo> infos;
   for (size_t t = 0; t < names_.size(); ++t) {
-    infos.push_back({names_[t], pars[t]->codec_type == AVMEDIA_TYPE_VIDEO});
+    if (t < published) infos.push_back({names_[t], pars[t]->codec_type == AVMEDIA_TYPE_VIDEO});
     tracks_json_.push_back(describe(pars[t], names_[t]));
+    if (t >= published) tracks_json_.back()["muxed"] = true;
   }
   publisher_ = std::make_unique<HlsPublisher>(pp, infos);
-  listener_ = std::make_unique<EventListener>(*publisher_, events_, p_.channel, p_.out_dir, names_);
+  listener_ = std::make_unique<EventListener>(*publisher_, events_, p_.channel, p_.out_dir, published_names);
   segmenter_ = std::make_unique<Segmenter>(sp, *listener_);
-  for (size_t t = 0; t < names_.size(); ++t) segmenter_->add_track(names_[t], pars[t]);
-  spdlog::info("packaging {} into {} ({} mode, {} s segments{}): {} track(s)", label, p_.out_dir, p_.mode,
+  for (size_t t = 0; t < names_.size(); ++t) {
+    if (t < published) segmenter_->add_track(names_[t], pars[t]);
+    else segmenter_->add_muxed_audio(names_[t], pars[t]);
+  }
+  spdlog::info("packaging {} into {} ({} mode, {} s segments{}): {} track(s){}", label, p_.out_dir, p_.mode,
                p_.segment_duration, sp.part_duration > 0 ? fmt::format(", {:.3f} s parts", sp.part_duration) : "",
-               names_.size());
+               names_.size(), published < names_.size() ? ", audio muxed into the video variants" : "");
   return {};
 }
 

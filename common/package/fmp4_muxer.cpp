@@ -22,7 +22,8 @@ int Fmp4Muxer::on_write(void* opaque, uint8_t* buf, int size) {
 
 Fmp4Muxer::~Fmp4Muxer() = default;
 
-Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(const AVCodecParameters* par, AVRational in_tb) {
+Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(const std::vector<const AVCodecParameters*>& pars,
+                                                   AVRational in_tb) {
   std::unique_ptr<Fmp4Muxer> m(new Fmp4Muxer());
   m->in_tb_ = in_tb;
   AVFormatContext* raw = nullptr;
@@ -44,14 +45,18 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(const AVCodecParameters* par,
   // the empty moov is written); Annex B video the muxer converts inline.
   raw->flags &= ~AVFMT_FLAG_AUTO_BSF;
 
-  AVStream* st = avformat_new_stream(raw, nullptr);
-  if (!st) return internal_error("out of memory");
-  r = avcodec_parameters_copy(st->codecpar, par);
-  if (r < 0) return av::av_status(r, "copy codec parameters");
-  st->codecpar->codec_tag = 0;
-  // Apple asks for hvc1 (parameter sets in the sample entry).
-  if (par->codec_id == AV_CODEC_ID_HEVC) st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
-  st->time_base = in_tb;
+  bool video = false;
+  for (const AVCodecParameters* par : pars) {
+    AVStream* st = avformat_new_stream(raw, nullptr);
+    if (!st) return internal_error("out of memory");
+    r = avcodec_parameters_copy(st->codecpar, par);
+    if (r < 0) return av::av_status(r, "copy codec parameters");
+    st->codecpar->codec_tag = 0;
+    // Apple asks for hvc1 (parameter sets in the sample entry).
+    if (par->codec_id == AV_CODEC_ID_HEVC) st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+    st->time_base = in_tb;
+    video = video || par->codec_type == AVMEDIA_TYPE_VIDEO;
+  }
 
   AVDictionary* opts = nullptr;
   // empty_moov: the header is a complete init segment. frag_custom: we cut
@@ -61,7 +66,7 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(const AVCodecParameters* par,
   av_dict_set(&opts, "movflags", "frag_custom+empty_moov+default_base_moof+frag_discont+skip_trailer+skip_sidx", 0);
   av_dict_set(&opts, "use_editlist", "0", 0);
   av_dict_set(&opts, "avoid_negative_ts", "disabled", 0);
-  if (par->codec_type == AVMEDIA_TYPE_VIDEO) av_dict_set(&opts, "video_track_timescale", "90000", 0);
+  if (video) av_dict_set(&opts, "video_track_timescale", "90000", 0);
   m->capturing_init_ = true;
   r = avformat_write_header(raw, &opts);
   av_dict_free(&opts);
@@ -73,8 +78,11 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(const AVCodecParameters* par,
 }
 
 Status Fmp4Muxer::write(AVPacket* pkt) {
-  AVStream* st = ctx_->streams[0];
-  pkt->stream_index = 0;
+  if (pkt->stream_index < 0 || pkt->stream_index >= static_cast<int>(ctx_->nb_streams)) {
+    av_packet_unref(pkt);
+    return internal_error("fMP4 sample for a track the muxer does not have");
+  }
+  AVStream* st = ctx_->streams[pkt->stream_index];
   av_packet_rescale_ts(pkt, in_tb_, st->time_base);
   int r = av_write_frame(ctx_.get(), pkt);
   av_packet_unref(pkt);

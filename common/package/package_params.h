@@ -11,6 +11,7 @@ struct PackageParams {
   double segment_duration = 0;  // 0: mode default (4, 1, 2: package/modes.h)
   double part_duration = 0;     // ultra-low; 0: 1/3 s
   int window = -1;              // segments in a playlist; -1: mode default; 0: all
+  std::string audio;            // muxed | separate; "": muxed in ultra-low, separate otherwise
   bool keep = false;
   std::string segment_prefix = "seg";
   std::string channel;

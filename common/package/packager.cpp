@@ -39,6 +39,9 @@ Status resolve_params(PackageParams& p) {
     return usage_error("--part-duration applies to --mode ultra-low only");
   }
   if (p.window < 0) p.window = p.mode == "normal" ? 6 : ll ? 12 : 10;
+  if (p.audio.empty()) p.audio = ll ? "muxed" : "separate";
+  if (p.audio != "muxed" && p.audio != "separate")
+    return usage_error("--audio must be muxed or separate, not '" + p.audio + "'");
   if (p.max_gap <= 0) return usage_error("--max-gap must be positive");
   if (p.segment_prefix.empty() ||
       p.segment_prefix.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=

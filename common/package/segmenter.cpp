@@ -40,6 +40,7 @@ struct Segmenter::Track {
   size_t index = 0;
   std::string name, dir;
   bool video = false;
+  bool muxed = false;  // audio carried by the video tracks' files
   ParPtr par;
   std::unique_ptr<Fmp4Muxer> mux;
   std::string init_bytes, init_uri;
@@ -78,6 +79,7 @@ Segmenter::Segmenter(SegmenterParams p, SegmentListener& listener)
   double part = p_.part_duration;
   if (part > 0 && std::fabs(part - 1.0 / 3) < 0.002) part = 1.0 / 3;
   chunk_ticks_ = to_ticks(part > 0 ? part : p_.fragment_duration);
+  part_limit_ = chunk_ticks_ + to_ticks(kPartSlack);
   gap_ticks_ = to_ticks(p_.max_gap);
 }
 
@@ -96,6 +98,17 @@ size_t Segmenter::add_track(const std::string& name, const AVCodecParameters* pa
   // The last video track: in a ladder the lowest rung, the one a
   // transcoder sheds last, so audio keeps being cut while others pause.
   if (t->video || tracks_.empty()) ref_ = t->index;
+  tracks_.push_back(std::move(t));
+  return tracks_.size() - 1;
+}
+
+size_t Segmenter::add_muxed_audio(const std::string& name, const AVCodecParameters* par) {
+  auto t = std::make_unique<Track>();
+  t->index = tracks_.size();
+  t->name = name;
+  t->muxed = true;
+  t->par = copy_par(par);
+  muxed_audio_ = t->index;
   tracks_.push_back(std::move(t));
   return tracks_.size() - 1;
 }
@@ -222,6 +235,8 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
     if (!ps.empty()) t.param_sets = std::move(ps);
   }
 
+  if (t.muxed) return write_muxed_audio(t, pkt);
+
   if (t.seg_open) {
     bool cut;
     int64_t half = std::max<int64_t>(t.last_delta, 1) / 2;
@@ -236,8 +251,8 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
       SIGMA_RETURN_IF_ERROR(close_segment(t, dts));
       if (ti == ref_)
         for (auto& o : tracks_)
-          if (!o->video && o->index != ref_) o->cuts.push_back(dts);
-    } else if (dts + pkt->duration - t.part_start > chunk_ticks_ + 1) {
+          if (!o->video && !o->muxed && o->index != ref_) o->cuts.push_back(dts);
+    } else if (dts + pkt->duration - t.part_start > part_limit_) {
       // Parts never exceed the part target. A keyframe inside a segment
       // does not force a part: the short part before it would break the
       // rule that parts other than independent and final ones last at
@@ -252,12 +267,10 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   if (!t.seg_open) SIGMA_RETURN_IF_ERROR(open_segment(t, dts, key));
   if (!t.part_open) SIGMA_RETURN_IF_ERROR(open_part(t, dts, key));
 
-  if (t.last_dts != AV_NOPTS_VALUE && dts > t.last_dts) t.last_delta = dts - t.last_dts;
-  t.last_dts = dts;
-  t.end_dts = dts + pkt->duration;
-  timeline_end_ = std::max(timeline_end_, t.end_dts);
+  advance(t, pkt);
   ++t.seg_frames;
   int64_t next_delta = std::max<int64_t>(pkt->duration, 1);
+  pkt->stream_index = 0;
   SIGMA_RETURN_IF_ERROR(t.mux->write(pkt));
   // A part that another packet like this one would overflow is published
   // now rather than when the next packet arrives: that saves a frame
@@ -265,7 +278,7 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   // only once the next one starts). Not where the segment may end at the
   // next packet: whether that one is a keyframe is unknown, and the last
   // part of a segment is published together with its EXTINF.
-  if (t.part_open && p_.part_duration > 0 && t.end_dts + next_delta - t.part_start > chunk_ticks_ + 1) {
+  if (t.part_open && p_.part_duration > 0 && t.end_dts + next_delta - t.part_start > part_limit_) {
     // Other tracks cut where the reference track's keyframe lands, up to
     // a frame of either track earlier: kBackwardTolerance covers both.
     int64_t margin = t.video || t.index == ref_ ? next_delta / 2 : next_delta + kBackwardTolerance;
@@ -273,6 +286,37 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
     if (!may_end_segment) SIGMA_RETURN_IF_ERROR(close_part(t, t.end_dts, false));
   }
   return {};
+}
+
+void Segmenter::advance(Track& t, const AVPacket* pkt) {
+  if (t.last_dts != AV_NOPTS_VALUE && pkt->dts > t.last_dts) t.last_delta = pkt->dts - t.last_dts;
+  t.last_dts = pkt->dts;
+  t.end_dts = pkt->dts + pkt->duration;
+  timeline_end_ = std::max(timeline_end_, t.end_dts);
+}
+
+// Each video track's file takes a copy of the audio frame, in whichever
+// part is open when it arrives (a frame that straddles a cut lands in the
+// next part: each track of a fragment carries its own decode time).
+Status Segmenter::write_muxed_audio(Track& a, AVPacket* pkt) {
+  Status st = strip_adts(a, pkt);
+  if (st) {
+    advance(a, pkt);
+    for (auto& vp : tracks_) {
+      Track& v = *vp;
+      if (!v.video || !v.mux || !v.seg_open) continue;  // before its first keyframe
+      av::PacketPtr copy(av_packet_clone(pkt));
+      if (!copy) {
+        st = internal_error("out of memory");
+        break;
+      }
+      copy->stream_index = 1;
+      st = v.mux->write(copy.get()).wrap(v.name);
+      if (!st) break;
+    }
+  }
+  av_packet_unref(pkt);
+  return st;
 }
 
 namespace {
@@ -285,51 +329,89 @@ bool is_adts(const AVPacket* pkt) {
   return pkt->size > 7 && pkt->data[0] == 0xff && (pkt->data[1] & 0xf6) == 0xf0;
 }
 
-Status set_asc_from_adts(AVCodecParameters* par, const uint8_t* h) {
-  static const int kRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350};
-  int aot = ((h[2] >> 6) & 3) + 1;
-  int sfi = (h[2] >> 2) & 0xf;
-  int chan = ((h[2] & 1) << 2) | (h[3] >> 6);
-  if (sfi > 12) return data_error("ADTS header with a reserved sampling frequency index");
-  if (chan == 0) return data_error("ADTS with an in-band channel configuration (PCE) is not supported");
+constexpr int kAacRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350};
+
+// The two-byte AudioSpecificConfig: object type, frequency index, channel
+// configuration (1-7; 7 is 7.1).
+Status set_asc(AVCodecParameters* par, int aot, int sfi, int chan) {
   av_freep(&par->extradata);
   par->extradata = static_cast<uint8_t*>(av_mallocz(2 + AV_INPUT_BUFFER_PADDING_SIZE));
   if (!par->extradata) return internal_error("out of memory");
   par->extradata[0] = static_cast<uint8_t>((aot << 3) | (sfi >> 1));
   par->extradata[1] = static_cast<uint8_t>(((sfi & 1) << 7) | (chan << 3));
   par->extradata_size = 2;
-  par->sample_rate = kRates[sfi];
+  par->sample_rate = kAacRates[sfi];
   par->frame_size = 1024;
   av_channel_layout_uninit(&par->ch_layout);
   av_channel_layout_default(&par->ch_layout, chan == 7 ? 8 : chan);
   return {};
 }
+
+Status set_asc_from_adts(AVCodecParameters* par, const uint8_t* h) {
+  int sfi = (h[2] >> 2) & 0xf;
+  int chan = ((h[2] & 1) << 2) | (h[3] >> 6);
+  if (sfi > 12) return data_error("ADTS header with a reserved sampling frequency index");
+  if (chan == 0) return data_error("ADTS with an in-band channel configuration (PCE) is not supported");
+  return set_asc(par, ((h[2] >> 6) & 3) + 1, sfi, chan);
+}
+
+// A muxed variant's init segment needs the audio's ASC before its first
+// ADTS frame may have arrived: the demuxer's probe has the same fields.
+Status set_asc_from_par(AVCodecParameters* par) {
+  int sfi = 0;
+  while (sfi < 13 && kAacRates[sfi] != par->sample_rate) ++sfi;
+  int n = par->ch_layout.nb_channels;
+  int chan = n == 8 ? 7 : n;
+  if (sfi == 13 || chan < 1 || chan > 7)
+    return data_error("AAC of " + std::to_string(par->sample_rate) + " Hz, " + std::to_string(n) +
+                      " channels has no AudioSpecificConfig to mux");
+  return set_asc(par, par->profile >= 0 ? par->profile + 1 : 2, sfi, chan);
+}
 }  // namespace
 
-Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
-  if (t.par->codec_id == AV_CODEC_ID_AAC && is_adts(pkt)) {
-    if (t.mux && t.par->extradata_size >= 2) {
-      // Same AudioSpecificConfig fields as the header? (object type,
-      // frequency index, channel configuration: bits 16-25 of ADTS.)
-      uint8_t asc0 = static_cast<uint8_t>(((((pkt->data[2] >> 6) & 3) + 1) << 3) | ((pkt->data[2] >> 3) & 7));
-      uint8_t asc1 = static_cast<uint8_t>((((pkt->data[2] >> 2) & 1) << 7) | ((((pkt->data[2] & 1) << 2) | (pkt->data[3] >> 6)) << 3));
-      if (asc0 != t.par->extradata[0] || asc1 != t.par->extradata[1]) {
+Status Segmenter::strip_adts(Track& t, AVPacket* pkt) {
+  if (t.par->codec_id != AV_CODEC_ID_AAC || !is_adts(pkt)) return {};
+  // A muxed track's configuration is in use once the video tracks' init
+  // segments carry it; a track of its own, once its muxer is open.
+  bool in_use = t.par->extradata_size >= 2 && (t.muxed || t.mux);
+  if (in_use) {
+    // Same AudioSpecificConfig fields as the header? (object type,
+    // frequency index, channel configuration: bits 16-25 of ADTS.)
+    uint8_t asc0 = static_cast<uint8_t>(((((pkt->data[2] >> 6) & 3) + 1) << 3) | ((pkt->data[2] >> 3) & 7));
+    uint8_t asc1 = static_cast<uint8_t>((((pkt->data[2] >> 2) & 1) << 7) | ((((pkt->data[2] & 1) << 2) | (pkt->data[3] >> 6)) << 3));
+    if (asc0 != t.par->extradata[0] || asc1 != t.par->extradata[1]) {
+      if (t.muxed) {
+        SIGMA_RETURN_IF_ERROR(discontinuity_all(t.name + ": AAC configuration changed", false));
+      } else {
         spdlog::warn("{}: AAC configuration changed: new init segment, discontinuity", t.name);
         if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, pkt->dts));
         t.mux.reset();
         t.pending_disc = true;
       }
+      in_use = false;
     }
-    if (!t.mux) SIGMA_RETURN_IF_ERROR(set_asc_from_adts(t.par.get(), pkt->data).wrap(t.name));
-    int header = (pkt->data[1] & 1) ? 7 : 9;  // protection_absent = 0: a CRC follows
-    // The packet's buffer stays referenced; only the view moves past the
-    // header, so nothing is copied.
-    pkt->data += header;
-    pkt->size -= header;
   }
+  if (!in_use) SIGMA_RETURN_IF_ERROR(set_asc_from_adts(t.par.get(), pkt->data).wrap(t.name));
+  int header = (pkt->data[1] & 1) ? 7 : 9;  // protection_absent = 0: a CRC follows
+  // The packet's buffer stays referenced; only the view moves past the
+  // header, so nothing is copied.
+  pkt->data += header;
+  pkt->size -= header;
+  return {};
+}
+
+Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
+  SIGMA_RETURN_IF_ERROR(strip_adts(t, pkt));
   if (t.mux) return {};
   const AVCodecParameters* par = t.par.get();
-  SIGMA_ASSIGN_OR_RETURN(t.mux, Fmp4Muxer::open(par, k90k));
+  std::vector<const AVCodecParameters*> pars{par};
+  if (t.video && muxed_audio_ != kNoTrack) {
+    AVCodecParameters* audio = tracks_[muxed_audio_]->par.get();
+    if (audio->codec_id == AV_CODEC_ID_AAC && audio->extradata_size < 2)
+      SIGMA_RETURN_IF_ERROR(set_asc_from_par(audio).wrap(tracks_[muxed_audio_]->name));
+    pars.push_back(audio);
+  }
+  SIGMA_ASSIGN_OR_RETURN(t.mux, Fmp4Muxer::open(pars, k90k));
   InitReport rep;
   rep.track = t.index;
   rep.width = par->width;

@@ -15,6 +15,13 @@
 
 namespace sigma::package {
 
+// A part may run over part_duration by the rounding of millisecond
+// timestamps (RTMP/FLV): ten 30 fps frames span 333 or 334 ms. Cut a frame
+// short instead, parts would drift off the 1 s keyframes and a player
+// joining would have to start up to a segment back. PART-TARGET declares
+// part_duration + kPartSlack, the real maximum.
+constexpr double kPartSlack = 0.001;
+
 struct SegmenterParams {
   std::string out_dir;
   double segment_duration = 6;   // target, seconds; cuts on the next keyframe
@@ -37,6 +44,11 @@ class Segmenter {
 
   // Tracks are fixed by the first input: name is also the directory.
   size_t add_track(const std::string& name, const AVCodecParameters* par);
+  // An audio track with no files of its own: every video track's files
+  // carry it as a second track (ultra-low's muxed variants: a player has
+  // one playlist and one part to fetch per step, not two). Added after the
+  // video tracks; its name only appears in messages.
+  size_t add_muxed_audio(const std::string& name, const AVCodecParameters* par);
   size_t track_count() const;
 
   // A new input begins. pars[i]: track i's parameters in that input, or
@@ -68,13 +80,19 @@ class Segmenter {
   Status open_segment(Track& t, int64_t dts, bool key);
   Status open_part(Track& t, int64_t dts, bool key);
   Status ensure_muxer(Track& t, AVPacket* pkt);
+  Status strip_adts(Track& t, AVPacket* pkt);
+  Status write_muxed_audio(Track& a, AVPacket* pkt);
+  void advance(Track& t, const AVPacket* pkt);
   int64_t pdt_ms(int64_t dts) const;
 
   SegmenterParams p_;
   SegmentListener& listener_;
   std::vector<std::unique_ptr<Track>> tracks_;
   size_t ref_ = 0;  // last video track: its keyframes decide the cuts of non-video tracks
+  static constexpr size_t kNoTrack = static_cast<size_t>(-1);
+  size_t muxed_audio_ = kNoTrack;
   int64_t seg_ticks_, chunk_ticks_, gap_ticks_;
+  int64_t part_limit_;  // longest part: chunk_ticks_ + kPartSlack
   bool offset_set_ = false;
   int64_t offset_ = 0;
   int64_t input_start_ = AV_NOPTS_VALUE;  // 90 kHz

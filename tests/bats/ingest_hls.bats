@@ -137,6 +137,27 @@ start_ingest() {
   # An independent part decodes after the init segment.
   cat "$ROOT/live1/v0/init.mp4" "$T/part.m4s" >"$T/p.mp4"
   [ "$(frames "$T/p.mp4")" -ge 1 ]
+  # RTMP timestamps are whole milliseconds, so ten 30 fps frames last 333
+  # or 334 ms: parts are still ten frames (not nine), within PART-TARGET,
+  # and every third starts on a 1 s keyframe, where a player joins.
+  WAIT_SECS=20 wait_for bash -c "grep -A1 '^#EXT-X-PART' '$ROOT/live1/v0/index.m3u8' | grep -q '^#EXTINF'"
+  python3 - "$ROOT/live1/v0/index.m3u8" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+target = float(re.search(r"PART-TARGET=([\d.]+)", text).group(1))
+parts, segments = [], 0
+for line in text.splitlines():
+    if line.startswith("#EXT-X-PART:"):
+        parts.append((float(re.search(r"DURATION=([\d.]+)", line).group(1)), "INDEPENDENT=YES" in line))
+    elif line.startswith("#EXTINF") and parts:
+        for i, (d, independent) in enumerate(parts):
+            assert d <= target, f"part {i} lasts {d} s, over PART-TARGET {target}"
+            assert i == len(parts) - 1 or abs(d - 1 / 3) < 0.0015, f"part {i} lasts {d} s, not ten frames"
+            assert independent == (i % 3 == 0), f"part {i}: INDEPENDENT={independent}"
+        segments += 1
+        parts = []
+assert segments >= 1, "no complete segment with parts"
+PY
 }
 
 @test "an SRT publisher on an in-process channel is refused with a reason" {

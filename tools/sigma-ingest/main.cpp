@@ -23,11 +23,14 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", p.output_template, "output path per channel, '{channel}' replaced (default: stdout)");
   app.add_option("--hls", p.hls_template, "package every channel into HLS in-process, in this directory ('{channel}' replaced)");
   app.add_option("--hls-channel", p.hls_channels,
-                 "package one channel in-process: NAME=DIR[,mode=M][,segment-duration=S][,part-duration=S][,window=N]");
+                 "package one channel in-process: NAME=DIR[,mode=M][,segment-duration=S][,part-duration=S][,window=N][,audio=A]");
   app.add_option("--mode", p.hls_defaults.mode, "HLS latency mode: normal, low or ultra-low")->capture_default_str();
   app.add_option("--segment-duration", p.hls_defaults.segment_duration, "HLS segment length, s (default: the mode's)");
   app.add_option("--part-duration", p.hls_defaults.part_duration, "LL-HLS part length, s (ultra-low; default 1/3)");
   app.add_option("--window", p.hls_defaults.window, "segments per HLS playlist (default: the mode's; 0: all)");
+  app.add_option("--hls-audio", p.hls_defaults.audio, "HLS audio: muxed into the video variants or separate "
+                                                      "(default: muxed in ultra-low)")
+      ->check(CLI::IsMember({"muxed", "separate"}));
   app.add_option("--record", p.record_dir, "keep each session's source as DIR/CHANNEL-START.ts");
   app.add_option("--status-file", p.status_file, "JSON status rewritten every second");
   app.add_option("--buffer", p.buffer_kib, "output buffer per channel, KiB")->capture_default_str();
