@@ -16,6 +16,7 @@ struct OriginParams {
   std::string web_dir;          // watch page; "" = found beside the binary
   int threads = 2;
   double hold_timeout_s = 0;    // 0: 3 target durations
+  bool fresh_join = true;       // plain LL-HLS playlist requests wait for the next part
   int send_timeout_s = 60;      // a client that stops reading is dropped
   size_t cache_mb = 128;
 };

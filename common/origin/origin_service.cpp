@@ -32,9 +32,14 @@ struct OriginService::Waiter {
   std::shared_ptr<http::Exchange> ex;
   std::string rel;
   bool part = false;  // waits for a hinted part rather than a playlist
+  // A plain playlist request held for the next part (fresh join): until
+  // names that part, the answer is the plain playlist, and a timeout
+  // answers it with the playlist as it is.
+  bool fresh_join = false;
   // A GET without Range: answered with the response shared by all waiters.
   bool simple_get = false;
-  BlockingQuery query;
+  BlockingQuery query;  // what the client asked
+  BlockingQuery until;  // what the playlist must hold for the answer
   std::chrono::steady_clock::time_point deadline;
   // Claimed by whoever answers it (wake-up, timeout, hang-up, stop).
   std::atomic<bool> done{false};
@@ -44,7 +49,7 @@ struct OriginService::Waiter {
   }
   // Whether snap is what it waits for (a 400 for a restarted playlist too).
   bool answerable(const Snapshot& snap) const {
-    return part || (snap.index && readiness(*snap.index, query) != Readiness::kWait);
+    return part || (snap.index && readiness(*snap.index, until) != Readiness::kWait);
   }
 };
 
@@ -117,7 +122,10 @@ void OriginService::sweep() {
     }
     for (auto& w : expired) {
       bool head = w->ex->head();
-      if (w->part)
+      auto snap = w->fresh_join ? load(w->rel) : nullptr;
+      if (snap && snap->index)
+        finish(w, playlist_response(*snap, w->query, head));
+      else if (w->part)
         finish(w, text_response(bhttp::status::not_found, "part not written in time", head));
       else
         finish(w, text_response(bhttp::status::service_unavailable,
@@ -265,12 +273,21 @@ void OriginService::serve_playlist(const std::shared_ptr<http::Exchange>& ex, co
   }
   if (!snap->index) return serve_file(ex, rel, snap->data, kNoCache);  // too big to index
   Readiness r = readiness(*snap->index, *q);
-  if (r == Readiness::kReady) return ex->send(playlist_response(*snap, *q, head));
+  const PlaylistIndex& p = *snap->index;
+  bool fresh_join = r == Readiness::kReady && !q->blocking() && cfg_.fresh_join && !p.is_master && !p.endlist &&
+                    p.part_target > 0;
+  if (r == Readiness::kReady && !fresh_join) return ex->send(playlist_response(*snap, *q, head));
   if (r == Readiness::kBadRequest)
     return ex->send(text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist", head));
   auto w = std::make_shared<Waiter>(ex, rel);
-  w->query = *q;
-  auto timeout = cfg_.hold_timeout.count() > 0 ? cfg_.hold_timeout : auto_hold(snap->index->target_duration);
+  w->query = w->until = *q;
+  auto timeout = cfg_.hold_timeout.count() > 0 ? cfg_.hold_timeout : auto_hold(p.target_duration);
+  if (fresh_join) {
+    w->fresh_join = true;
+    w->until.msn = p.next_msn;
+    w->until.part = p.pending_parts;
+    timeout = std::chrono::milliseconds(static_cast<int64_t>(1500 * p.part_target));
+  }
   hold(w, timeout);
   // The playlist may have changed between our look and the registration.
   if (auto again = load(rel); again && again != snap) recheck(w, *again);
@@ -337,7 +354,10 @@ void OriginService::respond(const std::shared_ptr<Waiter>& w, const Snapshot& sn
     });
     return w->ex->send_wire(std::move(wire), 200, body);
   }
-  if (readiness(*snap.index, w->query) == Readiness::kBadRequest)  // the playlist restarted (new sequence numbers)
+  // A fresh join's answer is the plain playlist (not cacheable as a
+  // blocking one), so it does not share the blocking answers' bytes.
+  if (w->fresh_join) return w->ex->send(playlist_response(snap, w->query, w->ex->head()));
+  if (readiness(*snap.index, w->until) == Readiness::kBadRequest)  // the playlist restarted (new sequence numbers)
     return w->ex->send(text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist",
                                      w->ex->head()));
   if (!w->simple_get) return w->ex->send(playlist_response(snap, w->query, w->ex->head()));

@@ -26,6 +26,12 @@ struct OriginConfig {
   std::chrono::milliseconds hold_timeout{0};
   // Hold of a request for a hinted part not yet written.
   std::chrono::milliseconds part_hold_timeout{0};
+  // A plain request (no _HLS_msn) for an LL-HLS media playlist is answered
+  // when the next part lands, at most 1.5 part targets later: players place
+  // their start from the time they receive the playlist, so a playlist
+  // that is already one part old would add that age to the viewer's
+  // latency for the whole session.
+  bool fresh_join = true;
 };
 
 class OriginService {

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
                  "seconds a blocking request is held at most (0: 3 target durations)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 600.0));
+  app.add_flag("!--no-fresh-join", p.fresh_join,
+               "answer a plain LL-HLS playlist request at once rather than when the next part lands");
   app.add_option("--send-timeout", p.send_timeout_s, "seconds without progress before a client that stops reading is dropped")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
