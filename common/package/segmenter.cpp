@@ -20,6 +20,8 @@ constexpr int64_t kTicks = 90000;
 // A backward step this small is a muxer's rounding, not a new timeline:
 // the packet is dropped instead of starting a discontinuity.
 constexpr int64_t kBackwardTolerance = kTicks / 10;
+// Audio this far ahead of a video track's last frame: that video stopped.
+constexpr int64_t kStoppedVideo = 2 * kTicks;
 
 int64_t to_ticks(double seconds) { return std::llround(seconds * kTicks); }
 double to_seconds(int64_t ticks) { return static_cast<double>(ticks) / kTicks; }
@@ -305,6 +307,9 @@ Status Segmenter::write_muxed_audio(Track& a, AVPacket* pkt) {
     for (auto& vp : tracks_) {
       Track& v = *vp;
       if (!v.video || !v.mux || !v.seg_open) continue;  // before its first keyframe
+      // A video track this far behind has stopped (a rung the transcoder
+      // shed): its open part must not pile up audio until it comes back.
+      if (pkt->dts > v.end_dts + kStoppedVideo) continue;
       av::PacketPtr copy(av_packet_clone(pkt));
       if (!copy) {
         st = internal_error("out of memory");

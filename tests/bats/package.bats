@@ -136,6 +136,17 @@ input_frames() { count_frames "$1" | first_number; }
   done
 }
 
+@test "muxed audio stays with its video: a variant whose video stops does not pile up audio" {
+  # v1 (a rung a transcoder shed, say) stops after 2 s; v0 and audio go on to 6 s.
+  ts=$(make_ts stop1 6 -map 0:v -map 0:v -map 1:a -filter:v:1 trim=end=2,scale=320:180)
+  run sigma-package -i "$ts" -o "$OUT" --mode ultra-low --window 0 --log-level warn
+  [ "$status" -eq 0 ]
+  [ "$(decoded_frames "$OUT/v1")" -eq 60 ]
+  # 48 kHz AAC: 47 frames a second. v1 takes audio until it is 2 s ahead.
+  v1=$(audio_packets "$OUT/v1") v0=$(audio_packets "$OUT/v0")
+  [ "$v1" -ge 90 ] && [ "$v1" -le 192 ] && [ "$v0" -ge 275 ] || { echo "audio frames: v0 $v0, v1 $v1"; return 1; }
+}
+
 @test "two video streams become two variants with their own resolution" {
   ts=$(make_ts ladder2 6 -map 0:v -map 0:v -map 1:a -filter:v:1 scale=320:180)
   run sigma-package -i "$ts" -o "$OUT" --mode low --log-level warn
