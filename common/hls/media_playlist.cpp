@@ -82,6 +82,7 @@ std::string render(const MediaPlaylist& p) {
     if (s.program_date_time_ms) put_pdt(out, *s.program_date_time_ms);
     if (i >= first_with_parts)
       for (const Part& part : s.parts) put_part(out, part);
+    if (s.gap) out += "#EXT-X-GAP\n";
     out += "#EXTINF:" + format_decimal(s.duration) + ",\n";
     out += s.uri + '\n';
   }

@@ -25,6 +25,7 @@ struct Segment {
   // differs from the previous segment's.
   std::string map_uri;
   bool discontinuity = false;
+  bool gap = false;  // EXT-X-GAP: the track has no media here, uri names no file
   std::optional<int64_t> program_date_time_ms;  // unix ms
   std::vector<Part> parts;  // only listed while recent (see render)
 };

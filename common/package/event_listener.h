@@ -31,7 +31,8 @@ class EventListener : public SegmentListener {
                   {"bytes", r.bytes},
                   {"frames", r.frames},
                   {"parts", r.parts},
-                  {"discontinuity", r.discontinuity}});
+                  {"discontinuity", r.discontinuity},
+                  {"gap", r.gap}});
     return {};
   }
   Status on_input_end(bool final) override { return next_.on_input_end(final); }

@@ -92,6 +92,7 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
   seg.uri = r.uri;
   seg.map_uri = r.map_uri;
   seg.discontinuity = r.discontinuity;
+  seg.gap = r.gap;
   seg.program_date_time_ms = r.program_date_time_ms;
   if (pl.low_latency) {
     hls::LowLatency& ll = *pl.low_latency;
@@ -110,9 +111,11 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
   pl.segments.push_back(std::move(seg));
   pl.next_msn = r.msn + 1;
 
-  s.stats.bytes += static_cast<int64_t>(r.bytes);
-  s.stats.seconds += r.duration;
-  s.stats.frames += r.frames;
+  if (!r.gap) {
+    s.stats.bytes += static_cast<int64_t>(r.bytes);
+    s.stats.seconds += r.duration;
+    s.stats.frames += r.frames;
+  }
   // A short segment (end of input, break) says little about the peak rate.
   if (r.duration >= 0.5 * p_.target_duration && r.duration > 0)
     s.stats.peak_bps = std::max<int64_t>(s.stats.peak_bps, std::llround(r.bytes * 8.0 / r.duration));

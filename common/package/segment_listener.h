@@ -47,6 +47,9 @@ struct SegmentReport {
   bool discontinuity = false;
   int64_t program_date_time_ms = 0;
   int parts = 0;  // part files written for it (ultra-low mode)
+  // No file: the track had no media for this stretch while the others went
+  // on (a rung the transcoder shed). Listed with EXT-X-GAP.
+  bool gap = false;
 };
 
 class SegmentListener {

@@ -20,8 +20,11 @@ constexpr int64_t kTicks = 90000;
 // A backward step this small is a muxer's rounding, not a new timeline:
 // the packet is dropped instead of starting a discontinuity.
 constexpr int64_t kBackwardTolerance = kTicks / 10;
-// Audio this far ahead of a video track's last frame: that video stopped.
-constexpr int64_t kStoppedVideo = 2 * kTicks;
+// A video track this far behind the others has stopped (a rung the
+// transcoder shed): muxed audio is no longer written into its files, and
+// when it resumes on a keyframe its segment ends where its media ended and
+// the hole is listed as EXT-X-GAP segments.
+constexpr int64_t kStoppedVideo = kTicks;
 
 int64_t to_ticks(double seconds) { return std::llround(seconds * kTicks); }
 double to_seconds(int64_t ticks) { return static_cast<double>(ticks) / kTicks; }
@@ -97,8 +100,6 @@ size_t Segmenter::add_track(const std::string& name, const AVCodecParameters* pa
   t->msn = p_.first_msn;
   t->pending_disc = p_.first_msn > 0;
   t->waiting_key = t->video;
-  // The last video track: in a ladder the lowest rung, the one a
-  // transcoder sheds last, so audio keeps being cut while others pause.
   if (t->video || tracks_.empty()) ref_ = t->index;
   tracks_.push_back(std::move(t));
   return tracks_.size() - 1;
@@ -188,7 +189,10 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   }
   int64_t dts = pkt->dts + offset_;
   if (t.last_dts != AV_NOPTS_VALUE) {
-    if (dts < t.last_dts - kBackwardTolerance || dts > t.last_dts + gap_ticks_) {
+    // A track that jumps forward to where the other tracks already are has
+    // a hole (a shed rung coming back), not a new timeline.
+    bool hole = dts > t.last_dts + gap_ticks_ && dts <= timeline_end_ + kBackwardTolerance;
+    if (dts < t.last_dts - kBackwardTolerance || (dts > t.last_dts + gap_ticks_ && !hole)) {
       SIGMA_RETURN_IF_ERROR(
           discontinuity_all(fmt::format("{}: timestamp jump of {:.3f} s", t.name, to_seconds(dts - t.last_dts)), true));
       offset_ = timeline_end_ - pkt->dts;
@@ -239,6 +243,13 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
 
   if (t.muxed) return write_muxed_audio(t, pkt);
 
+  if (t.video && key && t.seg_open && dts - t.end_dts > kStoppedVideo) {
+    spdlog::info("{}: no media for {:.3f} s: listed as a gap", t.name, to_seconds(dts - t.end_dts));
+    int64_t from = t.end_dts;
+    SIGMA_RETURN_IF_ERROR(close_segment(t, from));
+    SIGMA_RETURN_IF_ERROR(list_gap(t, from, dts));
+  }
+
   if (t.seg_open) {
     bool cut;
     int64_t half = std::max<int64_t>(t.last_delta, 1) / 2;
@@ -251,9 +262,13 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
     }
     if (cut) {
       SIGMA_RETURN_IF_ERROR(close_segment(t, dts));
-      if (ti == ref_)
+      // Audio cuts where the video does. Any video track's cut counts (a
+      // ladder's rungs cut together, so one that stopped, a shed rung, does
+      // not hold the audio segment open); repeats of a cut are skipped.
+      if (t.video || ti == ref_)
         for (auto& o : tracks_)
-          if (!o->video && !o->muxed && o->index != ref_) o->cuts.push_back(dts);
+          if (!o->video && !o->muxed && o->index != ref_ && (o->cuts.empty() || dts > o->cuts.back() + half))
+            o->cuts.push_back(dts);
     } else if (dts + pkt->duration - t.part_start > part_limit_) {
       // Parts never exceed the part target. A keyframe inside a segment
       // does not force a part: the short part before it would break the
@@ -307,9 +322,7 @@ Status Segmenter::write_muxed_audio(Track& a, AVPacket* pkt) {
     for (auto& vp : tracks_) {
       Track& v = *vp;
       if (!v.video || !v.mux || !v.seg_open) continue;  // before its first keyframe
-      // A video track this far behind has stopped (a rung the transcoder
-      // shed): its open part must not pile up audio until it comes back.
-      if (pkt->dts > v.end_dts + kStoppedVideo) continue;
+      if (pkt->dts > v.end_dts + kStoppedVideo) continue;  // stopped: no audio piles up in its open part
       av::PacketPtr copy(av_packet_clone(pkt));
       if (!copy) {
         st = internal_error("out of memory");
@@ -506,6 +519,25 @@ Status Segmenter::close_segment(Track& t, int64_t end) {
   t.seg_open = false;
   ++t.msn;
   return listener_.on_segment(r);
+}
+
+// [from, to) in pieces of at most a segment, each a numbered segment
+// with no file.
+Status Segmenter::list_gap(Track& t, int64_t from, int64_t to) {
+  while (to - from > kTicks / 100) {
+    int64_t d = std::min(seg_ticks_, to - from);
+    SegmentReport r;
+    r.track = t.index;
+    r.msn = t.msn++;
+    r.duration = to_seconds(d);
+    r.uri = segment_name(p_.segment_prefix, r.msn);
+    r.map_uri = t.init_uri;
+    r.program_date_time_ms = pdt_ms(from);
+    r.gap = true;
+    SIGMA_RETURN_IF_ERROR(listener_.on_segment(r));
+    from += d;
+  }
+  return {};
 }
 
 Status Segmenter::end_input(bool final) {

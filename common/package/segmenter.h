@@ -76,6 +76,7 @@ class Segmenter {
   // tracks and are dropped; otherwise they simply continue.
   Status discontinuity_all(const std::string& why, bool timeline_jump);
   Status close_segment(Track& t, int64_t end);
+  Status list_gap(Track& t, int64_t from, int64_t to);
   Status close_part(Track& t, int64_t end, bool last);
   Status open_segment(Track& t, int64_t dts, bool key);
   Status open_part(Track& t, int64_t dts, bool key);
@@ -88,7 +89,9 @@ class Segmenter {
   SegmenterParams p_;
   SegmentListener& listener_;
   std::vector<std::unique_ptr<Track>> tracks_;
-  size_t ref_ = 0;  // last video track: its keyframes decide the cuts of non-video tracks
+  // A video track, or with no video the first track: cuts on its own
+  // keyframes; the other non-video tracks cut where any such track does.
+  size_t ref_ = 0;
   static constexpr size_t kNoTrack = static_cast<size_t>(-1);
   size_t muxed_audio_ = kNoTrack;
   int64_t seg_ticks_, chunk_ticks_, gap_ticks_;
