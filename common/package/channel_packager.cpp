@@ -138,25 +138,20 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
   size_t published = names_.size();
   bool any_video = std::any_of(pars.begin(), pars.end(), [](auto* par) { return par->codec_type == AVMEDIA_TYPE_VIDEO; });
   if (p_.audio == "muxed" && any_video) {
+    std::vector<size_t> order;
+    for (size_t t = 0; t < pars.size(); ++t)
+      if (pars[t]->codec_type == AVMEDIA_TYPE_VIDEO) order.push_back(t);
+    published = order.size();
+    for (size_t t = 0; t < pars.size(); ++t) {
+      if (pars[t]->codec_type == AVMEDIA_TYPE_VIDEO) continue;
+      if (order.size() == published) order.push_back(t);
+      else spdlog::warn("{}: audio track {} dropped: one audio track is muxed into the variants", label, names_[t]);
+    }
     std::vector<std::string> names;
     std::vector<const AVCodecParameters*> ordered;
-    const AVCodecParameters* audio = nullptr;
-    std::string audio_name;
-    for (size_t t = 0; t < names_.size(); ++t) {
-      if (pars[t]->codec_type == AVMEDIA_TYPE_VIDEO) {
-        names.push_back(names_[t]);
-        ordered.push_back(pars[t]);
-      } else if (!audio) {
-        audio = pars[t];
-        audio_name = names_[t];
-      } else {
-        spdlog::warn("{}: audio track {} dropped: one audio track is muxed into the variants", label, names_[t]);
-      }
-    }
-    published = names.size();
-    if (audio) {
-      names.push_back(audio_name);
-      ordered.push_back(audio);
+    for (size_t t : order) {
+      names.push_back(names_[t]);
+      ordered.push_back(pars[t]);
     }
     names_ = std::move(names);
     pars = std::move(ordered);
