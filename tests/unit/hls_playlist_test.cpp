@@ -49,6 +49,34 @@ TEST(MediaPlaylist, LiveWindowWithProgramDateTime) {
             "seg-42.m4s\n");
 }
 
+TEST(MediaPlaylist, GapSegmentsAreTaggedBeforeTheirExtinf) {
+  MediaPlaylist p;
+  p.target_duration = 2;
+  p.segments.push_back(seg(5, 2));
+  p.segments.push_back(seg(6, 2));
+  p.segments.back().gap = true;
+  p.segments.push_back(seg(7, 1.5));
+  p.segments.back().gap = true;
+  p.segments.push_back(seg(8, 2));
+  EXPECT_EQ(render(p),
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:7\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXT-X-INDEPENDENT-SEGMENTS\n"
+            "#EXT-X-MEDIA-SEQUENCE:5\n"
+            "#EXT-X-MAP:URI=\"init.mp4\"\n"
+            "#EXTINF:2,\n"
+            "seg-5.m4s\n"
+            "#EXT-X-GAP\n"
+            "#EXTINF:2,\n"
+            "seg-6.m4s\n"
+            "#EXT-X-GAP\n"
+            "#EXTINF:1.5,\n"
+            "seg-7.m4s\n"
+            "#EXTINF:2,\n"
+            "seg-8.m4s\n");
+}
+
 TEST(MediaPlaylist, DiscontinuityNewMapAndEndlist) {
   MediaPlaylist p;
   p.target_duration = 2;
