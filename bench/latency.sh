@@ -25,7 +25,9 @@
 # Usage: bench/latency.sh [ULTRA_LOW_SECONDS=120] [OTHER_SECONDS=45] [modes...]
 #   modes: any of ultra-low ultra-low-fifo ultra-low-0.2 (0.2 s parts) ladder low normal
 #   nginx (default: all but ultra-low-0.2); ladder runs for ULTRA_LOW_SECONDS.
-#   SIGMA_LATENCY_KEEP=1 keeps the work directory (logs, results.jsonl).
+#   SIGMA_LATENCY_KEEP=1 keeps the work directory (logs, results.jsonl);
+#   SIGMA_LATENCY_PLAYER_CONFIG='{"debug":true}' is merged into the hls.js
+#   config (the debug log lands in g2g-*/browser-console.log).
 #   SIGMA_BIN=dir picks the binaries (default: the last of build-origin/bin,
 #   build/bin that has them all). SIGMA_LADDER_SIZE, SIGMA_LADDER_BITRATE and
 #   SIGMA_LADDER change the ladder run's publisher and rungs (a loaded machine
@@ -93,14 +95,15 @@ run_sigma() {  # MODE SECONDS PREROLL LL(ll|std) LABEL [sigma-package options...
   pfifo=$fifo
   mkdir -p "$root"
   mkfifo "$fifo"
-  "$BIN/sigma-origin" --listen "127.0.0.1:$oport" --root "$root" --log-level warn 2>"$W/origin-$tag.log" &
+  "$BIN/sigma-origin" --listen "127.0.0.1:$oport" --root "$root" --access-log "$W/access-$tag.log" \
+    --log-level warn 2>"$W/origin-$tag.log" &
   opid=$!
   local playlist="http://127.0.0.1:$oport/lat/master.m3u8"
   if [[ ${IN_INGEST:-} == 1 ]]; then
     # The supervisor's pipeline for a published passthrough channel: the
     # packager runs inside sigma-ingest, the stream key names the channel.
     "$BIN/sigma-ingest" --rtmp "127.0.0.1:$rport" --open --hls "$root/{channel}" --mode "$mode" "$@" \
-      --log-level warn 2>"$W/ingest-$tag.log" &
+      --events "$W/ingest-$tag.ev" --log-level warn 2>"$W/ingest-$tag.log" &
     ipid=$!
     ppid=
     playlist="http://127.0.0.1:$oport/{key}/master.m3u8"
@@ -124,7 +127,8 @@ run_sigma() {  # MODE SECONDS PREROLL LL(ll|std) LABEL [sigma-package options...
   "$W/h/g2g.sh" --ingest "rtmp://127.0.0.1:$rport/live/{key}" --playlist "$playlist" \
     --duration "$secs" --mode "$ll" --preroll "$preroll" --size "$size" --bitrate "$rate" \
     --watch-pid "$ipid,${ppid:+$ppid,}$opid${tpid:+,$tpid}" \
-    --label "$label" --out "$RESULTS" --log-dir "$W/g2g-$tag" >/dev/null ||
+    --label "$label" --out "$RESULTS" --log-dir "$W/g2g-$tag" \
+    ${SIGMA_LATENCY_PLAYER_CONFIG:+--player-config "$SIGMA_LATENCY_PLAYER_CONFIG"} >/dev/null ||
     say "$label: g2g failed"
   if [[ -n $tpid ]]; then
     # What the transcoder cost, and whether it had to shed a rung.
