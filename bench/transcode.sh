@@ -3,10 +3,17 @@
 # scales, three x264 encodes), same input, same ladder, in one run:
 #   60 s of 1080p30 H.264 + AAC -> 720p 3 Mbps, 480p 1.5 Mbps, 360p 0.8 Mbps,
 #   x264 veryfast, 2 s GOP, VBV maxrate 1.1x / buffer 2 s, audio copied.
+# Each tool runs with its defaults: ffmpeg with x264's veryfast, Sigma with
+# its own economy on top of veryfast (subme=1 instead of 2, see "Encoder
+# economy" in sigma-transcode(1)); SIGMA_ARGS="--x264-params subme=2" runs
+# Sigma with x264's plain veryfast.
 # Prints CPU seconds, wall seconds, peak RSS, speed, and the PSNR of each
-# rung against the source scaled to that size (lanczos, a reference neither
-# tool uses). Outputs go to tmpfs (/dev/shm) rather than /dev/null so they
-# can be scored; writing 40 MB to memory costs nothing measurable.
+# rung against the source scaled to that size with lanczos. ffmpeg scales
+# every rung with bicubic, Sigma its first rung with bicubic and the
+# others from the rung above with lanczos, so that reference favours
+# Sigma's lower rungs. Outputs go to tmpfs (/dev/shm) rather than
+# /dev/null so they can be scored; writing 40 MB to memory costs nothing
+# measurable.
 # On a shared machine CPU time drifts with the neighbours' load, so the two
 # tools run alternately RUNS times (default 2) and the best run of each is
 # compared; every run is printed too.
@@ -59,6 +66,7 @@ psnr() {  # file -> one average PSNR per rung (dB), space separated
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
+echo "x264: sigma veryfast + subme=1 (its default economy) ${SIGMA_ARGS:-}; ffmpeg veryfast"
 ladder="${sizes[0]}@${rates[0]}k,${sizes[1]}@${rates[1]}k,${sizes[2]}@${rates[2]}k"
 fc="[0:v]split=3[a][b][c];[a]scale=${sizes[0]/x/:}[v0];[b]scale=${sizes[1]/x/:}[v1];[c]scale=${sizes[2]/x/:}[v2]"
 args=()

@@ -2,9 +2,31 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <string>
 
 namespace sigma::transcode {
+
+Status check_x264_params(const std::string& params) {
+  static const std::set<std::string> kReserved = {"keyint", "min-keyint", "scenecut", "open-gop", "nal-hrd", "bitrate",
+                                                  "vbv-maxrate", "vbv-bufsize", "crf", "qp", "threads"};
+  if (params.empty()) return {};
+  size_t start = 0;
+  for (;;) {
+    size_t end = params.find(':', start);
+    std::string pair = params.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    size_t eq = pair.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == pair.size())
+      return usage_error("--x264-params '" + params + "': expected key=value pairs joined by ':', not '" + pair + "'");
+    std::string key = pair.substr(0, eq);
+    if (kReserved.count(key))
+      return usage_error("--x264-params: " + key +
+                         " is Sigma's to set (keyframes from --keyframe-interval, rates from the ladder, "
+                         "threads from --encoder-threads)");
+    if (end == std::string::npos) return {};
+    start = end + 1;
+  }
+}
 
 Result<av::CodecPtr> open_rung_encoder(const Rung& rung, const EncoderSettings& s) {
   const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
@@ -34,7 +56,12 @@ Result<av::CodecPtr> open_rung_encoder(const Rung& rung, const EncoderSettings& 
   av_dict_set(&opts, "preset", s.x264_preset.c_str(), 0);
   av_dict_set(&opts, "forced-idr", "1", 0);
   av_dict_set(&opts, "sc_threshold", "0", 0);
-  std::string params = "scenecut=0:open-gop=0:nal-hrd=vbr";
+  // x264 applies these in order: the user's may undo Sigma's economy, and
+  // nothing may undo what follows them (alignment, the mode's latency).
+  std::string params;
+  if (s.x264_preset == kEconomyPreset) params += std::string(kEconomyParams) + ":";
+  if (!s.x264_params.empty()) params += s.x264_params + ":";
+  params += "scenecut=0:open-gop=0:nal-hrd=vbr";
   switch (s.mode) {
     case LatencyMode::kUltraLow:
       // zerolatency: no B-frames, no lookahead, no frame threads, so a

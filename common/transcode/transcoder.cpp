@@ -93,6 +93,7 @@ Status Transcoder::validate() {
   } else {
     SIGMA_ASSIGN_OR_RETURN(specs_, preset_ladder(p_.preset));
   }
+  SIGMA_RETURN_IF_ERROR(check_x264_params(p_.x264_params));
   SIGMA_ASSIGN_OR_RETURN(sws_flags_, parse_scaler(p_.scaler));
   SIGMA_ASSIGN_OR_RETURN(cascade_sws_flags_, parse_scaler(p_.cascade_scaler));
   interval_s_ = p_.keyframe_interval > 0 ? p_.keyframe_interval : default_keyframe_interval(mode_);
@@ -134,6 +135,7 @@ Status Transcoder::setup(AVFormatContext* in) {
   EncoderSettings es;
   es.mode = mode_;
   es.x264_preset = p_.x264_preset;
+  es.x264_params = p_.x264_params;
   es.frame_rate = fps_;
   es.keyframe_interval = interval_s_;
   es.threads = p_.encoder_threads;

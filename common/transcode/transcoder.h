@@ -18,6 +18,7 @@ struct TranscodeParams {
   double keyframe_interval = 0;      // seconds; 0 = the mode's default
   double segment_duration = 0;       // seconds; when set, the interval must divide it
   std::string x264_preset = "veryfast";
+  std::string x264_params;           // the user's, after Sigma's economy (see rung_encoder.h)
   int half_fps_at_or_below = 0;      // rung height; 0 = never halve
   std::string scaler = "bicubic";        // from the decoded frame
   std::string cascade_scaler = "lanczos"; // from a larger rung's frame

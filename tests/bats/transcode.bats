@@ -290,6 +290,24 @@ first_pts_from() {
   first_event "$T/ev" transcode.lagging | jq -e '.shed == "640x360@800k"'
 }
 
+# x264's settings as it wrote them into the stream (its SEI), e.g. "subme=1 me=hex"
+x264_settings() {
+  ffmpeg -v error -i "$1" -map 0:v:0 -c copy -frames:v 1 -f h264 - | strings | grep -m1 -o 'x264 - core.*' |
+    grep -o "\b$2=[^ ]*" | head -1
+}
+
+@test "x264 settings: veryfast with subme=1 by default, --x264-params and other presets as given" {
+  sigma-transcode -i "$SRC" -o "$T/a.ts" --ladder 320x180@250k --log-level warn
+  [[ $(x264_settings "$T/a.ts" subme) == subme=1 && $(x264_settings "$T/a.ts" me) == me=hex ]]
+  sigma-transcode -i "$SRC" -o "$T/b.ts" --ladder 320x180@250k --x264-params subme=2:me=dia --log-level warn
+  [[ $(x264_settings "$T/b.ts" subme) == subme=2 && $(x264_settings "$T/b.ts" me) == me=dia ]]
+  sigma-transcode -i "$SRC" -o "$T/c.ts" --ladder 320x180@250k --x264-preset faster --log-level warn
+  [[ $(x264_settings "$T/c.ts" subme) == subme=4 ]]
+  # Keyframes stay Sigma's whatever the user passes.
+  run sigma-transcode -i "$SRC" -o /dev/null --ladder 320x180@250k --x264-params subme=2:keyint=30
+  [[ $status -eq 100 && $output == *"keyint is Sigma's to set"* ]]
+}
+
 @test "bad usage and bad media give the documented exit status" {
   run sigma-transcode -i "$SRC" -o /dev/null --ladder 640x360
   [[ $status -eq 100 && $output == *"expected WxH@BITRATE"* ]]

@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   app.add_option("--mode", p.mode, "latency mode: normal, low, ultra-low")->capture_default_str();
   app.add_option("--keyframe-interval", p.keyframe_interval, "seconds between keyframes (default 2, ultra-low 1)");
   app.add_option("--segment-duration", p.segment_duration, "check that the keyframe interval divides this");
-  app.add_option("--x264-preset", p.x264_preset, "x264 speed preset")->capture_default_str();
+  app.add_option("--x264-preset", p.x264_preset, "x264 speed preset (veryfast: with subme=1, see the man page)")
+      ->capture_default_str();
+  app.add_option("--x264-params", p.x264_params, "x264 options for every rung, key=value:... (subme=2: x264's own veryfast)");
   app.add_option("--half-fps-below", p.half_fps_at_or_below, "rungs this tall or smaller run at half frame rate");
   app.add_option("--scaler", p.scaler, "bicubic, bilinear, fast_bilinear, area, lanczos, spline")->capture_default_str();
   app.add_option("--cascade-scaler", p.cascade_scaler, "scaler from a larger rung's frame")->capture_default_str();
