@@ -23,8 +23,10 @@
 # 2.0 s; low <= 6 s; normal <= 20 s.
 #
 # Usage: bench/latency.sh [ULTRA_LOW_SECONDS=120] [OTHER_SECONDS=45] [modes...]
-#   modes: any of ultra-low ultra-low-fifo ultra-low-0.2 (0.2 s parts) ladder low normal
-#   nginx (default: all but ultra-low-0.2); ladder runs for ULTRA_LOW_SECONDS.
+#   modes: any of ultra-low ultra-low-fifo ultra-low-0.2 (0.2 s parts)
+#   ultra-low-plain (separate audio rendition, --no-fresh-join) ladder low
+#   normal nginx (default: all but ultra-low-0.2 and ultra-low-plain);
+#   ladder runs for ULTRA_LOW_SECONDS.
 #   SIGMA_LATENCY_KEEP=1 keeps the work directory (logs, results.jsonl);
 #   SIGMA_LATENCY_PLAYER_CONFIG='{"debug":true}' is merged into the hls.js
 #   config (the debug log lands in g2g-*/browser-console.log).
@@ -96,7 +98,7 @@ run_sigma() {  # MODE SECONDS PREROLL LL(ll|std) LABEL [sigma-package options...
   mkdir -p "$root"
   mkfifo "$fifo"
   "$BIN/sigma-origin" --listen "127.0.0.1:$oport" --root "$root" --access-log "$W/access-$tag.log" \
-    --log-level warn 2>"$W/origin-$tag.log" &
+    ${ORIGIN_ARGS:-} --log-level warn 2>"$W/origin-$tag.log" &
   opid=$!
   local playlist="http://127.0.0.1:$oport/lat/master.m3u8"
   if [[ ${IN_INGEST:-} == 1 ]]; then
@@ -160,6 +162,10 @@ for m in "${MODES[@]}"; do
     ultra-low) IN_INGEST=1 run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low" ;;  # 12 x 2 s, 1/3 s parts
     ultra-low-fifo) run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low fifo" ;;
     ultra-low-0.2) IN_INGEST=1 run_sigma ultra-low "$ULTRA_SECS" 27 ll "sigma ultra-low 0.2s" --part-duration 0.2 ;;
+    # Audio as its own rendition and plain playlist requests answered at
+    # once: what muxed audio and fresh joins are measured against.
+    ultra-low-plain) ORIGIN_ARGS=--no-fresh-join IN_INGEST=1 run_sigma ultra-low "$ULTRA_SECS" 27 ll \
+      "sigma ultra-low plain" --hls-audio separate ;;
     ladder)
       [[ -x $BIN/sigma-transcode ]] || { say "sigma-transcode not built in $BIN"; exit 1; }
       TRANSCODE=(--ladder "${SIGMA_LADDER:-source,854x480@1200k,640x360@700k}" --x264-preset superfast)
@@ -177,10 +183,10 @@ touch "$RESULTS"
 python3 - "$RESULTS" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-targets = {"sigma ultra-low": (1500, 2000), "sigma ultra-low fifo": (1500, 2000), "sigma ultra-low 0.2s": (1500, 2000), "sigma ladder": (2000, None),
+targets = {"sigma ultra-low": (1500, 2000), "sigma ultra-low fifo": (1500, 2000), "sigma ultra-low 0.2s": (1500, 2000), "sigma ultra-low plain": (1500, 2000), "sigma ladder": (2000, None),
            "sigma low": (6000, None),
            "sigma normal": (20000, None)}
-print(f"{'run':<18}{'p50 ms':>9}{'p95 ms':>9}{'ttff ms':>9}{'stalls':>8}{'fatal/non':>11}{'frames':>8}{'pub lag p50':>12}  target")
+print(f"{'run':<22}{'p50 ms':>9}{'p95 ms':>9}{'ttff ms':>9}{'stalls':>8}{'fatal/non':>11}{'frames':>8}{'pub lag p50':>12}  target")
 for r in rows:
     lat = r.get("latency_ms") or {}
     label = r.get("label", "?")
@@ -194,7 +200,7 @@ for r in rows:
     lag = (r.get("publisher") or {}).get("lag_ms_p50")
     if lag is not None and lag > 250:
         verdict = "INVALID: publisher fell behind real time"
-    print(f"{label:<18}{str(lat.get('p50')):>9}{str(lat.get('p95')):>9}"
+    print(f"{label:<22}{str(lat.get('p50')):>9}{str(lat.get('p95')):>9}"
           f"{str(r.get('ttff_ms')):>9}{str(r.get('stalls')):>8}{str(r.get('errors_fatal'))+'/'+str(r.get('errors_nonfatal')):>11}"
           f"{str(r.get('frames_decoded')):>8}{str(lag):>12}  {verdict}")
 if not rows:
