@@ -10,13 +10,14 @@ namespace sigma::ingest::detail {
 std::optional<std::string> Server::resolve(const std::string& key, std::string& reason, bool& busy) {
   busy = false;
   std::optional<std::string> name;
-  if (keys_) name = keys_->channel_for(key);
+  auto keys = this->keys();
+  if (keys) name = keys->channel_for(key);
   if (!name && p_.open_mode && valid_channel_name(key)) name = key;
   if (!name) {
     reason = key.empty() ? "no stream key" : "unknown stream key";
     return std::nullopt;
   }
-  bool hls = hls_ && hls_->for_channel(*name);
+  bool hls = routes()->for_channel(*name).has_value();
   std::lock_guard lk(live_mu_);
   if (single_target_ && !hls && !single_channel_.empty() && single_channel_ != *name) {
     reason = "the output carries channel '" + single_channel_ + "' only (use --output with {channel})";
@@ -37,9 +38,10 @@ Result<Channel*> Server::channel(const std::string& name) {
   auto ch = std::make_unique<Channel>();
   ch->name = name;
   size_t cap = p_.buffer_kib * 1024;
-  auto hls = hls_ ? hls_->for_channel(name) : std::nullopt;
+  auto hls = routes_->for_channel(name);
   if (hls) {
     SIGMA_RETURN_IF_ERROR(package::check_output_dir(hls->out_dir));
+    if (!packaging_) packaging_ = std::make_unique<PackagingThread>(kPackagingQueueBytes);
     ch->hls = std::make_unique<HlsSink>(*hls, events_, *packaging_);
     spdlog::info("channel {}: HLS into {} ({} mode)", name, hls->out_dir, hls->mode);
   } else if (p_.output_template.empty()) {
@@ -82,8 +84,8 @@ void Server::start_session(Channel& ch, uint64_t owner, const std::string& proto
     std::lock_guard lk(live_mu_);
     live_names_.insert(ch.name);
   }
-  if (!p_.record_dir.empty()) {
-    auto rec = SessionRecorder::open(p_.record_dir, ch.name, ch.started_unix_ms);
+  if (std::string dir = routes_->record_dir(ch.name, p_.record_dir); !dir.empty()) {
+    auto rec = SessionRecorder::open(dir, ch.name, ch.started_unix_ms);
     if (rec.is_ok()) ch.recorder = std::move(*rec);
     else spdlog::error("channel {}: {}", ch.name, rec.status().message());
   }

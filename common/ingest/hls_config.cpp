@@ -1,6 +1,7 @@
 #include "ingest/hls_config.h"
 
 #include <cstdlib>
+#include <sstream>
 
 #include "ingest/keys.h"
 #include "package/packager.h"
@@ -13,6 +14,11 @@ Result<double> number(const std::string& key, const std::string& value) {
   double d = std::strtod(value.c_str(), &end);
   if (value.empty() || *end != '\0') return usage_error(key + " wants a number, not '" + value + "'");
   return d;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 }  // namespace
 
@@ -28,49 +34,76 @@ Result<HlsConfig> HlsConfig::make(const std::string& dir_template, const std::ve
     probe.out_dir = dir_template;
     SIGMA_RETURN_IF_ERROR_CTX(package::resolve_params(probe), "--hls");
   }
-  for (const auto& spec : channel_specs) {
-    std::string where = "--hls-channel '" + spec + "'";
-    size_t eq = spec.find('=');
-    if (eq == std::string::npos) return usage_error(where + ": want NAME=DIR[,key=value...]");
-    std::string name = spec.substr(0, eq);
-    if (!valid_channel_name(name)) return usage_error(where + ": bad channel name '" + name + "'");
-    if (c.channels_.count(name)) return usage_error(where + ": channel '" + name + "' given twice");
-    package::PackageParams p = defaults;
-    p.channel = name;
-    size_t pos = eq + 1, comma = spec.find(',', pos);
-    p.out_dir = spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    while (comma != std::string::npos) {
-      pos = comma + 1;
-      comma = spec.find(',', pos);
-      std::string kv = spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      size_t e = kv.find('=');
-      std::string key = kv.substr(0, e), value = e == std::string::npos ? "" : kv.substr(e + 1);
-      if (key == "mode") {
-        p.mode = value;
-      } else if (key == "audio") {
-        p.audio = value;
-      } else if (key == "segment-duration" || key == "part-duration" || key == "window") {
-        SIGMA_ASSIGN_OR_RETURN(double d, number(where + ": " + key, value));
-        if (key == "window") {
-          if (d < 0 || d != static_cast<int>(d)) return usage_error(where + ": window wants a count of segments");
-          p.window = static_cast<int>(d);
-        } else {
-          (key == "segment-duration" ? p.segment_duration : p.part_duration) = d;
-        }
-      } else {
-        return usage_error(where + ": unknown setting '" + key + "' (mode, segment-duration, part-duration, window, audio)");
-      }
-    }
-    if (p.out_dir.empty()) return usage_error(where + ": no directory");
-    SIGMA_RETURN_IF_ERROR_CTX(package::resolve_params(p), where);
-    c.channels_.emplace(name, std::move(p));
+  for (const auto& spec : channel_specs) SIGMA_RETURN_IF_ERROR(c.add(spec, "--hls-channel '" + spec + "'", true));
+  return c;
+}
+
+Result<HlsConfig> HlsConfig::with_file(const std::string& text, const std::string& origin) const {
+  HlsConfig c = *this;
+  std::istringstream in(text);
+  std::string line;
+  for (int lineno = 1; std::getline(in, line); ++lineno) {
+    if (auto h = line.find('#'); h != std::string::npos) line.resize(h);
+    line = trim(line);
+    if (!line.empty()) SIGMA_RETURN_IF_ERROR(c.add(line, origin + ":" + std::to_string(lineno), false));
   }
   return c;
 }
 
+Status HlsConfig::add(const std::string& spec, const std::string& where, bool dir_required) {
+  size_t comma = spec.find(',');
+  std::string head = spec.substr(0, comma);
+  size_t eq = head.find('=');
+  if (eq == std::string::npos && dir_required) return usage_error(where + ": want NAME=DIR[,key=value...]");
+  std::string name = head.substr(0, eq);
+  if (!valid_channel_name(name)) return usage_error(where + ": bad channel name '" + name + "'");
+  if (channels_.count(name)) return usage_error(where + ": channel '" + name + "' given twice");
+  package::PackageParams p = defaults_;
+  p.channel = name;
+  if (eq != std::string::npos) {
+    p.out_dir = head.substr(eq + 1);
+    if (p.out_dir.empty()) return usage_error(where + ": no directory");
+  }
+  Route r;
+  while (comma != std::string::npos) {
+    size_t pos = comma + 1;
+    comma = spec.find(',', pos);
+    std::string kv = spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t e = kv.find('=');
+    std::string key = kv.substr(0, e), value = e == std::string::npos ? "" : kv.substr(e + 1);
+    if (key == "record") {
+      if (value.empty()) return usage_error(where + ": record wants a directory");
+      r.record_dir = value;
+    } else if (p.out_dir.empty()) {
+      return usage_error(where + ": '" + key + "' is an HLS setting: give the directory (NAME=DIR)");
+    } else if (key == "mode") {
+      p.mode = value;
+    } else if (key == "audio") {
+      p.audio = value;
+    } else if (key == "segment-duration" || key == "part-duration" || key == "window") {
+      SIGMA_ASSIGN_OR_RETURN(double d, number(where + ": " + key, value));
+      if (key == "window") {
+        if (d < 0 || d != static_cast<int>(d)) return usage_error(where + ": window wants a count of segments");
+        p.window = static_cast<int>(d);
+      } else {
+        (key == "segment-duration" ? p.segment_duration : p.part_duration) = d;
+      }
+    } else {
+      return usage_error(where + ": unknown setting '" + key +
+                         "' (mode, segment-duration, part-duration, window, audio, record)");
+    }
+  }
+  if (!p.out_dir.empty()) {
+    SIGMA_RETURN_IF_ERROR_CTX(package::resolve_params(p), where);
+    r.hls = std::move(p);
+  }
+  channels_.emplace(name, std::move(r));
+  return {};
+}
+
 std::optional<package::PackageParams> HlsConfig::for_channel(const std::string& name) const {
   auto it = channels_.find(name);
-  if (it != channels_.end()) return it->second;
+  if (it != channels_.end() && it->second.hls) return it->second.hls;
   if (dir_template_.empty()) return std::nullopt;
   package::PackageParams p = defaults_;
   p.channel = name;
@@ -78,6 +111,21 @@ std::optional<package::PackageParams> HlsConfig::for_channel(const std::string& 
   for (size_t pos; (pos = p.out_dir.find("{channel}")) != std::string::npos;) p.out_dir.replace(pos, 9, name);
   if (!package::resolve_params(p).is_ok()) return std::nullopt;  // checked in make()
   return p;
+}
+
+std::string HlsConfig::record_dir(const std::string& name, const std::string& fallback) const {
+  auto it = channels_.find(name);
+  return it != channels_.end() && !it->second.record_dir.empty() ? it->second.record_dir : fallback;
+}
+
+std::string HlsConfig::describe(const std::string& name) const {
+  std::ostringstream o;
+  if (auto p = for_channel(name))
+    o << "hls " << p->out_dir << ' ' << p->mode << ' ' << p->segment_duration << ' ' << p->part_duration << ' '
+      << p->window << ' ' << p->audio;
+  else
+    o << "ts";
+  return o.str();
 }
 
 }  // namespace sigma::ingest

@@ -1,10 +1,12 @@
 #pragma once
-// Which channels sigma-ingest packages in-process, and how: --hls TEMPLATE
-// for every channel ({channel} in the path), and --hls-channel SPEC for one
-// channel with its own directory and settings:
-//   NAME=DIR[,mode=normal|low|ultra-low][,segment-duration=S][,part-duration=S][,window=N]
-// Settings not given come from --mode, --segment-duration, --part-duration
-// and --window. A channel under neither goes to --output (MPEG-TS).
+// How sigma-ingest routes each channel: packaged in-process into HLS or
+// written to --output as MPEG-TS, and where its sessions are recorded.
+// --hls TEMPLATE packages every channel ({channel} in the path);
+// --hls-channel SPEC, or a line of the --channels file, sets one channel:
+//   NAME=DIR[,mode=normal|low|ultra-low][,segment-duration=S][,part-duration=S][,window=N][,audio=A][,record=DIR]
+// A --channels line may leave out =DIR ("NAME,record=DIR"): the channel
+// goes to --output and only its recording is set. Settings not given come
+// from --mode, --segment-duration, --part-duration, --window and --record.
 #include <map>
 #include <optional>
 #include <string>
@@ -22,15 +24,31 @@ class HlsConfig {
   // option at fault.
   static Result<HlsConfig> make(const std::string& dir_template, const std::vector<std::string>& channel_specs,
                                 const package::PackageParams& defaults);
+  // This config plus the channels of a --channels file (text read from
+  // origin; '#' starts a comment). A channel also given by --hls-channel
+  // is an error.
+  Result<HlsConfig> with_file(const std::string& text, const std::string& origin) const;
 
   bool empty() const { return dir_template_.empty() && channels_.empty(); }
   // The channel's resolved parameters, or nullopt when it is not HLS.
   std::optional<package::PackageParams> for_channel(const std::string& name) const;
+  // Where the channel's sessions are recorded: its record= setting, else
+  // fallback (--record; empty: not recorded).
+  std::string record_dir(const std::string& name, const std::string& fallback) const;
+  // The channel's output (HLS and its settings, or MPEG-TS) as one
+  // comparable string: a reload starts the channel over when it changes.
+  std::string describe(const std::string& name) const;
 
  private:
+  struct Route {
+    std::optional<package::PackageParams> hls;  // resolved
+    std::string record_dir;
+  };
+  Status add(const std::string& spec, const std::string& where, bool dir_required);
+
   std::string dir_template_;
   package::PackageParams defaults_;
-  std::map<std::string, package::PackageParams> channels_;  // resolved
+  std::map<std::string, Route> channels_;
 };
 
 }  // namespace sigma::ingest

@@ -27,6 +27,7 @@
 #include "ingest/inbox.h"
 #include "ingest/keys.h"
 #include "ingest/pull_input.h"
+#include "ingest/reload_signal.h"
 #include "ingest/rtmp_connection.h"
 #include "ingest/srt_listener.h"
 #include "ingest/status_report.h"
@@ -38,11 +39,6 @@ namespace sigma::ingest {
 namespace detail {
 
 namespace {
-
-// Media waiting for the packaging thread, all HLS channels together: about
-// 13 s of 20 channels at 4 Mbit/s, so only a disk stalled for seconds
-// makes it drop.
-constexpr size_t kPackagingQueueBytes = 128 << 20;
 
 std::string sockaddr_string(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -64,9 +60,8 @@ std::string sockaddr_string(const sockaddr_storage& ss) {
 Status Server::setup() {
   SIGMA_RETURN_IF_ERROR_CTX(events_.open(common_.events), "open events " + common_.events);
   if (!p_.keys_file.empty()) {
-    auto ks = KeyStore::load(p_.keys_file);
-    if (!ks.is_ok()) return ks.status();
-    keys_ = std::move(*ks);
+    SIGMA_ASSIGN_OR_RETURN(auto ks, KeyStore::load(p_.keys_file));
+    keys_ = std::make_shared<const KeyStore>(std::move(ks));
   }
   bool listeners = !p_.rtmp_listen.empty() || !p_.srt_listen.empty();
   if (listeners && !keys_ && !p_.open_mode)
@@ -76,21 +71,18 @@ Status Server::setup() {
     return usage_error("give one --channel per -i input, in the same order");
   for (const auto& c : p_.channels)
     if (!valid_channel_name(c)) return usage_error("bad channel name '" + c + "' (letters, digits, '_', '-', '.')");
-  if (!p_.hls_template.empty() || !p_.hls_channels.empty()) {
-    if (!p_.hls_template.empty() && p_.hls_template.find("{channel}") == std::string::npos)
-      return usage_error("--hls wants {channel} in the path (or use --hls-channel NAME=DIR)");
-    if (!p_.hls_template.empty() && !p_.output_template.empty())
-      return usage_error("--hls and --output both name every channel's output: give one (--hls-channel picks "
-                         "channels out of --output)");
-    SIGMA_ASSIGN_OR_RETURN(auto hc, HlsConfig::make(p_.hls_template, p_.hls_channels, p_.hls_defaults));
-    hls_ = std::move(hc);
-    packaging_ = std::make_unique<PackagingThread>(kPackagingQueueBytes);
-    for (size_t i = 0; i < p_.inputs.size(); ++i) {
-      std::string name = i < p_.channels.size() ? p_.channels[i] : "default";
-      if (hls_->for_channel(name))
-        return usage_error("channel " + name + ": -i inputs go to --output; in-process HLS takes RTMP publishers");
-    }
-  }
+  if (!p_.hls_template.empty() && p_.hls_template.find("{channel}") == std::string::npos)
+    return usage_error("--hls wants {channel} in the path (or use --hls-channel NAME=DIR)");
+  if (!p_.hls_template.empty() && !p_.output_template.empty())
+    return usage_error("--hls and --output both name every channel's output: give one (--hls-channel picks "
+                       "channels out of --output)");
+  SIGMA_ASSIGN_OR_RETURN(auto cli_routes, HlsConfig::make(p_.hls_template, p_.hls_channels, p_.hls_defaults));
+  cli_routes_ = std::make_shared<const HlsConfig>(std::move(cli_routes));
+  SIGMA_ASSIGN_OR_RETURN(routes_, load_routes());
+  // Installed before the first readiness so that a supervisor's SIGHUP
+  // never meets the default action (exit).
+  int reload_fd = install_reload_handler();
+  if (reload_fd < 0) return errno_error("install SIGHUP handler", errno);
   single_target_ = p_.output_template.find("{channel}") == std::string::npos;
   if (single_target_) {
     // One target carries one channel: the one named, the only keyed one,
@@ -108,7 +100,8 @@ Status Server::setup() {
     ev.data.u64 = tag;
     return epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
   };
-  if (add(inbox_.fd(), kTagInbox) < 0 || add(stop_fd(), kTagStop) < 0) return errno_error("epoll_ctl", errno);
+  if (add(inbox_.fd(), kTagInbox) < 0 || add(stop_fd(), kTagStop) < 0 || add(reload_fd, kTagReload) < 0)
+    return errno_error("epoll_ctl", errno);
   if (!p_.rtmp_listen.empty()) SIGMA_RETURN_IF_ERROR(listen_rtmp());
   if (!p_.srt_listen.empty()) {
     SrtParams sp;
@@ -126,7 +119,7 @@ Status Server::setup() {
         [this](const std::string& key) {
           SrtVerdict v;
           auto name = resolve(key, v.reason, v.busy);
-          if (name && hls_ && hls_->for_channel(*name)) {
+          if (name && routes()->for_channel(*name)) {
             v.reason = "channel '" + *name + "' is packaged in-process, which takes RTMP publishers only";
             name.reset();
           }
@@ -346,6 +339,8 @@ Status Server::run() {
         drain_inbox(now);
       } else if (tag == kTagStop) {
         break;
+      } else if (tag == kTagReload) {
+        if (take_reload_request()) reload();
       } else {
         auto it = conns_.find(tag);
         if (it == conns_.end()) continue;

@@ -26,6 +26,7 @@ struct IngestParams {
   std::string output_template;        // contains {channel}; empty: stdout
   std::string hls_template;               // --hls: contains {channel}; empty: none
   std::vector<std::string> hls_channels;  // --hls-channel NAME=DIR[,key=value...]
+  std::string channels_file;              // --channels: more such specs, one a line, re-read on SIGHUP
   package::PackageParams hls_defaults;    // --mode, --segment-duration, --part-duration, --window
   std::string record_dir;
   std::string status_file;

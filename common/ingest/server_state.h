@@ -26,8 +26,12 @@
 namespace sigma::ingest::detail {
 
 // epoll tags below the first connection id.
-constexpr uint64_t kTagListen = 1, kTagInbox = 2, kTagStop = 3, kFirstId = 100;
+constexpr uint64_t kTagListen = 1, kTagInbox = 2, kTagStop = 3, kTagReload = 4, kFirstId = 100;
 constexpr size_t kMaxChannels = 1024;
+// Media waiting for the packaging thread, all HLS channels together: about
+// 13 s of 20 channels at 4 Mbit/s, so only a disk stalled for seconds
+// makes it drop.
+constexpr size_t kPackagingQueueBytes = 128 << 20;
 
 class Server : public ChannelHub {
  public:
@@ -68,14 +72,31 @@ class Server : public ChannelHub {
   void start_session(Channel& ch, uint64_t owner, const std::string& protocol, const std::string& remote);
   void kick(Channel& ch, const std::string& reason);
   bool has_listeners() const { return listen_fd_ >= 0 || srt_ != nullptr; }
+  // The CLI's routes plus the --channels file's, checked against the -i
+  // inputs (which never go in-process).
+  Result<std::shared_ptr<const HlsConfig>> load_routes() const;
+  // SIGHUP: re-reads --keys and --channels. A bad file keeps everything as
+  // it was; a channel whose routing changed loses its publisher and output.
+  void reload();
+  void retire_channel(const std::string& name, bool output_changed);
+  // Snapshots: replaced whole on reload, read by SRT threads too.
+  std::shared_ptr<const KeyStore> keys() const {
+    std::lock_guard lk(live_mu_);
+    return keys_;
+  }
+  std::shared_ptr<const HlsConfig> routes() const {
+    std::lock_guard lk(live_mu_);
+    return routes_;
+  }
 
   const IngestParams& p_;
   CommonOptions& common_;
   EventWriter events_;
-  std::optional<KeyStore> keys_;
-  std::optional<HlsConfig> hls_;
-  // Runs every HLS channel's packaging; declared after events_ (which it
-  // writes) so that it is joined first.
+  std::shared_ptr<const KeyStore> keys_;        // null: no --keys
+  std::shared_ptr<const HlsConfig> cli_routes_;  // --hls, --hls-channel
+  std::shared_ptr<const HlsConfig> routes_;      // those and --channels
+  // Runs every HLS channel's packaging (made with the first one); declared
+  // after events_ (which it writes) so that it is joined first.
   std::unique_ptr<PackagingThread> packaging_;
   bool single_target_ = true;  // stdout or a path without {channel}
   int epfd_ = -1;
@@ -92,7 +113,7 @@ class Server : public ChannelHub {
   std::unique_ptr<SrtListener> srt_;
   std::atomic<uint64_t> next_id_{kFirstId};
   ServerCounters counters_;
-  std::mutex live_mu_;  // guards the two below, read by SRT threads
+  mutable std::mutex live_mu_;  // guards keys_, routes_ and the two below, read by SRT threads
   std::set<std::string> live_names_;
   std::string single_channel_;
   size_t pulls_running_ = 0;

@@ -169,3 +169,67 @@ PY
   wait_for grep -q publish.rejected "$T/events"
   grep '"type":"publish.rejected"' "$T/events" | jq -e '.protocol == "srt" and (.reason | contains("RTMP publishers only"))'
 }
+
+count_events() { jq -s --arg t "$1" --arg c "${2:-}" 'map(select(.type == $t and ($c == "" or .channel == $c))) | length' "$T/events"; }
+# wait_events N TYPE [CHANNEL]: until the events file holds at least N of them.
+wait_events() {
+  local deadline=$((SECONDS + 20))
+  until [ "$(count_events "$2" "${3:-}")" -ge "$1" ]; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+beta_frames_are() {
+  [ "$(jq -s 'map(select(.type == "segment.written" and .channel == "beta" and .track == "v0") | .frames) | add' "$T/events")" = "$1" ]
+}
+# loop_publish KEY: ffmpeg publishing $SRC in real time, forever (sets $SPAWNED_PID).
+loop_publish() {
+  spawn "$T/pub-$1.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$SRC" -c copy -f flv \
+    "rtmp://127.0.0.1:$RTMP_PORT/live/$1"
+}
+# reload_ingest TYPE: SIGHUP, then wait for the config.reloaded/config.rejected event.
+reload_ingest() {
+  local n; n=$(count_events "$1")
+  kill -HUP "$INGEST_PID"
+  wait_events $((n + 1)) "$1"
+}
+
+@test "--channels + SIGHUP: a channel is added and removed while another publishes on, untouched" {
+  echo "alpha=$ROOT/alpha,mode=low" >"$T/channels"
+  start_ingest --channels "$T/channels"
+  loop_publish alpha
+  A=$SPAWNED_PID
+  pl=$ROOT/alpha/v0/index.m3u8
+  wait_for grep -q '^#EXTINF' "$pl"
+  printf '%s\n' "alpha=$ROOT/alpha,mode=low" "# added" "beta=$ROOT/beta,mode=low,window=0" >"$T/channels"
+  reload_ingest config.reloaded
+  publish beta "$SRC_SMALL"
+  wait_events 1 stream.ended beta
+  # (beta's playlist is live: count what was packaged rather than play it)
+  wait_for beta_frames_are 90
+  # removed while live: beta's publisher is disconnected, its playlists end
+  loop_publish beta
+  B=$SPAWNED_PID
+  wait_events 2 stream.started beta
+  echo "alpha=$ROOT/alpha,mode=low" >"$T/channels"
+  reload_ingest config.reloaded
+  wait_for bash -c "! kill -0 $B"
+  [ "$(count_events stream.ended beta)" -eq 2 ]
+  jq -s -e 'map(select(.type == "stream.ended" and .channel == "beta"))[1].reason == "channel reconfigured"' "$T/events"
+  wait_for grep -qx '#EXT-X-ENDLIST' "$ROOT/beta/v0/index.m3u8"
+  # a broken file changes nothing
+  echo "alpha=$ROOT/alpha,mode=warp" >"$T/channels"
+  reload_ingest config.rejected
+  grep -q 'reload refused.*mode' "$T/ingest.log"
+  # alpha never noticed: one session, no discontinuity, still growing
+  before=$(grep -c '^#EXTINF' "$pl")
+  seq0=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$pl" | cut -d: -f2)
+  sleep 3
+  kill -0 "$A"
+  [ "$(count_events stream.started alpha)" -eq 1 ]
+  [ "$(count_events stream.ended alpha)" -eq 0 ]
+  ! grep -q DISCONTINUITY "$pl"
+  seq1=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$pl" | cut -d: -f2)
+  [ $((seq1 + $(grep -c '^#EXTINF' "$pl"))) -gt $((seq0 + before)) ]
+  ! grep -qx '#EXT-X-ENDLIST' "$pl"
+}

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--hls", p.hls_template, "package every channel into HLS in-process, in this directory ('{channel}' replaced)");
   app.add_option("--hls-channel", p.hls_channels,
                  "package one channel in-process: NAME=DIR[,mode=M][,segment-duration=S][,part-duration=S][,window=N][,audio=A]");
+  app.add_option("--channels", p.channels_file,
+                 "file of --hls-channel specs, one a line (NAME alone: record= only); re-read on SIGHUP");
   app.add_option("--mode", p.hls_defaults.mode, "HLS latency mode: normal, low or ultra-low")->capture_default_str();
   app.add_option("--segment-duration", p.hls_defaults.segment_duration, "HLS segment length, s (default: the mode's)");
   app.add_option("--part-duration", p.hls_defaults.part_duration, "LL-HLS part length, s (ultra-low; default 1/3)");
