@@ -81,12 +81,8 @@ std::vector<std::string> Plan::all_fifos() const {
 Plan make_plan(const Config& cfg, const std::string& exe_dir) {
   const GlobalConfig& g = cfg.global;
   Plan plan;
-  bool any_publish = false, publish_record = false;
-  for (auto& ch : cfg.channels)
-    if (ch.enabled && ch.input_kind == InputKind::kPublish) {
-      any_publish = true;
-      publish_record = publish_record || ch.record;
-    }
+  bool any_publish = false;
+  for (auto& ch : cfg.channels) any_publish = any_publish || (ch.enabled && ch.input_kind == InputKind::kPublish);
   // {ready_fd} and {events_fd} stay as they are until spawn (or dry-run).
   std::map<std::string, std::string> gvars = {{"run_dir", g.run_dir}, {"out_root", g.out_root}};
 
@@ -99,16 +95,24 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     if (!g.keys.empty()) s.argv.insert(s.argv.end(), {"--keys", g.keys});
     if (g.open_keys) s.argv.push_back("--open");
     s.argv.insert(s.argv.end(), {"--output", g.run_dir + "/{channel}/source.ts"});
+    // Channel routes go in a file the ingest re-reads on SIGHUP, so that
+    // adding a channel does not restart it (and drop every publisher).
     for (auto& ch : cfg.channels) {
-      if (!packaged_in_ingest(ch, g)) continue;
-      std::string spec = ch.name + "=" + ch.output_dir + ",mode=" + ch.mode;
-      if (ch.dvr_window_s > 0) spec += ",window=" + window_segments(ch);
-      s.argv.insert(s.argv.end(), {"--hls-channel", spec});
+      if (!ch.enabled || ch.input_kind != InputKind::kPublish) continue;
+      std::string line = ch.name;
+      if (packaged_in_ingest(ch, g)) {
+        line += "=" + ch.output_dir + ",mode=" + ch.mode;
+        if (ch.dvr_window_s > 0) line += ",window=" + window_segments(ch);
+      }
+      if (ch.record && !g.record_dir.empty()) line += ",record=" + g.record_dir;
+      if (line != ch.name) s.reload_text += line + "\n";
     }
-    if (publish_record && !g.record_dir.empty()) s.argv.insert(s.argv.end(), {"--record", g.record_dir});
+    s.reload_file = g.run_dir + "/ingest-channels";
+    s.argv.insert(s.argv.end(), {"--channels", s.reload_file});
     s.argv.insert(s.argv.end(), {"--status-file", g.run_dir + "/ingest-status.json"});
     s.events_file = g.events;
     apply_override(s, g.stages, gvars);
+    if (s.custom) s.reload_file.clear();
     plan.shared.push_back(std::move(s));
   }
   if (g.origin != "off") {
@@ -247,6 +251,9 @@ std::string render_shell(const Plan& plan) {
     }
   }
   if (!plan.shared.empty()) o << "\n# shared stages\n";
+  for (auto& s : plan.shared)
+    if (!s.reload_file.empty())
+      o << "cat >" << shell_quote(s.reload_file) << " <<'SIGMA_EOF'\n" << s.reload_text << "SIGMA_EOF\n";
   for (auto& s : plan.shared) cmd(s);
   for (auto& c : plan.channels) {
     o << "\n# channel " << c.name << " stages, upstream first\n";

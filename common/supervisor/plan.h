@@ -1,6 +1,7 @@
 #pragma once
 // From a Config to the processes and FIFOs it implies: one shared
-// sigma-ingest (when a channel takes published input), sigma-origin, and
+// sigma-ingest (when a channel takes published input; which channels it
+// packages or records is in its --channels file), sigma-origin, and
 // per channel [source] -> FIFO -> [sigma-transcode] -> FIFO -> sigma-package.
 // The same plan is what the supervisor runs and what --dry-run prints as
 // shell commands a user can paste.
@@ -26,6 +27,11 @@ struct StageSpec {
   bool notify_ready = true;   // passes --ready-fd 3; else ready once spawned
   bool events_pipe = true;    // passes --events fd:4 (read by the supervisor)
   std::string events_file;    // where those events end up (dry-run shows this)
+  // A file the stage reads at start and again on SIGHUP (the shared
+  // ingest's channel routes): the supervisor writes reload_text there, and
+  // a change to it is a SIGHUP, not a restart.
+  std::string reload_file;
+  std::string reload_text;
 
   bool same_as(const StageSpec& o) const {
     return argv == o.argv && custom == o.custom && stdin_fifo == o.stdin_fifo && stdout_fifo == o.stdout_fifo &&

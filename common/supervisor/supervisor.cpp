@@ -207,6 +207,10 @@ void Supervisor::drain_ready(StageRuntime& s) {
       if (std::memchr(buf, '\n', static_cast<size_t>(n))) {
         close_fd(s.ready_rd);  // one notification per spawn, as in s6
         if (s.state == StageState::kStarting) dispatch(s, StageEvent::kReady);
+        if (s.reload_pending) {
+          s.reload_pending = false;
+          request_reload(s);
+        }
         return;
       }
       continue;

@@ -43,6 +43,7 @@ struct StageRuntime {
   StageSpec spec;
   std::unique_ptr<StageSpec> pending;  // replaces spec once down (reload)
   bool remove_when_down = false;
+  bool reload_pending = false;  // SIGHUP once ready (see request_reload)
   StageState state = StageState::kDown;
   RestartTracker tracker;
   pid_t pid = -1;
@@ -79,6 +80,7 @@ class Supervisor {
   Status open_channel(ChannelRuntime& ch);
   void close_channel(ChannelRuntime& ch);
   void reload();
+  void request_reload(StageRuntime& s);
   void dispatch(StageRuntime& s, StageEvent ev);
   void perform(StageRuntime& s, StageAction a);
   void spawn(StageRuntime& s);

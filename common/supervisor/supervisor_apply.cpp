@@ -1,5 +1,6 @@
 // Applying a config to the running graph: at start and on SIGHUP. Channels
 // and stages are matched by name; only what changed is touched.
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +46,14 @@ Status Supervisor::apply(const Config& cfg) {
   }
   SIGMA_RETURN_IF_ERROR(make_dirs(g.run_dir));
   Plan plan = make_plan(cfg, params_.exe_dir);
+  // Before anything changes, so that a file that cannot be written
+  // refuses the reload whole; before any spawn, which reads it.
+  for (auto& s : plan.shared) {
+    if (s.reload_file.empty()) continue;
+    auto now = read_file(s.reload_file);
+    if (!now.is_ok() || *now != s.reload_text)
+      SIGMA_RETURN_IF_ERROR_CTX(write_file_atomic(s.reload_file, s.reload_text), s.id + " --channels file");
+  }
   cfg_ = cfg;
 
   // Channels first: their FIFOs must exist before any stage opens them.
@@ -124,6 +133,10 @@ Status Supervisor::apply(const Config& cfg) {
       continue;
     }
     s.spec.events_file = spec.events_file;
+    s.spec.reload_text = spec.reload_text;
+    // Its file (or its keys file, which the supervisor does not read) may
+    // have changed: the stage re-reads both, and keeps what did not change.
+    if (!spec.reload_file.empty()) request_reload(s);
     if (s.state == StageState::kFailed) {
       // A reload is the operator's way of saying "try again".
       s.tracker.reset();
@@ -137,6 +150,17 @@ Status Supervisor::apply(const Config& cfg) {
       dispatch(*s, StageEvent::kStop);
     }
   return {};
+}
+
+void Supervisor::request_reload(StageRuntime& s) {
+  // Before its readiness a stage may not have its SIGHUP handler yet (the
+  // default action ends it): the signal waits for the ready line.
+  if (s.state == StageState::kUp && s.pid > 0) {
+    spdlog::info("{}: SIGHUP (reload)", s.spec.id);
+    ::kill(s.pid, SIGHUP);
+  } else if (s.state == StageState::kStarting) {
+    s.reload_pending = true;
+  }
 }
 
 Status Supervisor::open_channel(ChannelRuntime& ch) {

@@ -116,8 +116,11 @@ TEST(SupervisorPlan, PublishChannelWithLadder) {
   EXPECT_EQ(plan.shared[0].id, "ingest");
   EXPECT_EQ(plan.shared[0].argv,
             (std::vector<std::string>{"sigma-ingest", "--rtmp", "127.0.0.1:1935", "--keys", "/etc/sigma/keys",
-                                      "--output", "/run/s/{channel}/source.ts", "--record", "/srv/rec",
-                                      "--status-file", "/run/s/ingest-status.json"}));
+                                      "--output", "/run/s/{channel}/source.ts", "--channels",
+                                      "/run/s/ingest-channels", "--status-file", "/run/s/ingest-status.json"}));
+  // Recording is per channel, in the file the ingest re-reads on SIGHUP.
+  EXPECT_EQ(plan.shared[0].reload_file, "/run/s/ingest-channels");
+  EXPECT_EQ(plan.shared[0].reload_text, "news,record=/srv/rec\n");
   EXPECT_EQ(plan.shared[1].argv, (std::vector<std::string>{"sigma-origin", "--listen", "127.0.0.1:8080", "--root", "/srv/out"}));
   ASSERT_EQ(plan.channels.size(), 1u);  // relay is disabled
   const ChannelPlan& news = plan.channels[0];
@@ -185,7 +188,7 @@ TEST(SupervisorPlan, LadderPresetOrRungs) {
 }
 
 // A published channel without a ladder needs no process of its own: the
-// shared ingest packages it (--hls-channel), and the channel's one stage is
+// shared ingest packages it (a line of its --channels file), and the channel's one stage is
 // that ingest, so its health follows it. SRT, a package override or
 // package_in_ingest = no keep the FIFO and sigma-package.
 TEST(SupervisorPlan, TransmuxPublishPackagedInIngest) {
@@ -213,8 +216,8 @@ ladder = 720p
   ASSERT_EQ(plan.shared.size(), 1u);
   EXPECT_EQ(plan.shared[0].argv,
             (std::vector<std::string>{"sigma-ingest", "--rtmp", "127.0.0.1:1935", "--output", "/r/{channel}/source.ts",
-                                      "--hls-channel", "a=/o/a,mode=ultra-low,window=15", "--status-file",
-                                      "/r/ingest-status.json"}));
+                                      "--channels", "/r/ingest-channels", "--status-file", "/r/ingest-status.json"}));
+  EXPECT_EQ(plan.shared[0].reload_text, "a=/o/a,mode=ultra-low,window=15\n");
   ASSERT_EQ(plan.channels.size(), 4u);
   const ChannelPlan& a = plan.channels[0];
   EXPECT_TRUE(a.fifos.empty());
@@ -228,11 +231,21 @@ ladder = 720p
   std::string sh = render_shell(plan);
   EXPECT_EQ(sh.find("sigma-ingest"), sh.rfind("sigma-ingest")) << sh;  // the ingest runs once
   EXPECT_NE(sh.find("# (packaged by the shared ingest)"), std::string::npos) << sh;
+  EXPECT_NE(sh.find("cat >/r/ingest-channels <<'SIGMA_EOF'\na=/o/a,mode=ultra-low,window=15\nSIGMA_EOF\n"),
+            std::string::npos) << sh;
+
+  // Adding a channel changes the file, not the ingest's command line: a
+  // reload sends SIGHUP instead of restarting it.
+  auto more = parse_config(std::string(base) + "[channel e]\ninput = publish\nmode = low\n", "t.conf");
+  ASSERT_TRUE(more.is_ok()) << more.status().message();
+  Plan more_plan = make_plan(*more, "");
+  EXPECT_TRUE(more_plan.shared[0].same_as(plan.shared[0]));
+  EXPECT_EQ(more_plan.shared[0].reload_text, "a=/o/a,mode=ultra-low,window=15\ne=/o/e,mode=low\n");
 
   auto srt = parse_config(std::string(base).replace(std::string(base).find("origin = off"), 12, "srt = 127.0.0.1:9000"),
                           "t.conf");
   ASSERT_TRUE(srt.is_ok()) << srt.status().message();
   Plan with_srt = make_plan(*srt, "");
   EXPECT_EQ(with_srt.channels[0].stages.back().stage, "package");  // SRT may publish it
-  for (auto& w : with_srt.shared[0].argv) EXPECT_NE(w, "--hls-channel");
+  EXPECT_EQ(with_srt.shared[0].reload_text, "");
 }
