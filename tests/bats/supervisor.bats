@@ -441,7 +441,8 @@ kill_and_check() {
   channel sep "input = publish" "mode = low" "package_in_ingest = no"
   run sigma-supervisor -c "$T/sv.conf" --dry-run
   [[ $status -eq 0 ]]
-  [[ $output == *"--hls-channel pub=$T/out/pub,mode=low,window=20 "* ]]
+  [[ $output == *"--channels $T/run/ingest-channels "* ]]
+  grep -qx "pub=$T/out/pub,mode=low,window=20" <<<"$output"  # the --channels file's heredoc
   [[ $output != *"sigma-package -i $T/run/pub/source.ts"* && $output == *"sigma-package -i $T/run/sep/source.ts"* ]]
   start_sv
   spawn "$T/publisher.log" bash -c "while :; do ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i '$ts' \
@@ -462,4 +463,46 @@ kill_and_check() {
   kill_and_check ingest "$PUB"
   WAIT_SECS=10 wait_for healthy
   [[ $(count_events channel.down '.channel == "pub"') -ge 1 ]]
+}
+
+@test "SIGHUP adding and removing a published channel signals the shared ingest: same pid, the other publisher stays on" {
+  require_tools
+  local ts RP OP
+  ts=$(make_ts t20 20)
+  RP=$(free_port)
+  OP=$(free_port)
+  conf "rtmp = 127.0.0.1:$RP" "open_keys = yes" "origin = 127.0.0.1:$OP"
+  channel pub "input = publish" "mode = low"
+  start_sv
+  # One ffmpeg, no retry loop: a dropped connection would end it.
+  spawn "$T/publisher.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$ts" -c copy -f flv \
+    "rtmp://127.0.0.1:$RP/live/pub"
+  local PUBLISHER=$SPAWNED_PID PUB=$T/out/pub/v0/index.m3u8
+  WAIT_SECS=20 wait_for msn_above "$PUB" 1 || { tail -20 "$T/sv.log"; return 1; }
+  local ingest
+  ingest=$(stage_field ingest pid)
+  channel two "input = publish" "mode = low"
+  kill -HUP "$SV"
+  wait_for events_at_least config.reloaded 1 '.restarted != null'  # the ingest's own
+  grep -qx "two=$T/out/two,mode=low" "$T/run/ingest-channels"
+  spawn "$T/publisher2.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$ts" -c copy -f flv \
+    "rtmp://127.0.0.1:$RP/live/two"
+  local TWO=$SPAWNED_PID
+  WAIT_SECS=20 wait_for msn_above "$T/out/two/v0/index.m3u8" 1 || { tail -20 "$T/sv.log"; return 1; }
+  curl -sf "http://127.0.0.1:$OP/two/v0/index.m3u8" | grep -q '^#EXTINF'
+  # Removing it drops its publisher only.
+  conf "rtmp = 127.0.0.1:$RP" "open_keys = yes" "origin = 127.0.0.1:$OP"
+  channel pub "input = publish" "mode = low"
+  kill -HUP "$SV"
+  wait_for bash -c "! kill -0 $TWO 2>/dev/null"
+  [[ $(stage_field ingest pid) -eq $ingest ]]
+  kill -0 "$PUBLISHER"
+  [[ $(count_events stream.started '.channel == "pub"') -eq 1 ]]
+  [[ $(count_events stream.ended '.channel == "pub"') -eq 0 ]]
+  [[ $(count_events stream.ended '.channel == "two" and .reason == "channel reconfigured"') -eq 1 ]]
+  local msn
+  msn=$(last_msn "$PUB")
+  WAIT_SECS=5 wait_for msn_above "$PUB" "$msn"
+  ! grep -q DISCONTINUITY "$PUB"
+  curl -sf "http://127.0.0.1:$OP/pub/v0/index.m3u8" | grep -q '^#EXTINF'
 }
