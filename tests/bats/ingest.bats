@@ -259,3 +259,32 @@ PY
   [[ $output == *"Done "*" runs in "* ]]
   ! [[ $output == *"ERROR: AddressSanitizer"* || $output == *"runtime error"* ]]
 }
+
+count_events() { jq -s --arg t "$1" 'map(select(.type == $t)) | length' "$T/events"; }
+events_at_least() { [ "$(count_events "$1")" -ge "$2" ]; }
+
+@test "SIGHUP re-reads --keys and --channels (record= per channel); a broken keys file keeps the old keys" {
+  echo "demo,record=$T/rec" >"$T/channels"
+  start_ingest --keys "$T/keys" --channels "$T/channels" --output "$T/out/{channel}.ts"
+  run publish s3cret-third-key
+  [ "$status" -ne 0 ]
+  printf 'demo s3cret-demo-key\nthird s3cret-third-key\n' >"$T/keys"
+  kill -HUP "$INGEST_PID"
+  wait_for events_at_least config.reloaded 1
+  publish s3cret-third-key
+  publish s3cret-demo-key
+  wait_for events_at_least stream.ended 2
+  [ "$(frames "$T/out/third.ts")" -eq 120 ]
+  [ "$(frames "$(ls "$T"/rec/demo-*.ts)")" -eq 120 ]
+  [ -z "$(ls "$T"/rec/third-* 2>/dev/null)" ]
+  # the old secret of 'other' no longer opens anything
+  run publish s3cret-other-key
+  [ "$status" -ne 0 ]
+  printf 'demo short\n' >"$T/keys"
+  kill -HUP "$INGEST_PID"
+  wait_for events_at_least config.rejected 1
+  grep -q 'reload refused.*keys:1' "$T/ingest.log"
+  publish s3cret-third-key
+  wait_for events_at_least stream.ended 3
+  [ "$(grep -c s3cret "$T/ingest.log")" -eq 0 ]
+}

@@ -228,7 +228,7 @@ reload_ingest() {
   kill -0 "$A"
   [ "$(count_events stream.started alpha)" -eq 1 ]
   [ "$(count_events stream.ended alpha)" -eq 0 ]
-  ! grep -q DISCONTINUITY "$pl"
+  [ "$(grep -c DISCONTINUITY "$pl")" -eq 0 ]
   seq1=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$pl" | cut -d: -f2)
   [ $((seq1 + $(grep -c '^#EXTINF' "$pl"))) -gt $((seq0 + before)) ]
   ! grep -qx '#EXT-X-ENDLIST' "$pl"

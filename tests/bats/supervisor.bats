@@ -503,6 +503,6 @@ kill_and_check() {
   local msn
   msn=$(last_msn "$PUB")
   WAIT_SECS=5 wait_for msn_above "$PUB" "$msn"
-  ! grep -q DISCONTINUITY "$PUB"
+  [[ $(grep -c DISCONTINUITY "$PUB") -eq 0 ]]
   curl -sf "http://127.0.0.1:$OP/pub/v0/index.m3u8" | grep -q '^#EXTINF'
 }
