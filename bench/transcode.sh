@@ -66,7 +66,7 @@ psnr() {  # file -> one average PSNR per rung (dB), space separated
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
-echo "x264: sigma veryfast + subme=1 (its default economy) ${SIGMA_ARGS:-}; ffmpeg veryfast"
+echo "x264: ffmpeg veryfast; sigma its default, veryfast + subme=1${SIGMA_ARGS:+, then SIGMA_ARGS: $SIGMA_ARGS}"
 ladder="${sizes[0]}@${rates[0]}k,${sizes[1]}@${rates[1]}k,${sizes[2]}@${rates[2]}k"
 fc="[0:v]split=3[a][b][c];[a]scale=${sizes[0]/x/:}[v0];[b]scale=${sizes[1]/x/:}[v1];[c]scale=${sizes[2]/x/:}[v2]"
 args=()

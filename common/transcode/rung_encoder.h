@@ -20,13 +20,6 @@ struct EncoderSettings {
   std::string x264_params;        // the user's "key=value:...", checked by check_x264_params
 };
 
-// Sigma's own tuning of its default preset: x264's veryfast with subme=1
-// instead of 2 (sub-pixel refinement and mode decisions by SAD, not SATD).
-// On bench/transcode.sh's ladder it cuts the CPU time by about a quarter
-// for 0.05-0.17 dB of PSNR; other presets are used as x264 defines them.
-inline constexpr const char* kEconomyPreset = "veryfast";
-inline constexpr const char* kEconomyParams = "subme=1";
-
 // Refuses --x264-params that are malformed or would set what Sigma
 // controls (keyframes, rate control): "key=value" pairs joined by ':'.
 Status check_x264_params(const std::string& params);
