@@ -9,10 +9,12 @@
 namespace sigma::ingest::detail {
 
 Result<std::shared_ptr<const HlsConfig>> Server::load_routes() const {
-  if (p_.channels_file.empty()) return cli_routes_;
-  auto text = read_file(p_.channels_file);
-  if (!text.is_ok()) return usage_error("read channels file: " + text.status().message());
-  SIGMA_ASSIGN_OR_RETURN(auto routes, cli_routes_->with_file(*text, p_.channels_file));
+  HlsConfig routes = *cli_routes_;
+  if (!p_.channels_file.empty()) {
+    auto text = read_file(p_.channels_file);
+    if (!text.is_ok()) return usage_error("read channels file: " + text.status().message());
+    SIGMA_ASSIGN_OR_RETURN(routes, cli_routes_->with_file(*text, p_.channels_file));
+  }
   for (size_t i = 0; i < p_.inputs.size(); ++i) {
     std::string name = i < p_.channels.size() ? p_.channels[i] : "default";
     if (routes.for_channel(name))
