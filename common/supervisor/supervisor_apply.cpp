@@ -103,7 +103,8 @@ Status Supervisor::apply(const Config& cfg) {
     for (auto& s : ch.plan.stages) wanted.push_back(s);
   std::map<std::string, bool> keep;
   for (auto& spec : wanted) {
-    keep[spec.id] = true;
+    // The shared ingest is also listed under each channel it packages.
+    if (!keep.emplace(spec.id, true).second) continue;
     auto it = stages_.find(spec.id);
     if (it == stages_.end()) {
       auto s = std::make_unique<StageRuntime>();
