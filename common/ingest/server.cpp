@@ -27,7 +27,6 @@
 #include "ingest/inbox.h"
 #include "ingest/keys.h"
 #include "ingest/pull_input.h"
-#include "ingest/reload_signal.h"
 #include "ingest/rtmp_connection.h"
 #include "ingest/srt_listener.h"
 #include "ingest/status_report.h"
