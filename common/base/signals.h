@@ -2,7 +2,8 @@
 // Stop requests: SIGINT and SIGTERM set a flag and make stop_fd() readable,
 // so event loops can poll() it beside their sockets. SIGPIPE is ignored:
 // a reader that goes away is an EPIPE to handle, not a death. A tool that
-// reloads its configuration on SIGHUP polls reload_fd the same way.
+// reloads its configuration on SIGHUP polls the fd that
+// install_reload_handler returns the same way.
 namespace sigma {
 
 void install_stop_handlers();
