@@ -45,6 +45,17 @@ wait_for() {
   done
 }
 
+# count_events TYPE [JQ_FILTER]: how many events of that type (and matching
+# the filter, e.g. '.channel == "beta"') the tool under test wrote into
+# $EVENTS_FILE (default $T/events).
+count_events() {
+  local f=${EVENTS_FILE:-$T/events}
+  [[ -f $f ]] || { echo 0; return; }
+  jq -c --arg t "$1" "select(.type == \$t)${2:+ | select($2)}" "$f" | wc -l
+}
+# events_at_least TYPE N [JQ_FILTER]
+events_at_least() { (( $(count_events "$1" "${3:-}") >= $2 )); }
+
 # Start a background process and remember its PID so teardown can end it.
 # usage: spawn LOGFILE cmd args...   (sets $SPAWNED_PID)
 spawn() {

@@ -260,8 +260,6 @@ PY
   ! [[ $output == *"ERROR: AddressSanitizer"* || $output == *"runtime error"* ]]
 }
 
-count_events() { jq -s --arg t "$1" 'map(select(.type == $t)) | length' "$T/events"; }
-events_at_least() { [ "$(count_events "$1")" -ge "$2" ]; }
 
 @test "SIGHUP re-reads --keys and --channels (record= per channel); a broken keys file keeps the old keys" {
   echo "demo,record=$T/rec" >"$T/channels"

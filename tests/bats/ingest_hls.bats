@@ -170,15 +170,8 @@ PY
   grep '"type":"publish.rejected"' "$T/events" | jq -e '.protocol == "srt" and (.reason | contains("RTMP publishers only"))'
 }
 
-count_events() { jq -s --arg t "$1" --arg c "${2:-}" 'map(select(.type == $t and ($c == "" or .channel == $c))) | length' "$T/events"; }
-# wait_events N TYPE [CHANNEL]: until the events file holds at least N of them.
-wait_events() {
-  local deadline=$((SECONDS + 20))
-  until [ "$(count_events "$2" "${3:-}")" -ge "$1" ]; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
+# wait_events N TYPE [JQ_FILTER]: until the events file holds at least N of them.
+wait_events() { WAIT_SECS=20 wait_for events_at_least "$2" "$1" "${3:-}"; }
 beta_frames_are() {
   [ "$(jq -s 'map(select(.type == "segment.written" and .channel == "beta" and .track == "v0") | .frames) | add' "$T/events")" = "$1" ]
 }
@@ -204,17 +197,17 @@ reload_ingest() {
   printf '%s\n' "alpha=$ROOT/alpha,mode=low" "# added" "beta=$ROOT/beta,mode=low,window=0" >"$T/channels"
   reload_ingest config.reloaded
   publish beta "$SRC_SMALL"
-  wait_events 1 stream.ended beta
+  wait_events 1 stream.ended '.channel == "beta"'
   # (beta's playlist is live: count what was packaged rather than play it)
   wait_for beta_frames_are 90
   # removed while live: beta's publisher is disconnected, its playlists end
   loop_publish beta
   B=$SPAWNED_PID
-  wait_events 2 stream.started beta
+  wait_events 2 stream.started '.channel == "beta"'
   echo "alpha=$ROOT/alpha,mode=low" >"$T/channels"
   reload_ingest config.reloaded
   wait_for bash -c "! kill -0 $B"
-  [ "$(count_events stream.ended beta)" -eq 2 ]
+  [ "$(count_events stream.ended '.channel == "beta"')" -eq 2 ]
   jq -s -e 'map(select(.type == "stream.ended" and .channel == "beta"))[1].reason == "channel reconfigured"' "$T/events"
   wait_for grep -qx '#EXT-X-ENDLIST' "$ROOT/beta/v0/index.m3u8"
   # a broken file changes nothing
@@ -226,8 +219,8 @@ reload_ingest() {
   seq0=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$pl" | cut -d: -f2)
   sleep 3
   kill -0 "$A"
-  [ "$(count_events stream.started alpha)" -eq 1 ]
-  [ "$(count_events stream.ended alpha)" -eq 0 ]
+  [ "$(count_events stream.started '.channel == "alpha"')" -eq 1 ]
+  [ "$(count_events stream.ended '.channel == "alpha"')" -eq 0 ]
   [ "$(grep -c DISCONTINUITY "$pl")" -eq 0 ]
   seq1=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$pl" | cut -d: -f2)
   [ $((seq1 + $(grep -c '^#EXTINF' "$pl"))) -gt $((seq0 + before)) ]

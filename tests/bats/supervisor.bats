@@ -7,6 +7,7 @@ load helpers
 
 setup() {
   T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/supervisor.XXXXXX")
+  EVENTS_FILE=$T/events.ndjson
   HP=$(free_port)
   HEALTH=http://127.0.0.1:$HP
 }
@@ -53,17 +54,12 @@ stage_field() {
   status_json | jq -r --arg id "$1" --arg f "$2" '[.shared[], .channels[].stages[]] | map(select(.id == $id))[0][$f]'
 }
 healthy() { curl -sf -o /dev/null "$HEALTH/healthz"; }
-count_events() { # count_events TYPE [jq filter]
-  [[ -f $T/events.ndjson ]] || { echo 0; return; }
-  jq -c --arg t "$1" "select(.type == \$t)${2:+ | select($2)}" "$T/events.ndjson" | wc -l
-}
 # Every pid in the supervisor's subtree.
 descendants() {
   local p=$1 c
   for c in $(ps -o pid= --ppid "$p"); do echo "$c"; descendants "$c"; done
 }
 # For wait_for, which re-runs a command: these re-read at each try.
-events_at_least() { (( $(count_events "$1" "${3:-}") >= $2 )); }
 stage_is() { [[ $(stage_field "$1" state) == "$2" ]]; }
 # stage_respawned ID OLDPID: it has a pid again, and not the old one.
 stage_respawned() { local p; p=$(stage_field "$1" pid); [[ $p =~ ^[0-9]+$ && $p != "$2" ]]; }
