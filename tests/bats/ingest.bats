@@ -260,7 +260,6 @@ PY
   ! [[ $output == *"ERROR: AddressSanitizer"* || $output == *"runtime error"* ]]
 }
 
-
 @test "SIGHUP re-reads --keys and --channels (record= per channel); a broken keys file keeps the old keys" {
   echo "demo,record=$T/rec" >"$T/channels"
   start_ingest --keys "$T/keys" --channels "$T/channels" --output "$T/out/{channel}.ts"
