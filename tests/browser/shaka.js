@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Plays an HLS URL in headless Chromium with Shaka Player (tests/browser/
+// shaka.html; shaka-player from tests/conformance/node_modules, playwright-
+// core from web/node_modules) and prints one JSON line with the fields
+// play.js prints for hls.js (frames decoded, errors, stalls, levels, live,
+// latency), plus frames decoded each second and the requests the player made
+// (playlists, blocking reloads, delta updates, parts, segments, HTTP errors).
+// A sibling of play.js rather than an option of it, so that the hls.js
+// driver stays as the watch page's own test.
+//
+//   node tests/browser/shaka.js URL SECONDS [--low-latency]
+//
+// Exit status: 0 frames were decoded and Shaka raised no fatal error; 1 no
+// frame decoded or playback failed; 2 usage or browser error.
+'use strict';
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+
+const WEB = path.resolve(__dirname, '../../web');
+const SHAKA = path.resolve(__dirname, '../conformance/node_modules/shaka-player/dist/shaka-player.compiled.js');
+const CHROMIUM = process.env.SIGMA_CHROMIUM || '/usr/bin/chromium';
+
+function usage(msg) {
+  process.stderr.write((msg ? 'shaka.js: ' + msg + '\n' : '') +
+    'usage: node tests/browser/shaka.js URL SECONDS [--low-latency]\n');
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const lowLatency = args.includes('--low-latency');
+for (const a of args) if (a.startsWith('--') && a !== '--low-latency') usage('unknown option ' + a);
+const pos = args.filter((a) => !a.startsWith('--'));
+if (pos.length !== 2) usage();
+const [url, secondsArg] = pos;
+const seconds = Number(secondsArg);
+if (!/^https?:\/\//.test(url)) usage('URL must be http(s)');
+if (!(seconds > 0 && seconds <= 3600)) usage('SECONDS must be in (0, 3600]');
+
+// Served from its own loopback port: the stream is fetched cross-origin.
+function pageServer() {
+  const files = {
+    '/': [path.join(__dirname, 'shaka.html'), 'text/html; charset=utf-8'],
+    '/_player/shaka-player.compiled.js': [SHAKA, 'text/javascript'],
+  };
+  const srv = http.createServer((req, res) => {
+    const f = files[req.url.split('?')[0]];
+    if (!f) { res.writeHead(404); res.end(); return; }
+    fs.readFile(f[0], (err, data) => {
+      if (err) { res.writeHead(500); res.end(String(err)); return; }
+      res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
+      res.end(data);
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function main() {
+  if (!fs.existsSync(path.join(WEB, 'node_modules/playwright-core')))
+    throw new Error('web/node_modules is missing: run scripts/setup (npm install in web/)');
+  if (!fs.existsSync(SHAKA))
+    throw new Error('tests/conformance/node_modules is missing: run scripts/setup (npm install in tests/conformance/)');
+  const { chromium } = require(path.join(WEB, 'node_modules/playwright-core'));
+  const srv = await pageServer();
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sigma-shaka-'));
+  let ctx;
+  const hardStop = setTimeout(() => { process.stderr.write('shaka.js: timed out\n'); process.exit(2); },
+    (seconds + 90) * 1000);
+  try {
+    ctx = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM, headless: true, timeout: 60000, viewport: { width: 1280, height: 720 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--autoplay-policy=no-user-gesture-required', '--disable-background-media-suspend',
+        '--disable-renderer-backgrounding', '--disable-background-timer-throttling'],
+    });
+    const page = ctx.pages()[0] || await ctx.newPage();
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    const origin = new URL(url).origin;
+    const req = { playlists: 0, blocking: 0, skip: 0, parts: 0, segments: 0, init: 0, http_errors: {} };
+    page.on('response', (r) => {
+      let u;
+      try { u = new URL(r.url()); } catch (e) { return; }
+      if (u.origin !== origin) return;
+      const p = u.pathname;
+      if (p.endsWith('.m3u8')) {
+        req.playlists++;
+        if (u.searchParams.has('_HLS_msn')) req.blocking++;
+        if (u.searchParams.has('_HLS_skip')) req.skip++;
+      } else if (/\.\d+\.\d+\.m4s$/.test(p)) req.parts++;
+      else if (p.endsWith('.m4s')) req.segments++;
+      else if (p.endsWith('.mp4')) req.init++;
+      if (r.status() >= 400) {
+        const k = r.status() + ' ' + p.split('/').slice(-2).join('/') + (u.search ? '?' + u.searchParams.toString() : '');
+        if (Object.keys(req.http_errors).length < 20) req.http_errors[k] = (req.http_errors[k] || 0) + 1;
+      }
+    });
+    const q = new URLSearchParams({ src: url, ll: lowLatency ? '1' : '0' });
+    await page.goto('http://127.0.0.1:' + srv.address().port + '/?' + q, { waitUntil: 'load', timeout: 30000 });
+    const decodedAt = [];
+    for (let i = 0; i < seconds; i++) {
+      await sleep(1000);
+      decodedAt.push(await page.evaluate(() => document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames).catch(() => null));
+    }
+    const r = await page.evaluate(() => {
+      const S = window.__sigma, v = document.getElementById('video');
+      const q = v.getVideoPlaybackQuality();
+      const sh = window.__shaka;
+      let latency = null, seekEnd = null, stats = null;
+      if (sh) {
+        stats = sh.getStats();
+        seekEnd = sh.seekRange().end;
+        latency = stats.liveLatency || (seekEnd - v.currentTime);
+        S.live = sh.isLive();
+      }
+      return {
+        S, decoded: q.totalVideoFrames || 0, dropped: q.droppedVideoFrames || 0, current_time: v.currentTime,
+        latency_s: latency, edge_gap_s: seekEnd === null ? null : seekEnd - v.currentTime, paused: v.paused,
+        video_error: v.error ? v.error.code + ' ' + v.error.message : null,
+        stalls_detected: stats ? stats.stallsDetected : null, gaps_jumped: stats ? stats.gapsJumped : null,
+      };
+    });
+    const S = r.S;
+    const fix = (x) => (x === null || x === undefined || !Number.isFinite(x) ? null : +x.toFixed(3));
+    const out = {
+      url, seconds, low_latency: lowLatency, player: 'shaka', player_version: S.player_version,
+      frames_decoded: r.decoded, frames_dropped: r.dropped, frames_presented: S.frames_presented,
+      first_frame_ms: S.first_frame_ms,
+      errors_fatal: S.errors_fatal, errors_nonfatal: S.errors_nonfatal, error_details: S.error_details, error_messages: S.error_messages,
+      gave_up: S.gave_up, stalls: S.stalls, stall_ms: S.stall_ms + (S.stall_start !== null ? Date.now() - S.stall_start : 0),
+      shaka_stalls_detected: r.stalls_detected, shaka_gaps_jumped: r.gaps_jumped,
+      levels: S.levels, level_switches: S.level_switches, live: S.live,
+      current_time_s: fix(r.current_time), latency_s: fix(r.latency_s), edge_gap_s: fix(r.edge_gap_s),
+      paused: r.paused, video_error: r.video_error, decoded_per_second: decodedAt, requests: req, page_errors: pageErrors,
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+    return out.frames_decoded > 0 && !out.gave_up ? 0 : 1;
+  } finally {
+    clearTimeout(hardStop);
+    if (ctx) await ctx.close().catch(() => {});
+    srv.close();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
+main().then((code) => process.exit(code), (e) => {
+  process.stderr.write('shaka.js: ' + (e && e.stack || e) + '\n');
+  process.exit(2);
+});
