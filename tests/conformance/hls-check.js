@@ -587,7 +587,7 @@ function checkSnapshots(c, snap) {
     const names = fs.readdirSync(path.join(root, f.rel)).filter((n) => /^\d+(\.[a-z]+)?\.m3u8$/.test(n)).sort();
     for (const n of names) {
       const m = meta[n] || {};
-      answers.push({ key, src: m.src || path.join(snap, f.rel, n), kind: m.kind || n.split('.').slice(1, -1)[0] || 'file',
+      answers.push({ key, src: path.join(snap, f.rel, n), kind: m.kind || n.split('.').slice(1, -1)[0] || 'file',
         text: fs.readFileSync(path.join(root, f.rel, n), 'utf8'), t: m.t ?? parseInt(n, 10) });
     }
   }
@@ -696,7 +696,7 @@ async function watchDirs(c, dirs, seconds, saveDir) {
         s.text = text; s.n++;
         state.set(f, s);
         const key = pathToFileURL(f).href;
-        const a = { key, src: `${path.relative(process.cwd(), f)}@v${s.n}`, kind: 'file', text, t: Date.now() };
+        const a = { key, src: `${f}@v${s.n}`, kind: 'file', text, t: Date.now() };
         c.add(a);
         saver.answer(a);
         const ch = chan.get(r);
@@ -732,10 +732,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- follow: what the origin serves
 
-async function get(url, timeoutMs = 20000, method = 'GET') {
+async function get(url, timeoutMs = 20000, method = 'GET', stop = null) {
   const t = Date.now();
   try {
-    const r = await fetch(url, { method, signal: AbortSignal.timeout(timeoutMs), headers: { 'User-Agent': 'sigma-hls-check' } });
+    const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
+    const r = await fetch(url, { method, signal, headers: { 'User-Agent': 'sigma-hls-check' } });
     const body = method === 'HEAD' ? '' : await r.text();
     return { status: r.status, body, headers: r.headers, t, ms: Date.now() - t };
   } catch (e) {
@@ -775,6 +776,9 @@ async function follow(c, masters, seconds, saveDir) {
     for (const mp of a.pl.maps) initOf(new URL(mp.uri, key).href);
   };
   const ended = new Set();
+  const stops = new Map();   // key -> AbortController: held requests end when the playlist has ended
+  const stopOf = (key) => { if (!stops.has(key)) stops.set(key, new AbortController()); return stops.get(key).signal; };
+  const end = (key) => { ended.add(key); stopOf(key); stops.get(key).abort(); };
   const edge = new Map(); // key -> {msn, part} the blocking follower's latest request
 
   async function plain(key) {
@@ -785,7 +789,7 @@ async function follow(c, masters, seconds, saveDir) {
       const a = record(key, key, 'plain', r);
       media(key, a);
       if (a.pl && a.pl.td) iv = a.pl.partTarget ? 1000 * a.pl.partTarget * 2 : Math.max(250, 500 * a.pl.td);
-      if (a.pl && a.pl.endlist) { ended.add(key); break; }
+      if (a.pl && a.pl.endlist) { end(key); break; }
       await sleep(iv);
     }
   }
@@ -816,15 +820,20 @@ async function follow(c, masters, seconds, saveDir) {
         }
       }
       const url = `${key}?${q}`;
-      r = await get(url, 40000);
+      r = await get(url, 40000, 'GET', stopOf(key));
+      if (ended.has(key)) break;
       if (r.status === 200) { a = record(key, url, 'block', r); media(key, a); continue; }
-      if (r.status === 503) continue;     // held past --hold-timeout: the stream paused
+      if (r.status === 503) {             // held past --hold-timeout: the stream paused, or ended
+        r = await get(key);
+        if (r.status === 200) a = record(key, key, 'plain', r);
+        continue;
+      }
       c.fail(url, 0, 'http', `blocking reload at the edge answered ${r.status} ${r.error || ''}`);
       await sleep(300);
       r = await get(key);
       if (r.status === 200) a = record(key, key, 'plain', r);
     }
-    if (a && a.pl && a.pl.endlist) ended.add(key);
+    if (a && a.pl && a.pl.endlist) end(key);
   }
 
   async function skipper(key) {
@@ -836,7 +845,7 @@ async function follow(c, masters, seconds, saveDir) {
       const q = `_HLS_msn=${e.msn}` + (e.part !== null ? `&_HLS_part=${e.part}` : '');
       const sk = n++ % 2 ? 'v2' : 'YES';
       const du = `${key}?${q}&_HLS_skip=${sk}`, fu = `${key}?${q}`;
-      const [d, f] = await Promise.all([get(du, 40000), get(fu, 40000)]);
+      const [d, f] = await Promise.all([get(du, 40000, 'GET', stopOf(key)), get(fu, 40000, 'GET', stopOf(key))]);
       if (d.status === 200) record(key, du, 'skip', d);
       if (f.status === 200) record(key, fu, 'block', f);
     }

@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# Players we did not write, on live channels: Shaka Player in headless
+# Chromium (tests/browser/shaka.js), ffmpeg's HLS demuxer and GStreamer's
+# (hlsdemux2 of plugins-good 1.22, through uridecodebin3). hls.js is
+# tests/bats/playback.bats. One sigma-ingest packages two RTMP channels
+# in-process, ultra-low (LL-HLS) and low, published in a loop for as long as
+# the suite runs; sigma-origin serves them. What is asserted is what a
+# viewer checks: frames were decoded, the player raised no fatal error, and
+# it played live (it kept decoding new media as it was published, it did
+# not play a stale playlist to its end).
+load helpers
+
+setup_file() {
+  export W=$BATS_FILE_TMPDIR
+  export ROOT=$W/root
+  mkdir -p "$ROOT"
+  T=$W
+  SIGMA_PIDS=()
+  local src
+  src=$(make_ts t20 20)
+  RTMP_PORT=$(free_port)
+  spawn "$W/ingest.log" sigma-ingest --rtmp "127.0.0.1:$RTMP_PORT" --open \
+    --hls-channel "ll=$ROOT/ll,mode=ultra-low" --hls-channel "low=$ROOT/low,mode=low"
+  echo "$SPAWNED_PID" >"$W/pids"
+  wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$RTMP_PORT" || { cat "$W/ingest.log" >&3; return 1; }
+  start_origin
+  echo "$SPAWNED_PID" >>"$W/pids"
+  echo "$BASE" >"$W/base"
+  local ch
+  for ch in ll low; do
+    spawn "$W/pub-$ch.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$src" -c copy -f flv \
+      "rtmp://127.0.0.1:$RTMP_PORT/live/$ch"
+    echo "$SPAWNED_PID" >>"$W/pids"
+  done
+  # Three segments listed on both, and their master playlists written.
+  WAIT_SECS=30 wait_for bash -c "for ch in ll low; do [[ -f $ROOT/\$ch/master.m3u8 &&
+    \$(grep -c '^#EXTINF' $ROOT/\$ch/v0/index.m3u8) -ge 3 ]] || exit 1; done"
+}
+
+teardown_file() {
+  local p
+  for p in $(cat "$BATS_FILE_TMPDIR/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  for p in $(cat "$BATS_FILE_TMPDIR/pids" 2>/dev/null); do timeout 5 tail --pid="$p" -f /dev/null || kill -9 "$p" 2>/dev/null || true; done
+}
+
+setup() {
+  W=$BATS_FILE_TMPDIR
+  BASE=$(cat "$W/base")
+  T=$BATS_TEST_TMPDIR
+}
+
+teardown() {
+  stop_spawned
+}
+
+# -- Shaka Player --------------------------------------------------------
+
+shaka() {
+  [[ -f $BATS_TEST_DIRNAME/../conformance/node_modules/shaka-player/dist/shaka-player.compiled.js &&
+     -d $BATS_TEST_DIRNAME/../../web/node_modules/playwright-core ]] ||
+    skip "tests/conformance or web node_modules missing: run scripts/setup"
+  run node "$BATS_TEST_DIRNAME/../browser/shaka.js" "$@"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  J=${lines[-1]}
+  # frames decoded, no fatal error, no error on the video element
+  [[ $(jq .frames_decoded <<<"$J") -gt 150 ]]
+  [[ $(jq .errors_fatal <<<"$J") -eq 0 && $(jq -r .gave_up <<<"$J") == null && $(jq -r .video_error <<<"$J") == null ]]
+  # live, and still decoding in the last seconds (not a stale playlist played out)
+  [[ $(jq .live <<<"$J") == true ]]
+  jq -e '.decoded_per_second | (.[-1] - .[-4]) >= 60' <<<"$J"
+  jq -e '.latency_s != null and .latency_s < 10' <<<"$J"
+  [[ $(jq '.levels[0].height' <<<"$J") -eq 360 ]]
+  # and it went through the origin without a failed request
+  jq -e '.requests.http_errors == {}' <<<"$J"
+}
+
+@test "Shaka Player plays the ultra-low (LL-HLS) channel live in lowLatencyMode: blocking reloads and parts" {
+  shaka "$BASE/ll/master.m3u8" 10 --low-latency
+  jq -e '.requests.blocking > 5 and .requests.parts > 5' <<<"$J"
+  jq -e '.latency_s < 4' <<<"$J"
+}
+
+@test "Shaka Player plays the low channel live" {
+  shaka "$BASE/low/master.m3u8" 10
+  jq -e '.requests.segments > 5' <<<"$J"
+}
+
+# -- ffmpeg ----------------------------------------------------------------
+
+# ffmpeg_play URL SECONDS: decodes SECONDS of the stream from the live edge;
+# the log is in $T/ff.log, the number of video frames in $FRAMES, the wall
+# time in $ELAPSED (ms).
+ffmpeg_play() {
+  local t0=$(date +%s%3N)
+  timeout $(($2 + 40)) ffmpeg -nostdin -v warning -i "$1" -t "$2" -map 0:v:0 -map 0:a:0 \
+    -f framemd5 "$T/frames" 2>"$T/ff.log"
+  local rc=$?
+  ELAPSED=$(($(date +%s%3N) - t0))
+  FRAMES=$(grep -v '^#' "$T/frames" | awk -F, '$1 == 0' | wc -l)
+  echo "exit $rc, $FRAMES video frames in $ELAPSED ms"
+  cat "$T/ff.log"
+  return $rc
+}
+
+@test "ffmpeg decodes the ultra-low channel live: every frame, no error, at the pace of the publisher" {
+  ffmpeg_play "$BASE/ll/master.m3u8" 12
+  # 12 s at 30 fps
+  [[ $FRAMES -ge 355 && $FRAMES -le 362 ]]
+  # nothing at warning level or above: no decode error, no refused segment
+  [[ ! -s $T/ff.log ]]
+  # It joined 3 segments (6 s) from the edge: the rest was waited for.
+  [[ $ELAPSED -ge 5000 ]]
+  # through the origin
+  jq -r 'select(.user_agent | test("Lavf")) | .path' "$W/access.log" | grep -q '^/ll/v0/seg-[0-9]*\.m4s$'
+}
+
+@test "ffmpeg decodes the low channel live: every frame, no error, at the pace of the publisher" {
+  ffmpeg_play "$BASE/low/master.m3u8" 8
+  [[ $FRAMES -ge 236 && $FRAMES -le 242 ]]
+  [[ ! -s $T/ff.log ]]
+  # 3 segments (3 s) at the edge when it joined: the other 5 s were waited for.
+  [[ $ELAPSED -ge 4000 ]]
+}
+
+# -- GStreamer -------------------------------------------------------------
+
+# gst_play URL SECONDS: plays it in real time into fakesinks for SECONDS
+# (then an EOS by SIGINT); the video buffers' pts are in $T/pts (seconds).
+gst_play() {
+  command -v gst-launch-1.0 >/dev/null || skip "gstreamer1.0-tools missing"
+  gst-inspect-1.0 hlsdemux2 >/dev/null 2>&1 || skip "hlsdemux2 missing (gstreamer1.0-plugins-good 1.22)"
+  timeout -s INT "$2" gst-launch-1.0 -e -v uridecodebin3 uri="$1" name=d \
+    d. ! queue ! video/x-raw ! fakesink name=vsink sync=true silent=false \
+    d. ! queue ! audio/x-raw ! fakesink name=asink sync=true >"$T/gst.log" 2>&1
+  local rc=$?
+  grep 'vsink: last-message = chain' "$T/gst.log" | grep -o 'pts: [0-9:.]*' |
+    awk -F'[: ]+' '{ print $2 * 3600 + $3 * 60 + $4 }' >"$T/pts"
+  echo "exit $rc, $(wc -l <"$T/pts") video buffers, pts $(head -1 "$T/pts") .. $(tail -1 "$T/pts")"
+  grep -E 'ERROR|WARN|error' "$T/gst.log" | head -20
+  grep -E '^(Setting|Redistribute|Got EOS|Execution|ERROR)' "$T/gst.log" | head -20
+  # timeout's 124 is ours (the SIGINT); gst-launch itself must not fail
+  [[ $rc -eq 0 || $rc -eq 124 ]]
+}
+
+gst_checks() {
+  # decoded frames, no error message from any element
+  [[ $(wc -l <"$T/pts") -gt $1 ]]
+  ! grep -q '^ERROR' "$T/gst.log"
+  # live: the media it played spans most of the run, in real time
+  awk -v want="$2" 'NR == 1 { a = $1 } { b = $1 } END { exit !(b - a >= want) }' "$T/pts"
+}
+
+@test "GStreamer (hlsdemux2) plays the ultra-low channel live: frames decoded, no error" {
+  gst_play "$BASE/ll/master.m3u8" 14
+  gst_checks 150 6
+}
+
+@test "GStreamer (hlsdemux2) plays the low channel live: frames decoded, no error" {
+  gst_play "$BASE/low/master.m3u8" 12
+  gst_checks 150 6
+}
