@@ -18,7 +18,7 @@ export PATH="$BIN:$PATH"
 command -v sigma-ingest >/dev/null || { echo "sigma-ingest not found in $BIN (set BIN=)" >&2; exit 1; }
 HAVE_PACKAGE=1
 command -v sigma-package >/dev/null || { HAVE_PACKAGE=0; echo "note: sigma-package not built: channels go to /dev/null" >&2; }
-command -v nginx >/dev/null && [[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]] || { echo "nginx with libnginx-mod-rtmp is needed" >&2; exit 1; }
+command -v nginx >/dev/null && [[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]] || { echo "nginx with libnginx-mod-rtmp is needed: scripts/setup --bench installs them" >&2; exit 1; }
 
 W=$(mktemp -d /tmp/sigma-bench-ingest.XXXXXX)
 chmod 755 "$W"  # nginx workers run as www-data

@@ -24,7 +24,7 @@ if [[ -z $ORIGIN ]]; then
   for b in build/bin build-origin/bin; do [[ -x $b/sigma-origin ]] && ORIGIN=$b/sigma-origin; done
 fi
 [[ -n $ORIGIN ]] || { echo "origin-load: build sigma-origin first" >&2; exit 1; }
-command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "origin-load: needs wrk and nginx" >&2; exit 1; }
+command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "origin-load: needs wrk and nginx: scripts/setup --bench installs them" >&2; exit 1; }
 
 ulimit -n "$(ulimit -Hn)"
 W=$(mktemp -d /tmp/origin-load.XXXXXX)

@@ -50,3 +50,50 @@ tools() {
     [[ $output == *"--help"* ]] || { echo "$t bad usage message does not point to --help"; return 1; }
   done
 }
+
+# Names of scripts/requirements of one kind.
+required() { awk -v k="$1" '$1 !~ /^#/ && $2 == k { print $3 }' scripts/requirements; }
+
+@test "every GStreamer element a suite or a bench runs is listed in scripts/requirements" {
+  local listed used e bad=0
+  listed=$(required gst)
+  # Each gst-launch-1.0 pipeline, continuation lines joined; its bare words
+  # (no =, /, quotes, dots or leading dash) are element names.
+  used=$(ls tests/bats/*.bats bench/*.sh | grep -v conventions.bats | xargs cat |
+    sed -e ':a' -e '/\\$/N; s/\\\n//; ta' | grep -o 'gst-launch-1.0.*' |
+    sed -e 's/^gst-launch-1.0//' -e 's/"[^"]*"//g' -e "s/'[^']*'//g" -e 's/[|;&>)].*//' | tr ' !' '\n\n' |
+    grep -E '^[a-z][a-z0-9_]*$' | sort -u)
+  [[ -n $used ]] || { echo "no pipeline found: the scan itself is broken"; return 1; }
+  for e in $used; do
+    grep -qx "$e" <<<"$listed" || { echo "GStreamer element $e is used but not in scripts/requirements"; bad=1; }
+  done
+  ((bad == 0))
+}
+
+@test "every outside program a suite or a bench calls is listed in scripts/requirements" {
+  local listed p bad=0
+  listed=$(required program)
+  for p in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 jq curl node npm chromium clang++ python3 groff \
+    nginx wrk hyperfine srt-live-transmit inotifywait xxd openssl sqlite3 sox valgrind tshark \
+    mediainfo gnuplot Xvfb bats; do
+    ls tests/bats/*.bats tests/bats/*.bash bench/*.sh scripts/test scripts/demo | grep -v conventions.bats |
+      xargs grep -qw -- "$p" || continue
+    grep -qx -- "$p" <<<"$listed" || { echo "$p is used but not in scripts/requirements"; bad=1; }
+  done
+  ((bad == 0))
+}
+
+@test "scripts/check-requirements names the package of what is missing" {
+  local fake=$BATS_TEST_TMPDIR/req
+  mkdir -p "$fake/scripts"
+  cp scripts/check-requirements "$fake/scripts/"
+  printf 'test program no-such-program-xyzzy xyzzy-tools\ntest gst nosuchelementxyzzy gstreamer1.0-xyzzy\n' \
+    >"$fake/scripts/requirements"
+  run "$fake/scripts/check-requirements" test
+  [[ $status -eq 1 ]]
+  [[ $output == *"program no-such-program-xyzzy, from the Debian package xyzzy-tools"* ]]
+  [[ $output == *"GStreamer element nosuchelementxyzzy, from the Debian package gstreamer1.0-xyzzy"* ]]
+  # And this machine has all the real list asks for.
+  run scripts/check-requirements build test
+  [[ $status -eq 0 ]] || { echo "$output"; return 1; }
+}

@@ -75,8 +75,6 @@ start_ingest() {
 }
 
 @test "GStreamer rtmp2sink publishes as an independent client" {
-  command -v gst-launch-1.0 || skip "gstreamer not installed"
-  gst-inspect-1.0 rtmp2sink >/dev/null || skip "rtmp2sink missing (gstreamer1.0-plugins-bad)"
   start_ingest --keys "$T/keys" --output "$T/out/{channel}.ts"
   timeout 60 gst-launch-1.0 -q videotestsrc num-buffers=90 ! video/x-raw,width=320,height=240,framerate=30/1 \
     ! x264enc tune=zerolatency key-int-max=30 ! h264parse ! flvmux streamable=true name=m \
@@ -248,7 +246,6 @@ PY
 }
 
 @test "libFuzzer over chunk stream, AMF0 and FLV parsing runs 20 s without a crash" {
-  command -v clang++ || skip "clang not installed (scripts/setup --test installs it)"
   FUZZ_DIR="$SIGMA_TEST_CACHE/rtmp-fuzzer"
   "$BATS_TEST_DIRNAME/../fuzz/build.sh" "$FUZZ_DIR"
   mkdir -p "$T/corpus"

@@ -161,7 +161,6 @@ PY
 }
 
 @test "an SRT publisher on an in-process channel is refused with a reason" {
-  command -v srt-live-transmit >/dev/null || true
   SRT_PORT=$(free_udp_port)
   start_ingest --srt "127.0.0.1:$SRT_PORT" --hls-channel "demo=$ROOT/demo" --output "$T/{channel}.ts"
   timeout 10 ffmpeg -nostdin -loglevel error -re -i "$SRC" -t 1 -c copy -f mpegts \
