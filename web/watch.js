@@ -1,6 +1,7 @@
 // The watch page: lists the channels sigma-origin finds (/_channels) and
 // plays one with hls.js. Query: ?channel=NAME, or ?src=URL (any playlist),
-// and ll=1 for hls.js lowLatencyMode. Playback figures are kept in
+// and ll=1 for hls.js lowLatencyMode. With neither, a box with one channel
+// plays it; an empty list is asked again until a channel appears. Playback figures are kept in
 // window.__sigma for tests/browser/play.js.
 (function () {
   'use strict';
@@ -82,7 +83,18 @@
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error('HTTP ' + r.status))))
       .then((channels) => {
         nav.textContent = '';
-        if (!channels.length) { nav.innerHTML = '<span class="muted">no channel yet</span>'; return; }
+        if (!channels.length) {
+          nav.innerHTML = '<span class="muted">no channel yet</span>';
+          if (!current && !params.get('src')) setTimeout(() => listChannels(current), 2000);
+          return;
+        }
+        if (!current && !params.get('src') && channels.length === 1) {
+          current = channels[0].name;
+          const q = new URLSearchParams(location.search);
+          q.set('channel', current);
+          history.replaceState(null, '', '?' + q + location.hash);
+          play(channels[0].url, ll);
+        }
         for (const c of channels) {
           const a = document.createElement('a');
           a.href = '?channel=' + encodeURIComponent(c.name);

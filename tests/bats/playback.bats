@@ -10,7 +10,7 @@ setup() {
   mkdir -p "$ROOT"
   PLAY=$BATS_TEST_DIRNAME/../browser/play.js
   [[ -f $BATS_TEST_DIRNAME/../../web/node_modules/hls.js/dist/hls.min.js ]] ||
-    skip "web/node_modules missing: run scripts/setup"
+    { echo "web/node_modules missing: run scripts/setup"; return 1; }
 }
 
 teardown() {
@@ -58,4 +58,27 @@ teardown() {
   [[ $(jq .parts <<<"$json") -gt 0 ]]
   # hls.js used blocking playlist reload, and the origin held and answered it.
   jq -r 'select(.query != null and (.query | test("_HLS_msn="))) | .status' "$T/access.log" | grep -q '^200$'
+}
+
+@test "scripts/demo prints a watch URL that plays when opened, and the bare page starts the one channel" {
+  local port hp rp url
+  port=$(free_port); hp=$(free_port); rp=$(free_port)
+  spawn "$T/demo.log" "$BATS_TEST_DIRNAME/../../scripts/demo" --port "$port" --health-port "$hp" \
+    --rtmp-port "$rp" --dir "$T/demo"
+  WAIT_SECS=120 wait_for grep -q 'watch page' "$T/demo.log" || { cat "$T/demo.log"; return 1; }
+  url=$(awk '/watch page/ { print $1 }' "$T/demo.log")
+  [[ $url == "http://127.0.0.1:$port/?channel=demo" ]]
+  run node "$PLAY" --page "$url" 6
+  echo "$output"
+  [[ $status -eq 0 ]]
+  local json=${lines[-1]}
+  [[ $(jq .frames_decoded <<<"$json") -gt 60 ]]
+  [[ $(jq .errors_fatal <<<"$json") -eq 0 && $(jq '.page_errors | length' <<<"$json") -eq 0 ]]
+  [[ $(jq .live <<<"$json") == true && $(jq '.levels[0].height' <<<"$json") -eq 720 ]]
+  # The page with no query: one channel, so it plays that one.
+  run node "$PLAY" --page "http://127.0.0.1:$port/" 5
+  echo "$output"
+  [[ $status -eq 0 ]]
+  json=${lines[-1]}
+  [[ $(jq -r .src <<<"$json") == "/demo/master.m3u8" && $(jq .frames_decoded <<<"$json") -gt 30 ]]
 }

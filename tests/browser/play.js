@@ -4,6 +4,11 @@
 // line: frames decoded, fatal/non-fatal errors, stalls, levels.
 //
 //   node tests/browser/play.js URL SECONDS [--low-latency]
+//   node tests/browser/play.js --page PAGE_URL SECONDS
+//
+// --page opens PAGE_URL itself (a watch page as sigma-origin serves it,
+// exactly as a person would open it) instead of playing URL through the
+// page of web/.
 //
 // Exit status: 0 frames were decoded and hls.js did not give up; 1 no frame
 // decoded or playback failed; 2 usage or browser error.
@@ -24,6 +29,7 @@ function usage(msg) {
 
 const args = process.argv.slice(2);
 const lowLatency = args.includes('--low-latency');
+const asPage = args.includes('--page');
 const pos = args.filter((a) => !a.startsWith('--'));
 if (pos.length !== 2) usage();
 const [url, secondsArg] = pos;
@@ -75,14 +81,15 @@ async function main() {
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
     const q = new URLSearchParams({ src: url, ll: lowLatency ? '1' : '0', nolist: '1' });
-    await page.goto('http://127.0.0.1:' + srv.address().port + '/?' + q, { waitUntil: 'load', timeout: 30000 });
+    const target = asPage ? url : 'http://127.0.0.1:' + srv.address().port + '/?' + q;
+    await page.goto(target, { waitUntil: 'load', timeout: 30000 });
     await sleep(seconds * 1000);
     const r = await page.evaluate(() => {
       const S = window.__sigma, v = document.getElementById('video');
       const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
       const hls = window.__hls;
       return {
-        S, decoded: q.totalVideoFrames || 0, dropped: q.droppedVideoFrames || 0,
+        S, status_text: document.getElementById('status').textContent, decoded: q.totalVideoFrames || 0, dropped: q.droppedVideoFrames || 0,
         current_time: v.currentTime, latency_s: hls && hls.latency ? hls.latency : null,
         stalled_now: S.stall_start !== null,
       };
@@ -98,7 +105,7 @@ async function main() {
       levels: S.levels, level_switches: S.level_switches,
       fragments: S.fragments, parts: S.parts, live: S.live,
       current_time_s: +r.current_time.toFixed(3), latency_s: r.latency_s === null ? null : +r.latency_s.toFixed(3),
-      page_errors: consoleErrors,
+      src: S.src, status_text: r.status_text, page_errors: consoleErrors,
     };
     process.stdout.write(JSON.stringify(out) + '\n');
     return out.frames_decoded > 0 && !out.gave_up ? 0 : 1;
