@@ -1,5 +1,6 @@
 #include "origin/playlist_index.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -95,7 +96,7 @@ PlaylistIndex parse_playlist(std::string_view text) {
         p.header_end = i;
         block_start = i;
       }
-      p.segments.push_back({block_start, i, duration});
+      p.segments.push_back({block_start, i, duration, p.pending_parts});
       block_start = i + 1;
       duration = 0;
       p.pending_parts = 0;
@@ -169,13 +170,34 @@ Readiness readiness(const PlaylistIndex& p, const BlockingQuery& q) {
   // "greater than the Media Sequence Number of the last Media Segment in
   // the current Playlist plus two": the last complete one is next_msn - 1.
   if (m > p.next_msn + 1) return Readiness::kBadRequest;
-  if (m < p.next_msn) return Readiness::kReady;
+  if (m < p.next_msn && !q.part) return Readiness::kReady;
   if (!q.part) return Readiness::kWait;
   int64_t part = *q.part;
+  double limit = advance_part_limit(p.part_target);
+  if (m < p.next_msn) {
+    int64_t i = m - p.media_sequence;
+    if (i < 0) return Readiness::kReady;  // long gone: answer with what there is
+    // A part index past the segment's last part "MUST" be treated as part 0
+    // of the following segment, unless it lies beyond the playlist's last
+    // part by more than the Advance Part Limit: then it is the spec's 400.
+    auto parts_of = [&](const PlaylistIndex::Segment& s) -> int64_t {
+      if (s.parts > 0 || p.part_target <= 0) return s.parts;
+      return std::max<int64_t>(1, std::llround(s.duration / p.part_target));  // no longer listed
+    };
+    int64_t own = parts_of(p.segments[static_cast<size_t>(i)]);
+    if (part < own) return Readiness::kReady;
+    int64_t existing = own + p.pending_parts;  // parts from segment m's first to the last one
+    for (size_t j = static_cast<size_t>(i) + 1; j < p.segments.size(); ++j) existing += parts_of(p.segments[j]);
+    if (static_cast<double>(part - (existing - 1)) > limit) return Readiness::kBadRequest;
+    BlockingQuery next = q;
+    next.msn = m + 1;
+    next.part = 0;
+    return readiness(p, next);
+  }
   if (m == p.next_msn) {
     if (part < p.pending_parts) return Readiness::kReady;
     double last = static_cast<double>(p.pending_parts - 1);
-    if (static_cast<double>(part) > last + advance_part_limit(p.part_target)) return Readiness::kBadRequest;
+    if (static_cast<double>(part) > last + limit) return Readiness::kBadRequest;
   }
   return Readiness::kWait;
 }

@@ -38,6 +38,7 @@ struct PlaylistIndex {
     size_t first_line = 0;
     size_t uri_line = 0;
     double duration = 0;
+    int parts = 0;  // EXT-X-PART lines listed for it (0: none listed any more)
   };
   std::vector<Segment> segments;
 };

@@ -90,6 +90,25 @@ TEST(Readiness, FarFutureIsABadRequest) {
   EXPECT_DOUBLE_EQ(advance_part_limit(2.0), 3.0);
 }
 
+TEST(Readiness, APartPastACompleteSegmentsLastIsTheNextSegmentsFirstOrA400) {
+  auto p = parse_playlist(kLive);
+  EXPECT_EQ(p.segments[3].parts, 2);
+  // 269 lists parts 0..1, then 270's two: part 2 of 269 is part 0 of 270.
+  EXPECT_EQ(readiness(p, query(269, 2)), Readiness::kReady);
+  // Part 4 of 269 is two past the last part (270.1): held as 270's part 0
+  // would be, and 270.0 exists, so ready.
+  EXPECT_EQ(readiness(p, query(269, 4)), Readiness::kReady);
+  // 18 parts into 269 is 15 past the last part: beyond the 9-part limit.
+  EXPECT_EQ(readiness(p, query(269, 18)), Readiness::kBadRequest);
+  // 268 no longer lists its parts: 4 s of 1/3 s parts is twelve, so its
+  // part 18 is three past the last part, but part 30 is fifteen.
+  EXPECT_EQ(readiness(p, query(268, 18)), Readiness::kReady);
+  EXPECT_EQ(readiness(p, query(268, 30)), Readiness::kBadRequest);
+  EXPECT_EQ(readiness(p, query(267, 11)), Readiness::kReady);
+  EXPECT_EQ(readiness(p, query(267, 14)), Readiness::kReady);
+  EXPECT_EQ(readiness(p, query(267, 40)), Readiness::kBadRequest);
+}
+
 TEST(Readiness, EndedPlaylistsAndMastersNeverBlock) {
   auto ended = parse_playlist(kLive + "#EXT-X-ENDLIST\n");
   EXPECT_EQ(readiness(ended, query(280)), Readiness::kReady);
