@@ -268,6 +268,14 @@ PY
   [[ ${lines[0]} == "CHANNEL  STAGE"* ]]
   [[ $output =~ demo\ +package\ +up\ +[0-9]+\ +0 ]]
   [[ ${lines[-1]} == healthy ]]
+  # The man page's synopsis order: options after "status".
+  run sigma-supervisor status -c "$T/sv.conf" --json
+  [[ $status -eq 0 ]]
+  jq -e '.channels[0].name == "demo"' <<<"$output"
+  run sigma-supervisor status --health "127.0.0.1:$HP"
+  [[ $status -eq 0 && ${lines[-1]} == healthy ]]
+  run sigma-supervisor status --health "127.0.0.1:$(free_port)"
+  [[ $status -eq 111 ]]
   run curl -s -o /dev/null -w '%{http_code}' "$HEALTH/nope"
   [[ $output == 404 ]]
   # A stage down: 503 with the reason.

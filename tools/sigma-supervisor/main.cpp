@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   app.add_option("--health", p.health, "health/status HTTP address HOST:PORT or off (overrides the config)");
   auto* status = app.add_subcommand("status", "print the running supervisor's stages as a table");
   status->add_flag("--json", json, "print the /status JSON instead");
+  // -c and --health belong to the main command but may follow "status", as
+  // the man page's synopsis writes them.
+  status->fallthrough();
   p.exe_dir = exe_dir();
   return sigma::run_main(app, argc, argv, "sigma-supervisor", common, [&]() -> sigma::Status {
     p.events = common.events;
