@@ -4,7 +4,44 @@ namespace sigma::package {
 
 namespace {
 constexpr int kIoBufferSize = 64 * 1024;
+
+uint32_t be32(const std::string& b, size_t at) {
+  auto u = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(b[at + i])); };
+  return u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3);
 }
+
+// libavformat 5.x writes channelcount = 2 into every mp4a sample entry
+// (ISO/IEC 14496-12's template value), whatever the audio carries; Apple's
+// validator, ffprobe's container view and CHANNELS in the master want the
+// real count. The boxes are walked (moov/trak/mdia/minf/stbl/stsd) and the
+// count of track n's mp4a set from pars[n].
+void patch_channel_counts(std::string& init, const std::vector<const AVCodecParameters*>& pars) {
+  size_t track = 0;
+  auto walk = [&](auto&& self, size_t from, size_t to) -> void {
+    while (from + 8 <= to) {
+      uint32_t size = be32(init, from);
+      if (size < 8 || from + size > to) return;
+      std::string type = init.substr(from + 4, 4);
+      if (type == "moov" || type == "mdia" || type == "minf" || type == "stbl") {
+        self(self, from + 8, from + size);
+      } else if (type == "trak") {
+        self(self, from + 8, from + size);
+        ++track;
+      } else if (type == "stsd") {
+        self(self, from + 16, from + size);  // version/flags, entry_count
+      } else if (type == "mp4a" && size >= 28 && track < pars.size()) {
+        int n = pars[track]->ch_layout.nb_channels;
+        if (n > 0 && n < 0x10000) {
+          init[from + 24] = static_cast<char>(n >> 8);
+          init[from + 25] = static_cast<char>(n & 0xff);
+        }
+      }
+      from += size;
+    }
+  };
+  walk(walk, 0, init.size());
+}
+}  // namespace
 
 int Fmp4Muxer::on_write(void* opaque, uint8_t* buf, int size) {
   auto* self = static_cast<Fmp4Muxer*>(opaque);
@@ -74,6 +111,7 @@ Result<std::unique_ptr<Fmp4Muxer>> Fmp4Muxer::open(const std::vector<const AVCod
   avio_flush(io);
   m->capturing_init_ = false;
   if (m->init_.empty()) return internal_error("mp4 muxer wrote no init segment");
+  patch_channel_counts(m->init_, pars);
   return m;
 }
 
