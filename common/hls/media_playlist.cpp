@@ -59,17 +59,22 @@ std::string render(const MediaPlaylist& p) {
   if (p.discontinuity_sequence > 0)
     out += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(p.discontinuity_sequence) + '\n';
 
-  // Which segments still list their parts: those ending less than
-  // kPartListingTargets target durations before the end of the playlist.
+  // Which segments still list their parts: those whose first part starts
+  // at most kPartListingTargets target durations before the end of the
+  // playlist, among its last kPartListingSegments segments.
   size_t first_with_parts = p.segments.size();
   if (ll) {
     double from_end = 0;
     for (const Part& part : ll->pending_parts) from_end += part.duration;
-    double limit = kPartListingTargets * p.target_duration;
-    for (size_t i = p.segments.size(); i-- > 0;) {
-      if (from_end >= limit) break;
-      first_with_parts = i;
+    bool in_progress = !p.ended && (!ll->pending_parts.empty() || !ll->preload_hint_uri.empty());
+    size_t max_segments = kPartListingSegments - (in_progress ? 1 : 0);
+    // On the safe side of the text's rounding (5e-6 s a duration), so
+    // that a checker adding up the printed durations agrees.
+    double limit = kPartListingTargets * p.target_duration - 1e-4;
+    for (size_t i = p.segments.size(); i-- > 0 && p.segments.size() - i <= max_segments;) {
       from_end += p.segments[i].duration;
+      if (from_end > limit) break;
+      first_with_parts = i;
     }
   }
 

@@ -63,9 +63,13 @@ struct MediaPlaylist {
   int64_t media_sequence() const { return segments.empty() ? next_msn : segments.front().msn; }
 };
 
-// Parts of segments more than this many target durations from the end of
-// the playlist are left out (RFC 8216bis 4.4.4.9).
+// EXT-X-PART tags are listed only where no part starts more than this many
+// target durations from the end of the playlist (RFC 8216bis 4.4.4.9),
+// and, as hls-parser's strict mode counts it, on no more than this many
+// last segments, the one in progress (parts or a preload hint after the
+// last EXTINF) included.
 inline constexpr int kPartListingTargets = 3;
+inline constexpr int kPartListingSegments = 3;
 
 std::string render(const MediaPlaylist& p);
 

@@ -118,8 +118,8 @@ TEST(MediaPlaylist, EventPlaylistType) {
 }
 
 // Every LL-HLS tag: SERVER-CONTROL, PART-INF, PART (with and without
-// INDEPENDENT), parts dropped for segments older than three target
-// durations, the parts of the segment being built with its own tags,
+// INDEPENDENT), parts only on the last two complete segments while one is
+// in progress (hls-parser counts that one as the third), the parts of the segment being built with its own tags,
 // PRELOAD-HINT and RENDITION-REPORT.
 TEST(MediaPlaylist, LowLatencyTags) {
   MediaPlaylist p;
@@ -155,9 +155,6 @@ TEST(MediaPlaylist, LowLatencyTags) {
             "#EXT-X-MAP:URI=\"init.mp4\"\n"
             "#EXTINF:1,\n"
             "seg-20.m4s\n"
-            "#EXT-X-PART:DURATION=0.33333,URI=\"seg-21.0.m4s\",INDEPENDENT=YES\n"
-            "#EXT-X-PART:DURATION=0.33333,URI=\"seg-21.1.m4s\"\n"
-            "#EXT-X-PART:DURATION=0.33333,URI=\"seg-21.2.m4s\"\n"
             "#EXTINF:1,\n"
             "seg-21.m4s\n"
             "#EXT-X-PART:DURATION=0.33333,URI=\"seg-22.0.m4s\",INDEPENDENT=YES\n"
@@ -178,6 +175,58 @@ TEST(MediaPlaylist, LowLatencyTags) {
             "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg-24.1.m4s\"\n"
             "#EXT-X-RENDITION-REPORT:URI=\"../v1/index.m3u8\",LAST-MSN=24,LAST-PART=0\n"
             "#EXT-X-RENDITION-REPORT:URI=\"../a0/index.m3u8\",LAST-MSN=23,LAST-PART=2\n");
+}
+
+// Which segments list their parts: none starting more than three target
+// durations from the end, on at most the last three segments (the one in
+// progress counting when it has parts or a hint).
+namespace {
+MediaPlaylist with_parts(int target, double seg_duration, int segments, int parts_each, int pending) {
+  MediaPlaylist p;
+  p.version = 9;
+  p.target_duration = target;
+  LowLatency ll;
+  ll.part_target = seg_duration / parts_each;
+  ll.part_hold_back = 3 * ll.part_target;
+  for (int64_t m = 0; m < segments; ++m) {
+    Segment s = seg(m, seg_duration);
+    for (int i = 0; i < parts_each; ++i)
+      s.parts.push_back({seg_duration / parts_each, "seg-" + std::to_string(m) + "." + std::to_string(i) + ".m4s", i == 0});
+    p.segments.push_back(s);
+  }
+  for (int i = 0; i < pending; ++i)
+    ll.pending_parts.push_back({seg_duration / parts_each, "seg-" + std::to_string(segments) + "." + std::to_string(i) + ".m4s", i == 0});
+  ll.preload_hint_uri = "seg-" + std::to_string(segments) + "." + std::to_string(pending) + ".m4s";
+  p.low_latency = ll;
+  return p;
+}
+// Media sequence numbers of the complete segments that list parts.
+std::string listed(const MediaPlaylist& p) {
+  std::string text = render(p), out;
+  for (const Segment& s : p.segments)
+    if (text.find("URI=\"seg-" + std::to_string(s.msn) + ".0.m4s\"") != std::string::npos)
+      out += (out.empty() ? "" : ",") + std::to_string(s.msn);
+  return out;
+}
+}  // namespace
+
+TEST(MediaPlaylist, PartsOnlyWithinThreeTargetDurations) {
+  // Ultra-low: 2 s segments of six parts, five of the next one published
+  // (the sixth waits for the EXTINF): 1.67 + 2 + 2 s from the end.
+  EXPECT_EQ(listed(with_parts(2, 2, 6, 6, 5)), "4,5");
+  // Just after a segment ends, only a hint follows: still two (hls-parser
+  // counts the hint's segment).
+  EXPECT_EQ(listed(with_parts(2, 2, 6, 6, 0)), "4,5");
+  // Ended: three complete segments (5.7 s) when they fit.
+  MediaPlaylist ended = with_parts(2, 1.9, 6, 6, 0);
+  ended.ended = true;
+  EXPECT_EQ(listed(ended), "3,4,5");
+  // 2.1 s segments: three would start 6.3 s from the end.
+  MediaPlaylist longer = with_parts(2, 2.1, 6, 6, 0);
+  longer.ended = true;
+  EXPECT_EQ(listed(longer), "4,5");
+  // A 4 s keyframe interval (target 4): 3.67 + 4 + 4 s.
+  EXPECT_EQ(listed(with_parts(4, 4, 6, 12, 11)), "4,5");
 }
 
 TEST(MediaPlaylist, EndedLowLatencyHasNoHint) {
