@@ -169,9 +169,12 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
   sp.part_duration = p_.mode == "ultra-low" ? p_.part_duration : 0;
   sp.segment_prefix = p_.segment_prefix;
   sp.max_gap = p_.max_gap;
+  sp.label = p_.channel.empty() ? p_.out_dir : "channel " + p_.channel;
   PublisherParams pp;
   pp.out_dir = p_.out_dir;
-  pp.target_duration = static_cast<int>(std::lround(std::ceil(p_.segment_duration - 1e-3)));
+  // The segmenter fixes the target once it has seen the first keyframe
+  // interval; the publisher writes no playlist before.
+  pp.target_duration = 0;
   pp.part_target = sp.part_duration > 0 ? sp.part_duration + kPartSlack : 0;
   pp.window = p_.window;
   pp.keep = p_.keep;

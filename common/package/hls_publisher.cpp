@@ -18,16 +18,24 @@ namespace {
 constexpr int kSkipTargets = 6;
 // PART-HOLD-BACK: at least three part targets (issue 4 and the RFC's advice).
 constexpr double kPartHoldBackTargets = 3.0;
-// A master playlist is rewritten only when a bandwidth moves this much:
-// players read it once, rewriting on every segment buys nothing.
+// BANDWIDTH is written this much above the measured peak, so that the
+// master is not rewritten for every new peak a little above the last one;
+// whenever the measured peak passes what is written, it is rewritten at
+// once (BANDWIDTH must never understate the peak), and when what is
+// written is this much above what it would now be (an early estimate,
+// from the first parts), it is lowered.
+constexpr int64_t kBandwidthHeadroomPercent = 5;
 constexpr double kBandwidthSlack = 0.10;
+// AVERAGE-BANDWIDTH is rewritten when it moves this much: players read
+// the master once, rewriting on every segment buys little.
+constexpr double kAverageSlack = 0.02;
 // EVENT playlists (--window 0): parts of segments this many segments from
 // the end are deleted (they stopped being listed long before).
 constexpr size_t kPartGraceSegments = 12;
 
-bool differs(int64_t a, int64_t b) {
+bool differs(int64_t a, int64_t b, double slack) {
   if (a == 0 || b == 0) return a != b;
-  return std::abs(static_cast<double>(a - b)) > kBandwidthSlack * static_cast<double>(b);
+  return std::abs(static_cast<double>(a - b)) > slack * static_cast<double>(b);
 }
 }  // namespace
 
@@ -53,6 +61,23 @@ HlsPublisher::HlsPublisher(PublisherParams p, std::vector<TrackInfo> tracks) : p
     }
     tracks_.push_back(std::move(s));
   }
+  target_known_ = p_.target_duration > 0;
+}
+
+Status HlsPublisher::learn_target(int target) {
+  if (target_known_ || target <= 0) return {};
+  target_known_ = true;
+  p_.target_duration = target;
+  for (State& s : tracks_) {
+    s.playlist.target_duration = target;
+    if (s.playlist.low_latency) s.playlist.low_latency->can_skip_until = kSkipTargets * target;
+  }
+  for (size_t i = 0; i < tracks_.size(); ++i) {
+    const State& s = tracks_[i];
+    bool parts = s.playlist.low_latency && !s.playlist.low_latency->pending_parts.empty();
+    if (!s.playlist.segments.empty() || parts) SIGMA_RETURN_IF_ERROR(write_media(i));
+  }
+  return {};
 }
 
 Status HlsPublisher::on_init(const InitReport& r) {
@@ -75,12 +100,17 @@ Status HlsPublisher::on_part(const PartReport& r) {
     ll.pending_map_uri = r.map_uri;
     ll.pending_program_date_time_ms = r.program_date_time_ms;
   }
+  if (ll.pending_parts.empty()) s.stats.part_bytes = 0, s.stats.part_seconds = 0;
   ll.pending_parts.push_back({r.duration, r.uri, r.independent});
+  s.stats.part_bytes += static_cast<int64_t>(r.bytes);
+  s.stats.part_seconds += r.duration;
   ll.preload_hint_uri = r.last_in_segment ? part_name(p_.segment_prefix, r.msn + 1, 0)
                                           : part_name(p_.segment_prefix, r.msn, r.index + 1);
+  if (!r.last_in_segment) SIGMA_RETURN_IF_ERROR(learn_target(r.target_duration));
   // The last part is published together with its segment's EXTINF.
-  if (r.last_in_segment) return {};
-  return write_media(r.track);
+  if (r.last_in_segment || !target_known_) return {};
+  SIGMA_RETURN_IF_ERROR(write_media(r.track));
+  return maybe_write_master(false);
 }
 
 Status HlsPublisher::on_segment(const SegmentReport& r) {
@@ -102,11 +132,15 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
     ll.pending_discontinuity = false;
     ll.preload_hint_uri = part_name(p_.segment_prefix, r.msn + 1, 0);
   }
-  long rounded = std::lround(r.duration);
-  if (rounded > pl.target_duration) {
-    spdlog::warn("{}: segment {} lasts {:.3f} s, longer than the target {} s (keyframe interval too long?)",
-                 s.info.name, r.msn, r.duration, pl.target_duration);
-    pl.target_duration = static_cast<int>(rounded);
+  SIGMA_RETURN_IF_ERROR(learn_target(r.target_duration));
+  // The segmenter keeps every segment within the target, which never
+  // changes within a playlist's life (RFC 8216bis 6.2.1).
+  if (std::lround(r.duration) > pl.target_duration)
+    spdlog::error("{}: segment {} lasts {:.3f} s, over the {} s target duration", s.info.name, r.msn, r.duration,
+                  pl.target_duration);
+  if (!r.independent && !r.gap && pl.independent_segments) {
+    pl.independent_segments = false;
+    dependent_segments_ = true;
   }
   pl.segments.push_back(std::move(seg));
   pl.next_msn = r.msn + 1;
@@ -115,10 +149,12 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
     s.stats.bytes += static_cast<int64_t>(r.bytes);
     s.stats.seconds += r.duration;
     s.stats.frames += r.frames;
+    add_rate(s.stats, r.bytes, r.duration);
+  } else {
+    s.stats.recent.clear();  // no media: no run of segments through it
   }
-  // A short segment (end of input, break) says little about the peak rate.
-  if (r.duration >= 0.5 * p_.target_duration && r.duration > 0)
-    s.stats.peak_bps = std::max<int64_t>(s.stats.peak_bps, std::llround(r.bytes * 8.0 / r.duration));
+  s.stats.part_bytes = 0;
+  s.stats.part_seconds = 0;
 
   if (p_.window > 0) {
     while (pl.segments.size() > static_cast<size_t>(p_.window)) retire(s);
@@ -129,8 +165,34 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
     for (auto& part : old.parts) remove_file(s, part.uri);
     old.parts.clear();
   }
+  if (!target_known_) return {};
   SIGMA_RETURN_IF_ERROR(write_media(r.track));
   return maybe_write_master(false);
+}
+
+// Every run of consecutive segments ending with this one, 0.5 to 1.5
+// target durations long, is a candidate for the peak (a segment alone
+// if it lasts that long; a short one, the end of an input, counts with
+// its predecessors rather than alone).
+void HlsPublisher::add_rate(Stats& st, size_t bytes, double seconds) const {
+  if (seconds <= 0) return;
+  double target = p_.target_duration > 0 ? p_.target_duration : seconds;
+  st.recent.emplace_back(static_cast<double>(bytes) * 8.0, seconds);
+  double bits = 0, secs = 0;
+  for (auto it = st.recent.rbegin(); it != st.recent.rend(); ++it) {
+    bits += it->first;
+    secs += it->second;
+    bool alone = it == st.recent.rbegin();
+    if (secs > 1.5 * target + 1e-9 && !alone) break;
+    if (secs >= 0.5 * target - 1e-9 || (alone && secs > 1.5 * target))
+      st.peak_bps = std::max<int64_t>(st.peak_bps, static_cast<int64_t>(std::ceil(bits / secs)));
+  }
+  double total = 0;
+  for (auto& r : st.recent) total += r.second;
+  while (st.recent.size() > 1 && total - st.recent.front().second > 1.5 * target) {
+    total -= st.recent.front().second;
+    st.recent.pop_front();
+  }
 }
 
 void HlsPublisher::remove_file(const State& s, const std::string& uri) const {
@@ -166,8 +228,9 @@ Status HlsPublisher::on_input_end(bool final) {
         s.playlist.low_latency->preload_hint_uri.clear();
       }
     }
-    if (!s.playlist.segments.empty()) SIGMA_RETURN_IF_ERROR(write_media(i));
+    if (!s.playlist.segments.empty() && target_known_) SIGMA_RETURN_IF_ERROR(write_media(i));
   }
+  if (!target_known_) return {};
   return maybe_write_master(true);
 }
 
@@ -205,8 +268,9 @@ Status HlsPublisher::write_media(size_t track) {
   return write_file_atomic(p_.out_dir + "/" + s.info.name + "/" + kPlaylistName, hls::render(s.playlist));
 }
 
-hls::MasterPlaylist HlsPublisher::build_master() const {
+hls::MasterPlaylist HlsPublisher::build_master(std::vector<int64_t>* measured) const {
   hls::MasterPlaylist m;
+  m.independent_segments = !dependent_segments_;
   const State* audio = nullptr;
   bool have_video = false;
   for (const State& s : tracks_) have_video |= s.info.video;
@@ -220,15 +284,22 @@ hls::MasterPlaylist HlsPublisher::build_master() const {
     if (!audio) audio = &s;
     m.audio.push_back(a);
   }
-  auto avg = [](const Stats& st) {
-    return st.seconds > 0 ? static_cast<int64_t>(std::llround(st.bytes * 8.0 / st.seconds)) : int64_t{0};
+  // Before a track's first segment is complete, its parts so far stand in
+  // (the master is written as soon as every track has published a part).
+  auto avg = [](const Stats& st) -> int64_t {
+    if (st.seconds > 0) return static_cast<int64_t>(std::llround(st.bytes * 8.0 / st.seconds));
+    if (st.part_seconds > 0) return static_cast<int64_t>(std::llround(st.part_bytes * 8.0 / st.part_seconds));
+    return 0;
   };
+  auto peak = [&](const Stats& st) { return std::max(st.peak_bps, avg(st)); };
+  auto headroom = [](int64_t bps) { return bps + (bps * kBandwidthHeadroomPercent + 99) / 100; };
   for (const State& s : tracks_) {
-    if ((have_video && !s.info.video) || s.codecs.empty() || s.stats.seconds <= 0) continue;
+    if ((have_video && !s.info.video) || s.codecs.empty() || (s.stats.seconds <= 0 && s.stats.part_seconds <= 0))
+      continue;
     hls::Variant v;
     v.uri = s.info.name + "/" + kPlaylistName;
     v.codecs = s.codecs;
-    v.bandwidth = std::max(s.stats.peak_bps, avg(s.stats));
+    int64_t need = peak(s.stats);
     v.average_bandwidth = avg(s.stats);
     if (s.info.video) {
       v.width = s.width;
@@ -237,10 +308,12 @@ hls::MasterPlaylist HlsPublisher::build_master() const {
     }
     if (audio) {
       v.codecs += "," + audio->codecs;
-      v.bandwidth += std::max(audio->stats.peak_bps, avg(audio->stats));
+      need += peak(audio->stats);
       v.average_bandwidth += avg(audio->stats);
       v.audio_group = "audio";
     }
+    v.bandwidth = headroom(need);
+    if (measured) measured->push_back(need);
     m.variants.push_back(v);
   }
   if (p_.part_target > 0) m.version = 9;
@@ -249,25 +322,31 @@ hls::MasterPlaylist HlsPublisher::build_master() const {
 
 std::string HlsPublisher::master_playlist_text() const { return hls::render(build_master()); }
 
+// Written as soon as every track has published something (a part, in
+// ultra-low: a player that joins early must not wait longer for the
+// master than for the media), then rewritten when a figure moves.
 Status HlsPublisher::maybe_write_master(bool force) {
   bool all = true, any_two = false;
   for (const State& s : tracks_) {
-    all &= !s.playlist.segments.empty();
+    bool parts = s.playlist.low_latency && !s.playlist.low_latency->pending_parts.empty();
+    all &= !s.playlist.segments.empty() || parts;
     any_two |= s.info.video && s.playlist.segments.size() >= 2;
   }
   if (!all && !any_two && !force) return {};
-  hls::MasterPlaylist m = build_master();
+  std::vector<int64_t> measured;
+  hls::MasterPlaylist m = build_master(&measured);
   if (m.variants.empty()) return {};
   std::string text = hls::render(m);
   if (text == master_written_) return {};
   if (!master_written_.empty() && !force) {
-    // Same shape, bandwidths within the slack: leave the file alone.
-    bool significant = m.variants.size() != last_master_.variants.size();
+    bool significant = m.variants.size() != last_master_.variants.size() ||
+                       m.independent_segments != last_master_.independent_segments;
     for (size_t i = 0; !significant && i < m.variants.size(); ++i) {
       const auto &a = m.variants[i], &b = last_master_.variants[i];
-      significant = differs(a.bandwidth, b.bandwidth) || differs(a.average_bandwidth, b.average_bandwidth) ||
-                    a.codecs != b.codecs || a.width != b.width || a.height != b.height ||
-                    std::fabs(a.frame_rate - b.frame_rate) > 0.01;
+      significant = measured[i] > b.bandwidth ||  // never understate the peak
+                    static_cast<double>(b.bandwidth) > (1 + kBandwidthSlack) * static_cast<double>(a.bandwidth) ||
+                    differs(a.average_bandwidth, b.average_bandwidth, kAverageSlack) || a.codecs != b.codecs ||
+                    a.width != b.width || a.height != b.height || std::fabs(a.frame_rate - b.frame_rate) > 0.01;
     }
     if (!significant) return {};
   }

@@ -17,7 +17,9 @@ namespace sigma::package {
 
 struct PublisherParams {
   std::string out_dir;
-  int target_duration = 6;   // seconds
+  // Seconds; 0: the segmenter's reports decide it (see Segmenter), and no
+  // playlist is written before one does. It never changes afterwards.
+  int target_duration = 6;
   double part_target = 0;    // > 0: LL-HLS
   int window = 6;            // segments listed; 0: all (EVENT playlist)
   bool keep = false;         // keep segment files that left the window
@@ -49,7 +51,14 @@ class HlsPublisher : public SegmentListener {
     int64_t bytes = 0;
     double seconds = 0;
     int64_t frames = 0;
+    // RFC 8216bis 4.4.6.2's peak segment bit rate: the highest rate of
+    // any run of consecutive segments lasting 0.5 to 1.5 target durations.
     int64_t peak_bps = 0;
+    std::deque<std::pair<double, double>> recent;  // (bits, seconds) of the last runs' segments
+    // Parts of the segment in progress (LL-HLS): the estimate before any
+    // segment is complete.
+    int64_t part_bytes = 0;
+    double part_seconds = 0;
   };
   struct State {
     TrackInfo info;
@@ -64,12 +73,19 @@ class HlsPublisher : public SegmentListener {
   Status write_media(size_t track);
   Status maybe_write_master(bool force);
   void fill_reports(size_t track);
-  hls::MasterPlaylist build_master() const;
+  // The target duration from a report, once; then every playlist held
+  // back so far is written.
+  Status learn_target(int target);
+  void add_rate(Stats& st, size_t bytes, double seconds) const;
+  // measured: each variant's measured peak (BANDWIDTH before headroom).
+  hls::MasterPlaylist build_master(std::vector<int64_t>* measured = nullptr) const;
   void retire(State& s);
   void remove_file(const State& s, const std::string& uri) const;
 
   PublisherParams p_;
   std::vector<State> tracks_;
+  bool target_known_ = false;
+  bool dependent_segments_ = false;  // a segment was cut between keyframes
   std::string master_written_;
   hls::MasterPlaylist last_master_;
 };

@@ -34,6 +34,10 @@ struct PartReport {
   std::string map_uri;
   bool discontinuity = false;  // the segment starts after a discontinuity
   int64_t program_date_time_ms = 0;  // of the segment
+  // The longest any segment will last, rounded (EXT-X-TARGETDURATION),
+  // fixed for the segmenter's life; 0 while the keyframe interval that
+  // decides it is not known yet (see Segmenter).
+  int target_duration = 0;
 };
 
 struct SegmentReport {
@@ -50,6 +54,10 @@ struct SegmentReport {
   // No file: the track had no media for this stretch while the others went
   // on (a rung the transcoder shed). Listed with EXT-X-GAP.
   bool gap = false;
+  // Starts with a keyframe (audio always). Only false where a keyframe
+  // interval longer than the target forced a cut between keyframes.
+  bool independent = true;
+  int target_duration = 0;  // as in PartReport
 };
 
 class SegmentListener {

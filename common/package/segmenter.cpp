@@ -57,6 +57,7 @@ struct Segmenter::Track {
   int seg_frames = 0, part_index = 0;
   std::string seg_map;
   bool seg_disc = false;
+  bool seg_independent = true;  // opened on a keyframe
   AtomicFile seg_file;
 
   bool part_open = false;
@@ -86,6 +87,7 @@ Segmenter::Segmenter(SegmenterParams p, SegmentListener& listener)
   chunk_ticks_ = to_ticks(part > 0 ? part : p_.fragment_duration);
   part_limit_ = chunk_ticks_ + to_ticks(kPartSlack);
   gap_ticks_ = to_ticks(p_.max_gap);
+  base_target_ = std::max(1, static_cast<int>(std::ceil(p_.segment_duration - 1e-3)));
 }
 
 Segmenter::~Segmenter() = default;
@@ -135,8 +137,48 @@ void Segmenter::start_input(const std::vector<const AVCodecParameters*>& pars, i
 
 int64_t Segmenter::pdt_ms(int64_t dts) const { return wall_base_ms_ + (dts - dts_base_) / 90; }
 
+// Segments cut on the first keyframe at least a segment duration (less
+// half a frame) after their start: with a keyframe every gop, they last
+// the smallest multiple of gop that reaches it. A frame of headroom
+// absorbs the jitter of millisecond timestamps (a 2.002 s GOP keeps a 2 s
+// target; 8.334 s ones give 8).
+void Segmenter::settle_target(int64_t gop, int64_t frame) {
+  if (target_ > 0) return;
+  int64_t want = seg_ticks_ - frame / 2;
+  int64_t n = gop > 0 ? std::max<int64_t>(1, (want + gop - 1) / gop) : 1;
+  int64_t expected = gop > 0 ? n * gop + frame : 0;
+  target_ = std::max(base_target_, static_cast<int>(std::llround(to_seconds(expected))));
+  if (target_ > base_target_)
+    spdlog::warn("{}: keyframe interval {:.3f} s gives {:.3f} s segments: EXT-X-TARGETDURATION is {} s, not {} s "
+                 "(latency grows with it; a keyframe every {} s or less keeps the mode's target)",
+                 p_.label, to_seconds(gop), to_seconds(n * gop), target_, base_target_, p_.segment_duration);
+  else
+    spdlog::debug("{}: keyframe interval {:.3f} s: EXT-X-TARGETDURATION {} s", p_.label, to_seconds(gop), target_);
+}
+
+void Segmenter::settle_target_from_open_segments() {
+  if (target_ > 0) return;
+  int64_t longest = 0;
+  for (auto& t : tracks_)
+    if (t->seg_open) longest = std::max(longest, t->end_dts - t->seg_start);
+  target_ = std::max(base_target_, static_cast<int>(std::llround(to_seconds(longest))));
+}
+
+int64_t Segmenter::max_segment_ticks() const {
+  // lround(d) <= target while d < target + 0.5; a millisecond short of it
+  // so that the playlist's 5-decimal text cannot round up to the half.
+  return to_ticks(target_ + 0.5) - kTicks / 1000;
+}
+
+bool Segmenter::video_stopped(int64_t dts) const {
+  for (auto& v : tracks_)
+    if (v->video && v->seg_open && v->end_dts + kStoppedVideo >= dts) return false;
+  return true;
+}
+
 Status Segmenter::discontinuity_all(const std::string& why, bool timeline_jump) {
   spdlog::warn("{}: starting a discontinuity", why);
+  settle_target_from_open_segments();
   for (auto& tp : tracks_) {
     Track& t = *tp;
     if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));
@@ -209,6 +251,9 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   pkt->dts = dts;
   pkt->pts += offset_;
   bool key = !t.video || (pkt->flags & AV_PKT_FLAG_KEY);
+  // Without video the target is the mode's; with it, it waits for the
+  // reference track's second keyframe (publishers' GOPs vary: 1-10 s).
+  if (target_ == 0 && !tracks_[ref_]->video) target_ = base_target_;
 
   if (t.video && t.waiting_key) {
     if (!key) {
@@ -243,6 +288,11 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
 
   if (t.muxed) return write_muxed_audio(t, pkt);
 
+  if (target_ == 0 && ti == ref_ && key) {
+    if (first_key_dts_ == AV_NOPTS_VALUE || dts <= first_key_dts_) first_key_dts_ = dts;
+    else settle_target(dts - first_key_dts_, std::max<int64_t>(t.last_delta, pkt->duration));
+  }
+
   if (t.video && key && t.seg_open && dts - t.end_dts > kStoppedVideo) {
     spdlog::info("{}: no media for {:.3f} s: listed as a gap", t.name, to_seconds(dts - t.end_dts));
     int64_t from = t.end_dts;
@@ -253,12 +303,31 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   if (t.seg_open) {
     bool cut;
     int64_t half = std::max<int64_t>(t.last_delta, 1) / 2;
+    // With the target fixed, a segment that would outgrow it is cut here
+    // even without a keyframe (the keyframe interval grew after it was
+    // measured: a reconnect with other encoder settings, a variable GOP):
+    // EXT-X-TARGETDURATION never changes, and the playlists drop
+    // EXT-X-INDEPENDENT-SEGMENTS. The next keyframe then ends that
+    // segment whatever its length, putting cuts back on keyframes.
+    bool overflow = target_ > 0 && dts + pkt->duration - t.seg_start > max_segment_ticks();
     if (t.video || ti == ref_) {
-      cut = key && dts - t.seg_start >= seg_ticks_ - half;
+      cut = key && (dts - t.seg_start >= seg_ticks_ - half || !t.seg_independent);
+      if (!cut && overflow) {
+        cut = true;
+        if (!warned_forced_cut_)
+          spdlog::warn("{}: {}: no keyframe within the {} s target duration: segment {} cut between keyframes "
+                       "(not independent; set the encoder's keyframe interval to {} s or less)",
+                       p_.label, t.name, target_, t.msn, target_);
+        warned_forced_cut_ = true;
+      }
     } else {
       while (!t.cuts.empty() && t.cuts.front() <= t.seg_start) t.cuts.pop_front();
       cut = !t.cuts.empty() && dts >= t.cuts.front() - half;
       if (cut) t.cuts.pop_front();
+      // Audio follows the video's cuts; once the video has ended (or
+      // stalled) it cuts on its own at the segment duration, and never
+      // outgrows the target.
+      else cut = overflow || (video_stopped(dts) && dts - t.seg_start >= seg_ticks_ - half);
     }
     if (cut) {
       SIGMA_RETURN_IF_ERROR(close_segment(t, dts));
@@ -450,7 +519,7 @@ Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
   return listener_.on_init(rep);
 }
 
-Status Segmenter::open_segment(Track& t, int64_t dts, bool) {
+Status Segmenter::open_segment(Track& t, int64_t dts, bool key) {
   SIGMA_RETURN_IF_ERROR(t.seg_file.open(t.dir + "/" + segment_name(p_.segment_prefix, t.msn)));
   t.seg_open = true;
   t.seg_start = dts;
@@ -460,6 +529,7 @@ Status Segmenter::open_segment(Track& t, int64_t dts, bool) {
   t.seg_map = t.init_uri;
   t.seg_disc = t.pending_disc;
   t.pending_disc = false;
+  t.seg_independent = !t.video || key;
   return {};
 }
 
@@ -497,6 +567,7 @@ Status Segmenter::close_part(Track& t, int64_t end, bool last) {
   r.map_uri = t.seg_map;
   r.discontinuity = t.seg_disc;
   r.program_date_time_ms = t.seg_pdt;
+  r.target_duration = target_;
   SIGMA_RETURN_IF_ERROR(t.part_file.commit());
   return listener_.on_part(r);
 }
@@ -515,6 +586,8 @@ Status Segmenter::close_segment(Track& t, int64_t end) {
   r.discontinuity = t.seg_disc;
   r.program_date_time_ms = t.seg_pdt;
   r.parts = p_.part_duration > 0 ? t.part_index : 0;
+  r.independent = t.seg_independent;
+  r.target_duration = target_;
   SIGMA_RETURN_IF_ERROR(t.seg_file.commit());
   t.seg_open = false;
   ++t.msn;
@@ -534,6 +607,7 @@ Status Segmenter::list_gap(Track& t, int64_t from, int64_t to) {
     r.map_uri = t.init_uri;
     r.program_date_time_ms = pdt_ms(from);
     r.gap = true;
+    r.target_duration = target_;
     SIGMA_RETURN_IF_ERROR(listener_.on_segment(r));
     from += d;
   }
@@ -541,6 +615,7 @@ Status Segmenter::list_gap(Track& t, int64_t from, int64_t to) {
 }
 
 Status Segmenter::end_input(bool final) {
+  settle_target_from_open_segments();
   for (auto& tp : tracks_) {
     Track& t = *tp;
     if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));

@@ -24,6 +24,7 @@ constexpr double kPartSlack = 0.001;
 
 struct SegmenterParams {
   std::string out_dir;
+  std::string label;  // names the channel in warnings
   double segment_duration = 6;   // target, seconds; cuts on the next keyframe
   double part_duration = 0;      // > 0: parts published as files (LL-HLS)
   double fragment_duration = 1;  // moof cadence when there are no parts
@@ -66,6 +67,9 @@ class Segmenter {
   void abort();
 
   int64_t dropped_packets() const { return dropped_; }
+  // EXT-X-TARGETDURATION, fixed once known (0 before): the mode's segment
+  // duration, or more when the first keyframe interval is longer.
+  int target_duration() const { return target_; }
 
   struct Track;
 
@@ -85,6 +89,16 @@ class Segmenter {
   Status write_muxed_audio(Track& a, AVPacket* pkt);
   void advance(Track& t, const AVPacket* pkt);
   int64_t pdt_ms(int64_t dts) const;
+  // The target duration, from the reference track's first keyframe
+  // interval (gop) or, when a second keyframe never came, from the
+  // longest segment there is.
+  void settle_target(int64_t gop, int64_t frame);
+  void settle_target_from_open_segments();
+  // Longest a segment may grow: its EXTINF rounded must not exceed the target.
+  int64_t max_segment_ticks() const;
+  // Every video track has stopped (or none started) by dts: the other
+  // tracks cut on their own.
+  bool video_stopped(int64_t dts) const;
 
   SegmenterParams p_;
   SegmentListener& listener_;
@@ -103,6 +117,10 @@ class Segmenter {
   int64_t timeline_end_ = 0;
   int64_t wall_base_ms_ = 0, dts_base_ = 0;
   int64_t dropped_ = 0;
+  int base_target_ = 0;  // the mode's segment duration, rounded up
+  int target_ = 0;
+  int64_t first_key_dts_ = AV_NOPTS_VALUE;  // reference track, before the target is known
+  bool warned_forced_cut_ = false;
 };
 
 }  // namespace sigma::package

@@ -70,10 +70,10 @@ TEST(HlsPublisher, SlidingWindowDeletesOneWindowLater) {
   EXPECT_FALSE(fs::exists(d.path / "v0/seg-3.m4s"));
   EXPECT_TRUE(fs::exists(d.path / "v0/seg-4.m4s"));
   EXPECT_TRUE(fs::exists(d.path / "v0/seg-9.m4s"));
-  // 250000 bytes per 2 s = 1 Mbit/s; 60 frames per 2 s.
+  // 250000 bytes per 2 s = 1 Mbit/s (BANDWIDTH 5 % above); 60 frames per 2 s.
   EXPECT_EQ(slurp(d.path / "master.m3u8"),
             "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-            "#EXT-X-STREAM-INF:BANDWIDTH=1000000,AVERAGE-BANDWIDTH=1000000,CODECS=\"avc1.64001F\","
+            "#EXT-X-STREAM-INF:BANDWIDTH=1050000,AVERAGE-BANDWIDTH=1000000,CODECS=\"avc1.64001F\","
             "RESOLUTION=640x360,FRAME-RATE=30.000\nv0/index.m3u8\n");
   ASSERT_TRUE(pub.on_input_end(true).is_ok());
   text = slurp(d.path / "v0/index.m3u8");
@@ -161,4 +161,99 @@ TEST(HlsPublisher, LowLatencyPartsHintAndReports) {
             std::string::npos)
       << audio;
   EXPECT_NE(audio.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg-0.2.m4s\"\n"), std::string::npos) << audio;
+}
+
+namespace {
+PartReport ll_part(size_t track, int64_t msn, int i, bool last, int target, size_t bytes = 10000) {
+  PartReport r;
+  r.track = track;
+  r.msn = msn;
+  r.index = i;
+  r.duration = 1.0 / 3;
+  r.independent = i == 0;
+  r.uri = part_name("seg", msn, i);
+  r.bytes = bytes;
+  r.last_in_segment = last;
+  r.map_uri = "init.mp4";
+  r.program_date_time_ms = 1795514400000 + msn * 2000;
+  r.target_duration = target;
+  return r;
+}
+
+int64_t master_bandwidth(const fs::path& master) {
+  std::string text = slurp(master);
+  auto at = text.find("BANDWIDTH=");
+  return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + 10);
+}
+}  // namespace
+
+// With no target given, nothing is written until a report carries the
+// segmenter's; then the playlists held back appear with it (and a
+// CAN-SKIP-UNTIL of six times it), the master with them, its bandwidth
+// estimated from the parts.
+TEST(HlsPublisher, TargetFromTheSegmenterThenMasterFromTheFirstParts) {
+  TempDir d;
+  PublisherParams p;
+  p.out_dir = d.path.string();
+  p.target_duration = 0;
+  p.part_target = 1.0 / 3 + 0.001;
+  HlsPublisher pub(p, {{"v0", true}});
+  ASSERT_TRUE(pub.on_init({0, "init.mp4", "avc1.64001F", 640, 360, 0, 0, false}).is_ok());
+  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 0, false, 0)).is_ok());
+  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 1, false, 0)).is_ok());
+  EXPECT_FALSE(fs::exists(d.path / "v0/index.m3u8"));
+  EXPECT_FALSE(fs::exists(d.path / "master.m3u8"));
+  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 2, false, 4)).is_ok());
+  std::string text = slurp(d.path / "v0/index.m3u8");
+  EXPECT_NE(text.find("#EXT-X-TARGETDURATION:4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("CAN-SKIP-UNTIL=24,"), std::string::npos) << text;
+  EXPECT_NE(text.find("#EXT-X-PART:DURATION=0.33333,URI=\"seg-0.0.m4s\",INDEPENDENT=YES\n"), std::string::npos);
+  EXPECT_NE(text.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg-0.3.m4s\"\n"), std::string::npos) << text;
+  // Three parts of 10000 bytes in 1 s: 240 kbit/s, 5 % above.
+  EXPECT_EQ(master_bandwidth(d.path / "master.m3u8"), 252000);
+}
+
+// BANDWIDTH is never below the peak of any run of segments lasting 0.5 to
+// 1.5 target durations, whatever slack the rewrites allow; a short last
+// segment counts with its predecessor, not alone.
+TEST(HlsPublisher, BandwidthNeverBelowThePeakSegmentBitRate) {
+  TempDir d;
+  PublisherParams p;
+  p.out_dir = d.path.string();
+  p.target_duration = 2;
+  p.window = 0;
+  HlsPublisher pub(p, {{"v0", true}});
+  ASSERT_TRUE(pub.on_init({0, "init.mp4", "avc1.64001F", 640, 360, 0, 0, false}).is_ok());
+  size_t sizes[] = {250000, 251000, 253000, 256000, 260000, 262000, 240000, 230000, 262500};
+  double peak = 0;
+  for (int64_t m = 0; m < 9; ++m) {
+    ASSERT_TRUE(pub.on_segment(segment(0, m, 2, sizes[m], 60)).is_ok());
+    peak = std::max(peak, sizes[m] * 8 / 2.0);
+    EXPECT_GE(master_bandwidth(d.path / "master.m3u8"), peak) << "after segment " << m;
+  }
+  // 0.2 s with a keyframe: alone 4 Mbit/s, with the 2 s before it 1.3.
+  ASSERT_TRUE(pub.on_segment(segment(0, 9, 0.2, 100000, 6)).is_ok());
+  ASSERT_TRUE(pub.on_input_end(true).is_ok());
+  int64_t bw = master_bandwidth(d.path / "master.m3u8");
+  EXPECT_GE(bw, (262500 + 100000) * 8 / 2.2);
+  EXPECT_LT(bw, 2000000);
+}
+
+// A segment the segmenter had to cut between keyframes: neither the media
+// playlist nor the master claims independent segments any more.
+TEST(HlsPublisher, ASegmentCutBetweenKeyframesDropsIndependentSegments) {
+  TempDir d;
+  PublisherParams p;
+  p.out_dir = d.path.string();
+  p.target_duration = 2;
+  HlsPublisher pub(p, {{"v0", true}});
+  ASSERT_TRUE(pub.on_init({0, "init.mp4", "avc1.64001F", 640, 360, 0, 0, false}).is_ok());
+  ASSERT_TRUE(pub.on_segment(segment(0, 0, 2, 250000, 60)).is_ok());
+  EXPECT_NE(slurp(d.path / "master.m3u8").find("#EXT-X-INDEPENDENT-SEGMENTS\n"), std::string::npos);
+  SegmentReport r = segment(0, 1, 2.4, 250000, 72);
+  r.independent = false;
+  ASSERT_TRUE(pub.on_segment(r).is_ok());
+  EXPECT_EQ(slurp(d.path / "v0/index.m3u8").find("INDEPENDENT-SEGMENTS"), std::string::npos);
+  EXPECT_EQ(slurp(d.path / "master.m3u8").find("INDEPENDENT-SEGMENTS"), std::string::npos);
+  EXPECT_NE(slurp(d.path / "v0/index.m3u8").find("#EXT-X-TARGETDURATION:2\n"), std::string::npos);
 }
