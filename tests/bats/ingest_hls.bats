@@ -4,6 +4,7 @@
 # the playlists must parse, the segments decode with the frame count sent,
 # and sigma-origin must serve them as it serves sigma-package's.
 load helpers
+load hls_rules
 
 setup() {
   SIGMA_PIDS=()
@@ -224,4 +225,62 @@ reload_ingest() {
   seq1=$(grep -o 'MEDIA-SEQUENCE:[0-9]*' "$pl" | cut -d: -f2)
   [ $((seq1 + $(grep -c '^#EXTINF' "$pl"))) -gt $((seq0 + before)) ]
   ! grep -qx '#EXT-X-ENDLIST' "$pl"
+}
+
+# RTMP publishers as they come (GOPs of 2 and 4 s, x264's defaults with
+# B-frames, a reconnect with a longer GOP, video ending 2 s before the
+# audio, mono and stereo), several channels in one ingest at once, every
+# playlist version watched: the target holds in each, EXTINF within it,
+# CAN-SKIP-UNTIL six times it, parts within three of it from the end.
+@test "RTMP publishers of every GOP, B-frames, a reconnect, video ending first: the RFC's target and part rules hold" {
+  g1=$SRC
+  g2=$(make_ts g2-8 8 -g 60 -keyint_min 60)
+  g4=$(make_ts gop4-12 12 -g 120 -keyint_min 120)
+  x264=$(make_ts x264def-20 20 -g 250 -keyint_min 25 -sc_threshold 40 -bf 2)
+  vshort=$(make_ts vshort-10 10 -vf trim=end=8)
+  stereo=$(make_ts stereo-8 8 -ac 2)
+  mkdir -p "$ROOT"
+  watch_playlists "$ROOT" "$T/seen"
+  start_ingest --hls "$ROOT/{channel}" --mode ultra-low \
+    --hls-channel "vshort=$ROOT/vshort,mode=low,window=0" --hls-channel "stereo=$ROOT/stereo,mode=normal,window=0" \
+    --hls-channel "g2=$ROOT/g2,mode=ultra-low,window=0" --hls-channel "g4=$ROOT/g4,mode=ultra-low,window=0" \
+    --hls-channel "x264=$ROOT/x264,mode=ultra-low,window=0" --hls-channel "again=$ROOT/again,mode=ultra-low,window=0"
+  pids=()
+  publish g2 "$g2" -re & pids+=($!)
+  publish g4 "$g4" -re & pids+=($!)
+  publish x264 "$x264" -re & pids+=($!)
+  publish vshort "$vshort" -re & pids+=($!)
+  publish stereo "$stereo" -re & pids+=($!)
+  (publish again "$g1" -re && sleep 0.5 && publish again "$g4" -re) & pids+=($!)
+  for p in "${pids[@]}"; do wait "$p"; done
+  WAIT_SECS=20 wait_for bash -c "[ \$(grep -c stream.ended '$T/events') -ge 7 ]"
+  stop_ingest
+  sleep 0.2
+  declare -A want=([g2]=2 [g4]=4 [x264]=8 [again]=2 [vshort]=1 [stereo]=4)
+  for ch in "${!want[@]}"; do
+    for tr in v0 a0; do
+      [[ -d $T/seen/${ch}_${tr}_index ]] || continue
+      out=$(check_versions "$T/seen/${ch}_${tr}_index"/*.m3u8) || { echo "$ch $tr: $out"; false; }
+      [[ $out == "target=${want[$ch]} "* ]] || { echo "$ch $tr: $out, want target ${want[$ch]}"; false; }
+    done
+    [ -d "$T/seen/${ch}_v0_index" ]
+    check_bandwidth "$ROOT/$ch"
+  done
+  [ -d "$T/seen/vshort_a0_index" ] && [ -d "$T/seen/stereo_a0_index" ]
+  # x264's 8.3 s GOP: a fixed 8 s target from its first interval, and the
+  # warning names the channel.
+  grep -q 'channel x264: keyframe interval 8.333 s' "$T/ingest.log"
+  grep -qx '#EXT-X-INDEPENDENT-SEGMENTS' "$ROOT/x264/v0/index.m3u8"
+  # The reconnect with a 4 s GOP keeps the 2 s target: cut between keyframes.
+  grep -qx '#EXT-X-DISCONTINUITY' "$ROOT/again/v0/index.m3u8"
+  ! grep -q 'INDEPENDENT-SEGMENTS' "$ROOT/again/v0/index.m3u8"
+  # Audio 2 s past the video, in 1 s segments to the end.
+  audio=$(awk -F'[:,]' '/^#EXTINF:/ { s += $2 } END { printf "%d", s + 0.5 }' "$ROOT/vshort/a0/index.m3u8")
+  [ "$audio" -ge 9 ]
+  # FLV's AAC: channelcount from the AudioSpecificConfig, 1 and 2.
+  [ "$(channel_count "$ROOT/vshort/a0/init.mp4")" = 1 ]
+  grep -q 'CHANNELS="1"' "$ROOT/vshort/master.m3u8"
+  [ "$(channel_count "$ROOT/g2/v0/init.mp4")" = 1 ]
+  [ "$(channel_count "$ROOT/stereo/a0/init.mp4")" = 2 ]
+  grep -q 'CHANNELS="2"' "$ROOT/stereo/master.m3u8"
 }

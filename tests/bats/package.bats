@@ -3,6 +3,7 @@
 # LL-HLS parts add up to their segments, a FIFO break gives a discontinuity,
 # bad input fails with the documented status and leaves valid output.
 load helpers
+load hls_rules
 
 setup() {
   OUT=$BATS_TEST_TMPDIR/out
@@ -383,4 +384,109 @@ input_frames() { count_frames "$1" | first_number; }
   timeout 3 tail --pid=$pid -f /dev/null || { kill -9 $pid; echo "hung on SIGTERM after the writer left"; return 1; }
   wait $pid
   grep -q '^#EXT-X-ENDLIST' "$out/v0/index.m3u8"
+}
+
+# live_run NAME MODE SRC...: each SRC published in turn at its own pace
+# (-re) into one sigma-package writing $ROOT/NAME (an EVENT playlist); a
+# later SRC restarts its timestamps, as a restarted encoder does. Spawned.
+live_run() {
+  local name=$1 mode=$2; shift 2
+  local feed="" src
+  for src in "$@"; do feed+="ffmpeg -nostdin -loglevel error -re -i '$src' -c copy -f mpegts -; "; done
+  spawn "$ROOT/$name.log" bash -c "($feed) | sigma-package -o '$ROOT/$name' --mode $mode --window 0 --log-level warn"
+  LIVE_PIDS+=("$SPAWNED_PID")
+}
+
+# The keyframe intervals publishers send (1, 2, 4 s; x264's defaults: up
+# to 250 frames, B-frames) in every mode, watched version by version: the
+# target must hold from the first playlist to the last, whatever the GOP.
+@test "live, GOPs of 1, 2, 4 s and x264 defaults in every mode: one TARGETDURATION in every version, parts within 3 of it" {
+  g1=$(make_ts t20 20)
+  g2=$(make_ts g2-8 8 -g 60 -keyint_min 60)
+  g4=$(make_ts gop4-12 12 -g 120 -keyint_min 120)
+  x264=$(make_ts x264def-20 20 -g 250 -keyint_min 25 -sc_threshold 40 -bf 2)
+  ROOT=$BATS_TEST_TMPDIR/live
+  mkdir -p "$ROOT"
+  watch_playlists "$ROOT" "$BATS_TEST_TMPDIR/seen"
+  LIVE_PIDS=()
+  for mode in normal low ultra-low; do
+    live_run "$mode-g1" "$mode" "$g1"
+    live_run "$mode-g2" "$mode" "$g2"
+    live_run "$mode-g4" "$mode" "$g4"
+  done
+  live_run ultra-low-x264 ultra-low "$x264"
+  live_run normal-x264 normal "$x264"
+  # Mid-stream, the master's figures against the segments listed then.
+  sleep 12
+  snapshot_live "$ROOT/low-g1" "$BATS_TEST_TMPDIR/mid-low"
+  snapshot_live "$ROOT/ultra-low-g1" "$BATS_TEST_TMPDIR/mid-ul"
+  for p in "${LIVE_PIDS[@]}"; do wait "$p"; done
+  sleep 0.2
+  declare -A want=([normal-g1]=4 [normal-g2]=4 [normal-g4]=4 [low-g1]=1 [low-g2]=2 [low-g4]=4
+    [ultra-low-g1]=2 [ultra-low-g2]=2 [ultra-low-g4]=4 [ultra-low-x264]=8 [normal-x264]=8)
+  for name in "${!want[@]}"; do
+    for tr in v0 a0; do
+      [[ $name == ultra-low-* && $tr == a0 ]] && continue  # muxed into v0
+      out=$(check_versions "$BATS_TEST_TMPDIR/seen/${name}_${tr}_index"/*.m3u8) || { echo "$name $tr: $out"; false; }
+      [[ $out == "target=${want[$name]} "* ]] || { echo "$name $tr: $out, want target ${want[$name]}"; false; }
+      [[ $name != ultra-low-* || $out != *" parts=0" ]]
+      [ "$(tail -1 "$ROOT/$name/$tr/index.m3u8")" = "#EXT-X-ENDLIST" ]
+    done
+    check_bandwidth "$ROOT/$name"
+    # The master is there as soon as every media playlist is (a player
+    # joining at the start must not wait for it).
+    master=$(first_seen "$BATS_TEST_TMPDIR/seen/${name}_master/00001.m3u8")
+    media=$(first_seen "$BATS_TEST_TMPDIR/seen/${name}_v0_index/00001.m3u8")
+    if [[ -d $BATS_TEST_TMPDIR/seen/${name}_a0_index ]]; then
+      a=$(first_seen "$BATS_TEST_TMPDIR/seen/${name}_a0_index/00001.m3u8")
+      media=$(python3 -c "print(max($media, $a))")
+    fi
+    python3 -c "import sys; sys.exit(0 if $master <= $media + 0.2 else 1)" || { echo "$name: master $master, media $media"; false; }
+  done
+  # Independent segments (each starts on a keyframe): nothing was cut between them.
+  grep -qx '#EXT-X-INDEPENDENT-SEGMENTS' "$ROOT/ultra-low-x264/v0/index.m3u8"
+  check_bandwidth "$BATS_TEST_TMPDIR/mid-low" "$ROOT/low-g1"
+  check_bandwidth "$BATS_TEST_TMPDIR/mid-ul" "$ROOT/ultra-low-g1"
+}
+
+@test "live: a longer GOP after a restart, video ending before audio, mono audio: the target holds, channelcount 1" {
+  g1=$(make_ts ingest-src 4)
+  g4=$(make_ts gop4-12 12 -g 120 -keyint_min 120)
+  vshort=$(make_ts vshort-10 10 -vf trim=end=8)
+  stereo=$(make_ts stereo-8 8 -ac 2)  # make_ts's sine is mono
+  ROOT=$BATS_TEST_TMPDIR/live
+  mkdir -p "$ROOT"
+  watch_playlists "$ROOT" "$BATS_TEST_TMPDIR/seen"
+  LIVE_PIDS=()
+  live_run restart ultra-low "$g1" "$g4"
+  live_run vshort-low low "$vshort"
+  live_run vshort-normal normal "$vshort"
+  live_run stereo-normal normal "$stereo"
+  for p in "${LIVE_PIDS[@]}"; do wait "$p"; done
+  sleep 0.2
+  # The 2 s target was fixed on the 1 s GOP; the 4 s one that follows is
+  # cut between keyframes, and the playlists stop claiming independence.
+  out=$(check_versions "$BATS_TEST_TMPDIR/seen/restart_v0_index"/*.m3u8) || { echo "$out"; false; }
+  [[ $out == "target=2 "* ]]
+  grep -qx '#EXT-X-DISCONTINUITY' "$ROOT/restart/v0/index.m3u8"
+  ! grep -q 'INDEPENDENT-SEGMENTS' "$ROOT/restart/v0/index.m3u8"
+  ! grep -q 'INDEPENDENT-SEGMENTS' "$ROOT/restart/master.m3u8"
+  grep -q 'no keyframe within the 2 s target duration' "$ROOT/restart.log"
+  # Video 8 s, audio 10 s: the audio goes on to the end, in segments of the target.
+  for name in vshort-low vshort-normal; do
+    for tr in v0 a0; do
+      out=$(check_versions "$BATS_TEST_TMPDIR/seen/${name}_${tr}_index"/*.m3u8) || { echo "$name $tr: $out"; false; }
+    done
+    audio=$(awk -F'[:,]' '/^#EXTINF:/ { s += $2 } END { printf "%d", s + 0.5 }' "$ROOT/$name/a0/index.m3u8")
+    [ "$audio" -eq 10 ]
+  done
+  grep -qx '#EXT-X-TARGETDURATION:1' "$ROOT/vshort-low/a0/index.m3u8"
+  # Mono: the sample entry says 1 channel, as the master and ffprobe do;
+  # also muxed into the video's init (ultra-low); stereo stays 2.
+  [ "$(channel_count "$ROOT/vshort-normal/a0/init.mp4")" = 1 ]
+  grep -q 'CHANNELS="1"' "$ROOT/vshort-normal/master.m3u8"
+  [ "$(channel_count "$ROOT/restart/v0/init.mp4")" = 1 ]
+  [ "$(ffprobe -v error -select_streams a:0 -show_entries stream=channels -of csv=p=0 "$ROOT/restart/v0/init.mp4")" = 1 ]
+  [ "$(channel_count "$ROOT/stereo-normal/a0/init.mp4")" = 2 ]
+  grep -q 'CHANNELS="2"' "$ROOT/stereo-normal/master.m3u8"
 }
