@@ -35,6 +35,7 @@ class EventListener : public SegmentListener {
                   {"gap", r.gap}});
     return {};
   }
+  Status on_target_duration(int seconds) override { return next_.on_target_duration(seconds); }
   Status on_input_end(bool final) override { return next_.on_input_end(final); }
   int64_t segments() const { return segments_; }
 

@@ -80,6 +80,12 @@ Status HlsPublisher::learn_target(int target) {
   return {};
 }
 
+Status HlsPublisher::on_target_duration(int seconds) {
+  bool was = target_known_;
+  SIGMA_RETURN_IF_ERROR(learn_target(seconds));
+  return was ? Status() : maybe_write_master(false);
+}
+
 Status HlsPublisher::on_init(const InitReport& r) {
   State& s = tracks_.at(r.track);
   s.codecs = r.codecs;

@@ -40,6 +40,7 @@ class HlsPublisher : public SegmentListener {
   Status on_init(const InitReport& r) override;
   Status on_part(const PartReport& r) override;
   Status on_segment(const SegmentReport& r) override;
+  Status on_target_duration(int seconds) override;
   Status on_input_end(bool final) override;
 
   // For tests: the text that was (or would be) written.

@@ -66,6 +66,10 @@ class SegmentListener {
   virtual Status on_init(const InitReport& r) = 0;
   virtual Status on_part(const PartReport& r) = 0;
   virtual Status on_segment(const SegmentReport& r) = 0;
+  // The target duration became known (the reports carry it from then on):
+  // what was held back may be published now rather than with the next
+  // report, a part later.
+  virtual Status on_target_duration(int /*seconds*/) { return {}; }
   // The input stopped; what is open has been closed. final: no more media
   // will come (clean end or stop). Otherwise a discontinuity follows.
   virtual Status on_input_end(bool final) = 0;

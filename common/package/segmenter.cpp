@@ -291,6 +291,7 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   if (target_ == 0 && ti == ref_ && key) {
     if (first_key_dts_ == AV_NOPTS_VALUE || dts <= first_key_dts_) first_key_dts_ = dts;
     else settle_target(dts - first_key_dts_, std::max<int64_t>(t.last_delta, pkt->duration));
+    if (target_ > 0) SIGMA_RETURN_IF_ERROR(listener_.on_target_duration(target_));
   }
 
   if (t.video && key && t.seg_open && dts - t.end_dts > kStoppedVideo) {
