@@ -133,6 +133,8 @@ setup_file() {
 
 teardown_file() {
   stop_spawned
+  # SIGMA_CONF_KEEP=DIR keeps the run (checker outputs, snapshots, logs) for a look.
+  if [[ -n ${SIGMA_CONF_KEEP:-} ]]; then rm -rf "$SIGMA_CONF_KEEP"; cp -r "$BATS_FILE_TMPDIR" "$SIGMA_CONF_KEEP"; fi
 }
 
 setup() {

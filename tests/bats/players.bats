@@ -93,13 +93,18 @@ shaka() {
 # time in $ELAPSED (ms).
 ffmpeg_play() {
   local t0=$(date +%s%3N)
+  local rc=0
   timeout $(($2 + 40)) ffmpeg -nostdin -v warning -i "$1" -t "$2" -map 0:v:0 -map 0:a:0 \
-    -f framemd5 "$T/frames" 2>"$T/ff.log"
-  local rc=$?
+    -f framemd5 "$T/frames" 2>"$T/ff.log" || rc=$?
   ELAPSED=$(($(date +%s%3N) - t0))
   FRAMES=$(grep -v '^#' "$T/frames" | awk -F, '$1 == 0' | wc -l)
   echo "exit $rc, $FRAMES video frames in $ELAPSED ms"
   cat "$T/ff.log"
+  # ffmpeg's HLS demuxer feeds the init section to its mp4 demuxer again
+  # after live playlist reloads and warns "Found duplicated MOOV Atom": it
+  # does the same on ffmpeg's own live fMP4 HLS output (-f hls
+  # -hls_segment_type fmp4), so that line is the client's, not ours.
+  grep -v -e 'Found duplicated MOOV Atom. Skipped it' -e 'Last message repeated' "$T/ff.log" >"$T/ff.warnings" || true
   return $rc
 }
 
@@ -108,7 +113,7 @@ ffmpeg_play() {
   # 12 s at 30 fps
   [[ $FRAMES -ge 355 && $FRAMES -le 362 ]]
   # nothing at warning level or above: no decode error, no refused segment
-  [[ ! -s $T/ff.log ]]
+  [[ ! -s $T/ff.warnings ]]
   # It joined 3 segments (6 s) from the edge: the rest was waited for.
   [[ $ELAPSED -ge 5000 ]]
   # through the origin
@@ -118,7 +123,7 @@ ffmpeg_play() {
 @test "ffmpeg decodes the low channel live: every frame, no error, at the pace of the publisher" {
   ffmpeg_play "$BASE/low/master.m3u8" 8
   [[ $FRAMES -ge 236 && $FRAMES -le 242 ]]
-  [[ ! -s $T/ff.log ]]
+  [[ ! -s $T/ff.warnings ]]
   # 3 segments (3 s) at the edge when it joined: the other 5 s were waited for.
   [[ $ELAPSED -ge 4000 ]]
 }
@@ -130,17 +135,17 @@ ffmpeg_play() {
 gst_play() {
   command -v gst-launch-1.0 >/dev/null || skip "gstreamer1.0-tools missing"
   gst-inspect-1.0 hlsdemux2 >/dev/null 2>&1 || skip "hlsdemux2 missing (gstreamer1.0-plugins-good 1.22)"
-  timeout -s INT "$2" gst-launch-1.0 -e -v uridecodebin3 uri="$1" name=d \
+  # SIGINT asks for an EOS; a live pipeline may not drain: killed 3 s later
+  local rc=0
+  timeout -k 3 -s INT "$2" gst-launch-1.0 -e -v uridecodebin3 uri="$1" name=d \
     d. ! queue ! video/x-raw ! fakesink name=vsink sync=true silent=false \
-    d. ! queue ! audio/x-raw ! fakesink name=asink sync=true >"$T/gst.log" 2>&1
-  local rc=$?
+    d. ! queue ! audio/x-raw ! fakesink name=asink sync=true >"$T/gst.log" 2>&1 || rc=$?
   grep 'vsink: last-message = chain' "$T/gst.log" | grep -o 'pts: [0-9:.]*' |
     awk -F'[: ]+' '{ print $2 * 3600 + $3 * 60 + $4 }' >"$T/pts"
   echo "exit $rc, $(wc -l <"$T/pts") video buffers, pts $(head -1 "$T/pts") .. $(tail -1 "$T/pts")"
   grep -E 'ERROR|WARN|error' "$T/gst.log" | head -20
-  grep -E '^(Setting|Redistribute|Got EOS|Execution|ERROR)' "$T/gst.log" | head -20
-  # timeout's 124 is ours (the SIGINT); gst-launch itself must not fail
-  [[ $rc -eq 0 || $rc -eq 124 ]]
+  # 124/137 are timeout's own (we stopped it); gst-launch itself must not fail
+  [[ $rc -eq 0 || $rc -eq 124 || $rc -eq 137 ]]
 }
 
 gst_checks() {

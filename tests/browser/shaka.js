@@ -19,7 +19,9 @@ const os = require('os');
 const path = require('path');
 
 const WEB = path.resolve(__dirname, '../../web');
-const SHAKA = path.resolve(__dirname, '../conformance/node_modules/shaka-player/dist/shaka-player.compiled.js');
+// SIGMA_SHAKA_DEBUG=1: Shaka's debug build, its warnings and errors in the output (console).
+const DEBUG = process.env.SIGMA_SHAKA_DEBUG === '1';
+const SHAKA = path.resolve(__dirname, '../conformance/node_modules/shaka-player/dist/shaka-player.compiled' + (DEBUG ? '.debug' : '') + '.js');
 const CHROMIUM = process.env.SIGMA_CHROMIUM || '/usr/bin/chromium';
 
 function usage(msg) {
@@ -80,6 +82,8 @@ async function main() {
     const page = ctx.pages()[0] || await ctx.newPage();
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(String(e)));
+    const consoleLines = [];
+    page.on('console', (m) => { if (DEBUG && ['warning', 'error'].includes(m.type()) && consoleLines.length < 200) consoleLines.push(m.type() + ': ' + m.text().slice(0, 400)); });
     const origin = new URL(url).origin;
     const req = { playlists: 0, blocking: 0, skip: 0, parts: 0, segments: 0, init: 0, http_errors: {} };
     page.on('response', (r) => {
@@ -91,7 +95,7 @@ async function main() {
         req.playlists++;
         if (u.searchParams.has('_HLS_msn')) req.blocking++;
         if (u.searchParams.has('_HLS_skip')) req.skip++;
-      } else if (/\.\d+\.\d+\.m4s$/.test(p)) req.parts++;
+      } else if (/\d+\.\d+\.m4s$/.test(p)) req.parts++;
       else if (p.endsWith('.m4s')) req.segments++;
       else if (p.endsWith('.mp4')) req.init++;
       if (r.status() >= 400) {
@@ -122,6 +126,8 @@ async function main() {
         latency_s: latency, edge_gap_s: seekEnd === null ? null : seekEnd - v.currentTime, paused: v.paused,
         video_error: v.error ? v.error.code + ' ' + v.error.message : null,
         stalls_detected: stats ? stats.stallsDetected : null, gaps_jumped: stats ? stats.gapsJumped : null,
+        buffered: Array.from({ length: v.buffered.length }, (_, i) => [+v.buffered.start(i).toFixed(3), +v.buffered.end(i).toFixed(3)]),
+        buffer_info: sh && sh.getBufferedInfo ? JSON.stringify(sh.getBufferedInfo()) : null,
       };
     });
     const S = r.S;
@@ -135,8 +141,9 @@ async function main() {
       shaka_stalls_detected: r.stalls_detected, shaka_gaps_jumped: r.gaps_jumped,
       levels: S.levels, level_switches: S.level_switches, live: S.live,
       current_time_s: fix(r.current_time), latency_s: fix(r.latency_s), edge_gap_s: fix(r.edge_gap_s),
-      paused: r.paused, video_error: r.video_error, decoded_per_second: decodedAt, requests: req, page_errors: pageErrors,
+      paused: r.paused, video_error: r.video_error, buffered: r.buffered, buffered_tracks: r.buffer_info ? JSON.parse(r.buffer_info) : null, decoded_per_second: decodedAt, requests: req, page_errors: pageErrors,
     };
+    if (DEBUG) out.console = consoleLines;
     process.stdout.write(JSON.stringify(out) + '\n');
     return out.frames_decoded > 0 && !out.gave_up ? 0 : 1;
   } finally {

@@ -503,7 +503,7 @@ class Checker {
           }
         }
         if (v.bandwidth < peak)
-          this.fail(m.src, v.line, 'bandwidth', `BANDWIDTH ${v.bandwidth} < peak segment bit rate ${Math.round(peak)} (${what})`);
+          this.fail(m.src, v.line, 'bandwidth', `BANDWIDTH ${v.bandwidth} < peak segment bit rate ${peak.toFixed(1)} (${what})`);
         if (v.avg !== null && Math.abs(v.avg - avg) > AVG_TOLERANCE * avg)
           this.fail(m.src, v.line, 'average-bandwidth',
             `AVERAGE-BANDWIDTH ${v.avg} is ${(100 * (v.avg - avg) / avg).toFixed(1)} % off the measured average ${Math.round(avg)} over ${vr.segments} segments of ${v.uri}`);
@@ -545,8 +545,20 @@ class Checker {
         : `master.m3u8 appeared ${((tMaster - tMedia) / 1000).toFixed(2)} s after the first media playlist with media`);
   }
 
-  report(out = process.stdout) {
-    for (const v of this.violations) out.write(`FAIL ${v.src}:${v.line} [${v.rule}] ${v.msg}\n`);
+  // One FAIL line per violation, but at most `perGroup` for one rule on one
+  // playlist URL (its versions and queries alike), then how many more.
+  report(out = process.stdout, perGroup = 3) {
+    const groups = new Map();
+    for (const v of this.violations) {
+      const base = String(v.src).replace(/\?.*$/, '').replace(/@v\d+$/, '').replace(/\/\d+(\.[a-z]+)?\.m3u8$/, '');
+      const g = base + ' ' + v.rule;
+      const n = (groups.get(g) || 0) + 1;
+      groups.set(g, n);
+      if (n <= perGroup) out.write(`FAIL ${v.src}:${v.line} [${v.rule}] ${v.msg}\n`);
+    }
+    for (const [g, n] of groups) {
+      if (n > perGroup) { const [base, rule] = g.split(' '); out.write(`FAIL ${base}:0 [${rule}] ... and ${n - perGroup} more like the above\n`); }
+    }
     const rules = {};
     for (const v of this.violations) rules[v.rule] = (rules[v.rule] || 0) + 1;
     const media = [...this.byKey.values()].reduce((x, a) => x + a.length, 0);
