@@ -25,6 +25,11 @@ constexpr int64_t kBackwardTolerance = kTicks / 10;
 // when it resumes on a keyframe its segment ends where its media ended and
 // the hole is listed as EXT-X-GAP segments.
 constexpr int64_t kStoppedVideo = kTicks;
+// The longest first keyframe interval waited for before the target is
+// fixed (x264's default 250 frames at 25 fps is 10 s): an encoder that
+// sends keyframes further apart, or only one (intra refresh), gets this
+// target and segments cut between keyframes, rather than no playlist.
+constexpr int64_t kMaxFirstGop = 12 * kTicks;
 
 int64_t to_ticks(double seconds) { return std::llround(seconds * kTicks); }
 double to_seconds(int64_t ticks) { return static_cast<double>(ticks) / kTicks; }
@@ -288,9 +293,16 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
 
   if (t.muxed) return write_muxed_audio(t, pkt);
 
-  if (target_ == 0 && ti == ref_ && key) {
-    if (first_key_dts_ == AV_NOPTS_VALUE || dts <= first_key_dts_) first_key_dts_ = dts;
-    else settle_target(dts - first_key_dts_, std::max<int64_t>(t.last_delta, pkt->duration));
+  if (target_ == 0 && ti == ref_ && (key || (first_key_dts_ != AV_NOPTS_VALUE && dts - first_key_dts_ >= kMaxFirstGop))) {
+    if (first_key_dts_ == AV_NOPTS_VALUE || dts <= first_key_dts_) {
+      first_key_dts_ = dts;
+    } else if (key) {
+      settle_target(dts - first_key_dts_, std::max<int64_t>(t.last_delta, pkt->duration));
+    } else {
+      target_ = std::max(base_target_, static_cast<int>(kMaxFirstGop / kTicks));
+      spdlog::warn("{}: no second keyframe within {} s: EXT-X-TARGETDURATION is {} s", p_.label,
+                   kMaxFirstGop / kTicks, target_);
+    }
     if (target_ > 0) SIGMA_RETURN_IF_ERROR(listener_.on_target_duration(target_));
   }
 

@@ -490,3 +490,17 @@ live_run() {
   [ "$(channel_count "$ROOT/stereo-normal/a0/init.mp4")" = 2 ]
   grep -q 'CHANNELS="2"' "$ROOT/stereo-normal/master.m3u8"
 }
+
+@test "one keyframe in 20 s (intra refresh, a huge keyint): a 12 s target after 12 s, segments cut between keyframes" {
+  ts=$(make_ts gop-none-20 20 -g 900 -keyint_min 900)
+  run sigma-package -i "$ts" -o "$OUT" --mode low --window 0 --log-level warn
+  [ "$status" -eq 0 ]
+  [[ $output == *"no second keyframe within 12 s"* ]]
+  out=$(check_versions "$OUT/v0/index.m3u8" "$OUT/a0/index.m3u8") || { echo "$out"; false; }
+  [[ $out == "target=12 "* ]]
+  ! grep -q INDEPENDENT-SEGMENTS "$OUT/v0/index.m3u8"
+  ! grep -q INDEPENDENT-SEGMENTS "$OUT/master.m3u8"
+  # Every frame is still there, in order: the whole decodes as one.
+  n=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$OUT/master.m3u8" | first_number)
+  [ "$n" -eq "$(input_frames "$ts")" ]
+}
