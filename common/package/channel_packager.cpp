@@ -62,6 +62,7 @@ nlohmann::json describe(const AVCodecParameters* par, const std::string& name) {
 struct ResumePoint {
   int64_t next_msn = 0;
   int64_t discontinuity_sequence = 0;
+  int target_duration = 0;  // the playlists' (it must not change within their life)
 };
 
 ResumePoint read_resume_point(const std::string& dir, const std::vector<std::string>& names) {
@@ -80,6 +81,8 @@ ResumePoint read_resume_point(const std::string& dir, const std::vector<std::str
       auto num = [&](std::string_view tag) { return std::atoll(std::string(line.substr(tag.size())).c_str()); };
       if (line.rfind("#EXT-X-MEDIA-SEQUENCE:", 0) == 0) seq = num("#EXT-X-MEDIA-SEQUENCE:");
       else if (line.rfind("#EXT-X-DISCONTINUITY-SEQUENCE:", 0) == 0) disc_seq = num("#EXT-X-DISCONTINUITY-SEQUENCE:");
+      else if (line.rfind("#EXT-X-TARGETDURATION:", 0) == 0)
+        rp.target_duration = std::max(rp.target_duration, static_cast<int>(num("#EXT-X-TARGETDURATION:")));
       else if (line == "#EXT-X-DISCONTINUITY") ++discs;
       else if (line.rfind("#EXTINF:", 0) == 0) { ++segments; parts_after_last = false; }
       else if (line.rfind("#EXT-X-PART:", 0) == 0 || line.rfind("#EXT-X-PRELOAD-HINT:", 0) == 0) parts_after_last = true;
@@ -164,6 +167,8 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
                  resume.next_msn);
   SegmenterParams sp;
   sp.first_msn = resume.next_msn;
+  // The playlists go on: so does their target duration.
+  if (resume.next_msn > 0) sp.fixed_target = resume.target_duration;
   sp.out_dir = p_.out_dir;
   sp.segment_duration = p_.segment_duration;
   sp.part_duration = p_.mode == "ultra-low" ? p_.part_duration : 0;
@@ -173,8 +178,9 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
   PublisherParams pp;
   pp.out_dir = p_.out_dir;
   // The segmenter fixes the target once it has seen the first keyframe
-  // interval; the publisher writes no playlist before.
-  pp.target_duration = 0;
+  // interval (0 here: the publisher writes no playlist before), or keeps
+  // the earlier run's.
+  pp.target_duration = sp.fixed_target;
   pp.part_target = sp.part_duration > 0 ? sp.part_duration + kPartSlack : 0;
   pp.window = p_.window;
   pp.keep = p_.keep;

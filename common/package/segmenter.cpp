@@ -93,6 +93,7 @@ Segmenter::Segmenter(SegmenterParams p, SegmentListener& listener)
   part_limit_ = chunk_ticks_ + to_ticks(kPartSlack);
   gap_ticks_ = to_ticks(p_.max_gap);
   base_target_ = std::max(1, static_cast<int>(std::ceil(p_.segment_duration - 1e-3)));
+  target_ = std::max(0, p_.fixed_target);
 }
 
 Segmenter::~Segmenter() = default;

@@ -34,6 +34,9 @@ struct SegmenterParams {
   // the first segment is then a discontinuity and the init is init-<msn>.mp4
   // (a player may still hold the old playlist and its files).
   int64_t first_msn = 0;
+  // > 0: the target duration, not measured (a restart continuing an
+  // earlier run's playlists keeps theirs).
+  int fixed_target = 0;
 };
 
 class Segmenter {

@@ -504,3 +504,16 @@ live_run() {
   n=$(ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$OUT/master.m3u8" | first_number)
   [ "$n" -eq "$(input_frames "$ts")" ]
 }
+
+@test "a restart over the same directory keeps the playlists' target duration, whatever the new GOP" {
+  g1=$(make_ts t20 20)
+  g2=$(make_ts g2-8 8 -g 60 -keyint_min 60)
+  sigma-package -i "$g1" -o "$OUT" --mode low --window 0 --log-level warn
+  cp "$OUT/v0/index.m3u8" "$BATS_TEST_TMPDIR/first.m3u8"
+  # A 2 s GOP after a run that fixed 1 s: cut between keyframes, still 1.
+  sigma-package -i "$g2" -o "$OUT" --mode low --window 0 --log-level warn
+  out=$(check_versions "$BATS_TEST_TMPDIR/first.m3u8" "$OUT/v0/index.m3u8" "$OUT/a0/index.m3u8") || { echo "$out"; false; }
+  [[ $out == "target=1 "* ]]
+  grep -qx '#EXT-X-DISCONTINUITY' "$OUT/v0/index.m3u8"
+  ! grep -q INDEPENDENT-SEGMENTS "$OUT/v0/index.m3u8"
+}
