@@ -3,7 +3,7 @@
 # hls-parser in strict mode plus the RFC 8216bis rules parsers do not check).
 # Real publishers, all at once: ffmpeg -re publishing RTMP into one
 # sigma-ingest --hls (normal, low, ultra-low; GOPs of 1, 2 and 4 s; x264
-# defaults with B-frames; a publisher that drops and comes back; video that
+# defaults with B-frames, in normal and ultra-low; a publisher that drops and comes back; video that
 # ends before audio), MPEG-TS into sigma-package, and a sigma-transcode
 # ladder whose input changes resolution; everything served by sigma-origin.
 # One watcher keeps every version of every playlist the packagers write, one
@@ -24,6 +24,8 @@ CHANNELS=(
   "l-vend low vend"
   "u-g1 ultra-low g1"
   "u-g2 ultra-low g2"
+  "u-g4 ultra-low g4"
+  "u-x264 ultra-low x264"
   "u-rec ultra-low g1 reconnect"
 )
 
@@ -252,6 +254,22 @@ kept() { find "$W/$1/$2" -name '[0-9]*.m3u8' | wc -l; }
 
 @test "origin answers conform: u-g2 (ultra-low, GOP 2 s, RTMP)" {
   verdict follow.out u-g2
+}
+
+@test "packager output conforms: u-g4 (ultra-low, GOP 4 s: longer than the 2 s target, RTMP)" {
+  verdict watch.out u-g4
+}
+
+@test "origin answers conform: u-g4 (ultra-low, GOP 4 s: longer than the 2 s target, RTMP)" {
+  verdict follow.out u-g4
+}
+
+@test "packager output conforms: u-x264 (ultra-low, x264 defaults (keyint 250, 2 B-frames), RTMP)" {
+  verdict watch.out u-x264
+}
+
+@test "origin answers conform: u-x264 (ultra-low, x264 defaults (keyint 250, 2 B-frames), RTMP)" {
+  verdict follow.out u-x264
 }
 
 @test "packager output conforms: u-rec (ultra-low, publisher drops and comes back, RTMP)" {

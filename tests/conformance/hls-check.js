@@ -30,7 +30,7 @@ HLS.setOptions({ strictMode: true, silent: true });
 
 const EPS = 0.0005;             // float slack on durations read from text
 const AVG_TOLERANCE = 0.10;     // AVERAGE-BANDWIDTH within 10 % of the measured average
-const MASTER_LATE_S = 0.5;      // the master must exist when a media playlist has media
+const MASTER_LATE_MS = 500;     // the master must exist when a media playlist has media
 
 // ---------------------------------------------------------------- parsing
 
@@ -539,7 +539,7 @@ class Checker {
   // Watch mode: the master must exist by the time a media playlist of its
   // channel has media in it.
   masterTiming(channel, tMedia, tMaster, src) {
-    if (tMaster === null || tMaster - tMedia > MASTER_LATE_S)
+    if (tMaster === null || tMaster - tMedia > MASTER_LATE_MS)
       this.fail(src, 0, 'master-late', tMaster === null
         ? `no master.m3u8 although a media playlist had media ${((Date.now() - tMedia) / 1000).toFixed(2)} s before the end`
         : `master.m3u8 appeared ${((tMaster - tMedia) / 1000).toFixed(2)} s after the first media playlist with media`);
@@ -820,15 +820,30 @@ async function follow(c, masters, seconds, saveDir) {
       else { const pos = position(pl); q = `_HLS_msn=${pos[0] + 1}`; }
       const [m, p] = [/_HLS_msn=(\d+)/.exec(q)[1], (/_HLS_part=(\d+)/.exec(q) || [])[1]];
       edge.set(key, { msn: +m, part: p === undefined ? null : +p });
-      // Once per playlist: a part past the last part of a complete segment must be 400.
-      if (!tested400 && pl.partTarget) {
+      // Once per playlist, two requests RFC 8216bis 6.2.5.2 decides:
+      // a part index past the last part of a complete segment M stands for
+      // part 0 of M+1 (answered with a playlist that has it), and a part
+      // beyond the last one by more than the Advance Part Limit (3 parts,
+      // or 3 / PART-TARGET under 1 s) is 400 Bad Request.
+      if (!tested400 && pl.partTarget && pl.partial) {
         const done = pl.segments.filter((s) => s.parts.length).pop();
         if (done) {
           tested400 = true;
           const u = `${key}?_HLS_msn=${done.msn}&_HLS_part=${done.parts.length}`;
-          const bad = await get(u, 10000);
-          c.expectStatus(u, bad.status, 400, 'blocking-400',
-            `segment ${done.msn} is complete with ${done.parts.length} parts (0..${done.parts.length - 1}); asking for part ${done.parts.length} of it`);
+          const next = await get(u, 20000);
+          if (next.status !== 200) c.expectStatus(u, next.status, 200, 'blocking-next-segment',
+            `segment ${done.msn} is complete with ${done.parts.length} parts (0..${done.parts.length - 1}): part ${done.parts.length} of it is part 0 of segment ${done.msn + 1}`);
+          else {
+            const npl = model(next.body);
+            if (cmpPos(position(npl), [done.msn + 1, 0]) < 0)
+              c.fail(u, 0, 'blocking-next-segment', `answered with a playlist that ends at ${position(npl).join('.')}, before part 0 of segment ${done.msn + 1} (what part ${done.parts.length} of complete segment ${done.msn} stands for)`);
+          }
+          const limit = pl.partTarget < 1 ? 3 / pl.partTarget : 3;
+          const far = pl.partial.parts.length - 1 + Math.ceil(limit) + 3;
+          const u2 = `${key}?_HLS_msn=${pl.partial.msn}&_HLS_part=${far}`;
+          const bad = await get(u2, 20000);
+          c.expectStatus(u2, bad.status, 400, 'blocking-400',
+            `part ${far} of segment ${pl.partial.msn} lies ${far - pl.partial.parts.length + 1} parts past the last one listed (${pl.partial.msn}.${pl.partial.parts.length - 1}), beyond the Advance Part Limit of ${limit.toFixed(2)}`);
         }
       }
       const url = `${key}?${q}`;
