@@ -2,8 +2,8 @@
 # Players we did not write, on live channels: Shaka Player in headless
 # Chromium (tests/browser/shaka.js), ffmpeg's HLS demuxer and GStreamer's
 # (hlsdemux2 of plugins-good 1.22, through uridecodebin3). hls.js is
-# tests/bats/playback.bats. One sigma-ingest packages two RTMP channels
-# in-process, ultra-low (LL-HLS) and low, published in a loop for as long as
+# tests/bats/playback.bats. One sigma-ingest packages three RTMP channels
+# in-process, ultra-low (LL-HLS; audio muxed, and separate) and low, published in a loop for as long as
 # the suite runs; sigma-origin serves them. What is asserted is what a
 # viewer checks: frames were decoded, the player raised no fatal error, and
 # it played live (it kept decoding new media as it was published, it did
@@ -20,20 +20,21 @@ setup_file() {
   src=$(make_ts t20 20)
   RTMP_PORT=$(free_port)
   spawn "$W/ingest.log" sigma-ingest --rtmp "127.0.0.1:$RTMP_PORT" --open \
-    --hls-channel "ll=$ROOT/ll,mode=ultra-low" --hls-channel "low=$ROOT/low,mode=low"
+    --hls-channel "ll=$ROOT/ll,mode=ultra-low" --hls-channel "low=$ROOT/low,mode=low" \
+    --hls-channel "llsep=$ROOT/llsep,mode=ultra-low,audio=separate"
   echo "$SPAWNED_PID" >"$W/pids"
   wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$RTMP_PORT" || { cat "$W/ingest.log" >&3; return 1; }
   start_origin
   echo "$SPAWNED_PID" >>"$W/pids"
   echo "$BASE" >"$W/base"
   local ch
-  for ch in ll low; do
+  for ch in ll low llsep; do
     spawn "$W/pub-$ch.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$src" -c copy -f flv \
       "rtmp://127.0.0.1:$RTMP_PORT/live/$ch"
     echo "$SPAWNED_PID" >>"$W/pids"
   done
   # Three segments listed on both, and their master playlists written.
-  WAIT_SECS=30 wait_for bash -c "for ch in ll low; do [[ -f $ROOT/\$ch/master.m3u8 &&
+  WAIT_SECS=30 wait_for bash -c "for ch in ll low llsep; do [[ -f $ROOT/\$ch/master.m3u8 &&
     \$(grep -c '^#EXTINF' $ROOT/\$ch/v0/index.m3u8) -ge 3 ]] || exit 1; done"
 }
 
@@ -77,6 +78,15 @@ shaka() {
 
 @test "Shaka Player plays the ultra-low (LL-HLS) channel live in lowLatencyMode: blocking reloads and parts" {
   shaka "$BASE/ll/master.m3u8" 10 --low-latency
+  jq -e '.requests.blocking > 5 and .requests.parts > 5' <<<"$J"
+  jq -e '.latency_s < 4' <<<"$J"
+}
+
+# The same LL-HLS channel with its audio in a rendition of its own
+# (--hls-channel audio=separate) instead of muxed into the video's parts:
+# tells a problem with the muxed parts from one with LL-HLS itself.
+@test "Shaka Player plays an ultra-low (LL-HLS) channel with separate audio live in lowLatencyMode" {
+  shaka "$BASE/llsep/master.m3u8" 10 --low-latency
   jq -e '.requests.blocking > 5 and .requests.parts > 5' <<<"$J"
   jq -e '.latency_s < 4' <<<"$J"
 }
