@@ -14,12 +14,8 @@
 // decoded or playback failed; 2 usage or browser error.
 'use strict';
 const fs = require('fs');
-const http = require('http');
-const os = require('os');
 const path = require('path');
-
-const WEB = path.resolve(__dirname, '../../web');
-const CHROMIUM = process.env.SIGMA_CHROMIUM || '/usr/bin/chromium';
+const { WEB, sleep, withChromium, run } = require('./browser');
 
 function usage(msg) {
   process.stderr.write((msg ? 'play.js: ' + msg + '\n' : '') +
@@ -37,51 +33,21 @@ const seconds = Number(secondsArg);
 if (!/^https?:\/\//.test(url)) usage('URL must be http(s)');
 if (!(seconds > 0 && seconds <= 3600)) usage('SECONDS must be in (0, 3600]');
 
-// The page is served from its own loopback port, so the stream is fetched
-// cross-origin: the origin's CORS headers are part of what is exercised.
-function pageServer() {
-  const files = {
-    '/': ['index.html', 'text/html; charset=utf-8'],
-    '/_player/watch.js': ['watch.js', 'text/javascript'],
-    '/_player/watch.css': ['watch.css', 'text/css'],
-    '/_player/hls.min.js': ['node_modules/hls.js/dist/hls.min.js', 'text/javascript'],
-  };
-  const srv = http.createServer((req, res) => {
-    const f = files[req.url.split('?')[0]];
-    if (!f) { res.writeHead(404); res.end(); return; }
-    fs.readFile(path.join(WEB, f[0]), (err, data) => {
-      if (err) { res.writeHead(500); res.end(String(err)); return; }
-      res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
-      res.end(data);
-    });
-  });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const PAGE = {
+  '/': [path.join(WEB, 'index.html'), 'text/html; charset=utf-8'],
+  '/_player/watch.js': [path.join(WEB, 'watch.js'), 'text/javascript'],
+  '/_player/watch.css': [path.join(WEB, 'watch.css'), 'text/css'],
+  '/_player/hls.min.js': [path.join(WEB, 'node_modules/hls.js/dist/hls.min.js'), 'text/javascript'],
+};
 
 async function main() {
   if (!fs.existsSync(path.join(WEB, 'node_modules/hls.js/dist/hls.min.js')))
     throw new Error('web/node_modules is missing: run scripts/setup (npm install in web/)');
-  const { chromium } = require(path.join(WEB, 'node_modules/playwright-core'));
-  const srv = await pageServer();
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sigma-play-'));
-  let ctx;
-  const hardStop = setTimeout(() => { process.stderr.write('play.js: timed out\n'); process.exit(2); },
-    (seconds + 90) * 1000);
-  try {
-    ctx = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM, headless: true, timeout: 60000, viewport: { width: 1280, height: 720 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required', '--disable-background-media-suspend',
-        '--disable-renderer-backgrounding', '--disable-background-timer-throttling'],
-    });
-    const page = ctx.pages()[0] || await ctx.newPage();
+  return withChromium('play', seconds, PAGE, async (page, pageBase) => {
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
     const q = new URLSearchParams({ src: url, ll: lowLatency ? '1' : '0', nolist: '1' });
-    const target = asPage ? url : 'http://127.0.0.1:' + srv.address().port + '/?' + q;
+    const target = asPage ? url : pageBase + '/?' + q;
     await page.goto(target, { waitUntil: 'load', timeout: 30000 });
     await sleep(seconds * 1000);
     const r = await page.evaluate(() => {
@@ -109,15 +75,7 @@ async function main() {
     };
     process.stdout.write(JSON.stringify(out) + '\n');
     return out.frames_decoded > 0 && !out.gave_up ? 0 : 1;
-  } finally {
-    clearTimeout(hardStop);
-    if (ctx) await ctx.close().catch(() => {});
-    srv.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write('play.js: ' + (e && e.stack || e) + '\n');
-  process.exit(2);
-});
+run('play', main);

@@ -14,15 +14,12 @@
 // frame decoded or playback failed; 2 usage or browser error.
 'use strict';
 const fs = require('fs');
-const http = require('http');
-const os = require('os');
 const path = require('path');
+const { sleep, withChromium, run } = require('./browser');
 
-const WEB = path.resolve(__dirname, '../../web');
 // SIGMA_SHAKA_DEBUG=1: Shaka's debug build, its warnings and errors in the output (console).
 const DEBUG = process.env.SIGMA_SHAKA_DEBUG === '1';
 const SHAKA = path.resolve(__dirname, '../conformance/node_modules/shaka-player/dist/shaka-player.compiled' + (DEBUG ? '.debug' : '') + '.js');
-const CHROMIUM = process.env.SIGMA_CHROMIUM || '/usr/bin/chromium';
 
 function usage(msg) {
   process.stderr.write((msg ? 'shaka.js: ' + msg + '\n' : '') +
@@ -40,46 +37,15 @@ const seconds = Number(secondsArg);
 if (!/^https?:\/\//.test(url)) usage('URL must be http(s)');
 if (!(seconds > 0 && seconds <= 3600)) usage('SECONDS must be in (0, 3600]');
 
-// Served from its own loopback port: the stream is fetched cross-origin.
-function pageServer() {
-  const files = {
-    '/': [path.join(__dirname, 'shaka.html'), 'text/html; charset=utf-8'],
-    '/_player/shaka-player.compiled.js': [SHAKA, 'text/javascript'],
-  };
-  const srv = http.createServer((req, res) => {
-    const f = files[req.url.split('?')[0]];
-    if (!f) { res.writeHead(404); res.end(); return; }
-    fs.readFile(f[0], (err, data) => {
-      if (err) { res.writeHead(500); res.end(String(err)); return; }
-      res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
-      res.end(data);
-    });
-  });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve(srv)));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const PAGE = {
+  '/': [path.join(__dirname, 'shaka.html'), 'text/html; charset=utf-8'],
+  '/_player/shaka-player.compiled.js': [SHAKA, 'text/javascript'],
+};
 
 async function main() {
-  if (!fs.existsSync(path.join(WEB, 'node_modules/playwright-core')))
-    throw new Error('web/node_modules is missing: run scripts/setup (npm install in web/)');
   if (!fs.existsSync(SHAKA))
     throw new Error('tests/conformance/node_modules is missing: run scripts/setup (npm install in tests/conformance/)');
-  const { chromium } = require(path.join(WEB, 'node_modules/playwright-core'));
-  const srv = await pageServer();
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sigma-shaka-'));
-  let ctx;
-  const hardStop = setTimeout(() => { process.stderr.write('shaka.js: timed out\n'); process.exit(2); },
-    (seconds + 90) * 1000);
-  try {
-    ctx = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM, headless: true, timeout: 60000, viewport: { width: 1280, height: 720 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required', '--disable-background-media-suspend',
-        '--disable-renderer-backgrounding', '--disable-background-timer-throttling'],
-    });
-    const page = ctx.pages()[0] || await ctx.newPage();
+  return withChromium('shaka', seconds, PAGE, async (page, pageBase) => {
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     const consoleLines = [];
@@ -104,7 +70,7 @@ async function main() {
       }
     });
     const q = new URLSearchParams({ src: url, ll: lowLatency ? '1' : '0' });
-    await page.goto('http://127.0.0.1:' + srv.address().port + '/?' + q, { waitUntil: 'load', timeout: 30000 });
+    await page.goto(pageBase + '/?' + q, { waitUntil: 'load', timeout: 30000 });
     const decodedAt = [];
     for (let i = 0; i < seconds; i++) {
       await sleep(1000);
@@ -146,15 +112,7 @@ async function main() {
     if (DEBUG) out.console = consoleLines;
     process.stdout.write(JSON.stringify(out) + '\n');
     return out.frames_decoded > 0 && !out.gave_up ? 0 : 1;
-  } finally {
-    clearTimeout(hardStop);
-    if (ctx) await ctx.close().catch(() => {});
-    srv.close();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write('shaka.js: ' + (e && e.stack || e) + '\n');
-  process.exit(2);
-});
+run('shaka', main);
