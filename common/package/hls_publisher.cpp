@@ -64,7 +64,7 @@ HlsPublisher::HlsPublisher(PublisherParams p, std::vector<TrackInfo> tracks) : p
   target_known_ = p_.target_duration > 0;
 }
 
-Status HlsPublisher::learn_target(int target) {
+Status HlsPublisher::on_target_duration(int target) {
   if (target_known_ || target <= 0) return {};
   target_known_ = true;
   p_.target_duration = target;
@@ -77,13 +77,7 @@ Status HlsPublisher::learn_target(int target) {
     bool parts = s.playlist.low_latency && !s.playlist.low_latency->pending_parts.empty();
     if (!s.playlist.segments.empty() || parts) SIGMA_RETURN_IF_ERROR(write_media(i));
   }
-  return {};
-}
-
-Status HlsPublisher::on_target_duration(int seconds) {
-  bool was = target_known_;
-  SIGMA_RETURN_IF_ERROR(learn_target(seconds));
-  return was ? Status() : maybe_write_master(false);
+  return maybe_write_master(false);
 }
 
 Status HlsPublisher::on_init(const InitReport& r) {
@@ -112,7 +106,6 @@ Status HlsPublisher::on_part(const PartReport& r) {
   s.stats.part_seconds += r.duration;
   ll.preload_hint_uri = r.last_in_segment ? part_name(p_.segment_prefix, r.msn + 1, 0)
                                           : part_name(p_.segment_prefix, r.msn, r.index + 1);
-  if (!r.last_in_segment) SIGMA_RETURN_IF_ERROR(learn_target(r.target_duration));
   // The last part is published together with its segment's EXTINF.
   if (r.last_in_segment || !target_known_) return {};
   SIGMA_RETURN_IF_ERROR(write_media(r.track));
@@ -138,7 +131,6 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
     ll.pending_discontinuity = false;
     ll.preload_hint_uri = part_name(p_.segment_prefix, r.msn + 1, 0);
   }
-  SIGMA_RETURN_IF_ERROR(learn_target(r.target_duration));
   // The segmenter keeps every segment within the target, which never
   // changes within a playlist's life (RFC 8216bis 6.2.1).
   if (std::lround(r.duration) > pl.target_duration)

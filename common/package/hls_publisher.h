@@ -40,6 +40,7 @@ class HlsPublisher : public SegmentListener {
   Status on_init(const InitReport& r) override;
   Status on_part(const PartReport& r) override;
   Status on_segment(const SegmentReport& r) override;
+  // Once: then every playlist held back so far is written, and the master.
   Status on_target_duration(int seconds) override;
   Status on_input_end(bool final) override;
 
@@ -74,9 +75,6 @@ class HlsPublisher : public SegmentListener {
   Status write_media(size_t track);
   Status maybe_write_master(bool force);
   void fill_reports(size_t track);
-  // The target duration from a report, once; then every playlist held
-  // back so far is written.
-  Status learn_target(int target);
   void add_rate(Stats& st, size_t bytes, double seconds) const;
   // measured: each variant's measured peak (BANDWIDTH before headroom).
   hls::MasterPlaylist build_master(std::vector<int64_t>* measured = nullptr) const;

@@ -34,10 +34,6 @@ struct PartReport {
   std::string map_uri;
   bool discontinuity = false;  // the segment starts after a discontinuity
   int64_t program_date_time_ms = 0;  // of the segment
-  // The longest any segment will last, rounded (EXT-X-TARGETDURATION),
-  // fixed for the segmenter's life; 0 while the keyframe interval that
-  // decides it is not known yet (see Segmenter).
-  int target_duration = 0;
 };
 
 struct SegmentReport {
@@ -57,7 +53,6 @@ struct SegmentReport {
   // Starts with a keyframe (audio always). Only false where a keyframe
   // interval longer than the target forced a cut between keyframes.
   bool independent = true;
-  int target_duration = 0;  // as in PartReport
 };
 
 class SegmentListener {
@@ -66,9 +61,10 @@ class SegmentListener {
   virtual Status on_init(const InitReport& r) = 0;
   virtual Status on_part(const PartReport& r) = 0;
   virtual Status on_segment(const SegmentReport& r) = 0;
-  // The target duration became known (the reports carry it from then on):
-  // what was held back may be published now rather than with the next
-  // report, a part later.
+  // The target duration (the longest any segment will last, rounded:
+  // EXT-X-TARGETDURATION) became known, once for the segmenter's life and
+  // before any report that depends on it (see Segmenter): what was held
+  // back may be published now.
   virtual Status on_target_duration(int /*seconds*/) { return {}; }
   // The input stopped; what is open has been closed. final: no more media
   // will come (clean end or stop). Otherwise a discontinuity follows.

@@ -148,26 +148,34 @@ int64_t Segmenter::pdt_ms(int64_t dts) const { return wall_base_ms_ + (dts - dts
 // the smallest multiple of gop that reaches it. A frame of headroom
 // absorbs the jitter of millisecond timestamps (a 2.002 s GOP keeps a 2 s
 // target; 8.334 s ones give 8).
-void Segmenter::settle_target(int64_t gop, int64_t frame) {
-  if (target_ > 0) return;
+Status Segmenter::settle_target(int64_t gop, int64_t frame) {
+  if (target_ > 0) return {};
   int64_t want = seg_ticks_ - frame / 2;
   int64_t n = gop > 0 ? std::max<int64_t>(1, (want + gop - 1) / gop) : 1;
   int64_t expected = gop > 0 ? n * gop + frame : 0;
-  target_ = std::max(base_target_, static_cast<int>(std::llround(to_seconds(expected))));
-  if (target_ > base_target_)
+  int target = std::max(base_target_, static_cast<int>(std::llround(to_seconds(expected))));
+  if (target > base_target_)
     spdlog::warn("{}: keyframe interval {:.3f} s gives {:.3f} s segments: EXT-X-TARGETDURATION is {} s, not {} s "
                  "(latency grows with it; a keyframe every {} s or less keeps the mode's target)",
-                 p_.label, to_seconds(gop), to_seconds(n * gop), target_, base_target_, p_.segment_duration);
+                 p_.label, to_seconds(gop), to_seconds(n * gop), target, base_target_, p_.segment_duration);
   else
-    spdlog::debug("{}: keyframe interval {:.3f} s: EXT-X-TARGETDURATION {} s", p_.label, to_seconds(gop), target_);
+    spdlog::debug("{}: keyframe interval {:.3f} s: EXT-X-TARGETDURATION {} s", p_.label, to_seconds(gop), target);
+  return fix_target(target);
 }
 
-void Segmenter::settle_target_from_open_segments() {
-  if (target_ > 0) return;
+Status Segmenter::settle_target_from_open_segments() {
+  if (target_ > 0) return {};
   int64_t longest = 0;
   for (auto& t : tracks_)
     if (t->seg_open) longest = std::max(longest, t->end_dts - t->seg_start);
-  target_ = std::max(base_target_, static_cast<int>(std::llround(to_seconds(longest))));
+  return fix_target(std::max(base_target_, static_cast<int>(std::llround(to_seconds(longest)))));
+}
+
+// The one place the target is set once measured: the listener hears it
+// before any report that depends on it.
+Status Segmenter::fix_target(int target) {
+  target_ = target;
+  return listener_.on_target_duration(target);
 }
 
 int64_t Segmenter::max_segment_ticks() const {
@@ -184,7 +192,7 @@ bool Segmenter::video_stopped(int64_t dts) const {
 
 Status Segmenter::discontinuity_all(const std::string& why, bool timeline_jump) {
   spdlog::warn("{}: starting a discontinuity", why);
-  settle_target_from_open_segments();
+  SIGMA_RETURN_IF_ERROR(settle_target_from_open_segments());
   for (auto& tp : tracks_) {
     Track& t = *tp;
     if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));
@@ -259,7 +267,7 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   bool key = !t.video || (pkt->flags & AV_PKT_FLAG_KEY);
   // Without video the target is the mode's; with it, it waits for the
   // reference track's second keyframe (publishers' GOPs vary: 1-10 s).
-  if (target_ == 0 && !tracks_[ref_]->video) target_ = base_target_;
+  if (target_ == 0 && !tracks_[ref_]->video) SIGMA_RETURN_IF_ERROR(fix_target(base_target_));
 
   if (t.video && t.waiting_key) {
     if (!key) {
@@ -298,13 +306,13 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
     if (first_key_dts_ == AV_NOPTS_VALUE || dts <= first_key_dts_) {
       first_key_dts_ = dts;
     } else if (key) {
-      settle_target(dts - first_key_dts_, std::max<int64_t>(t.last_delta, pkt->duration));
+      SIGMA_RETURN_IF_ERROR(settle_target(dts - first_key_dts_, std::max<int64_t>(t.last_delta, pkt->duration)));
     } else {
-      target_ = std::max(base_target_, static_cast<int>(kMaxFirstGop / kTicks));
+      int target = std::max(base_target_, static_cast<int>(kMaxFirstGop / kTicks));
       spdlog::warn("{}: no second keyframe within {} s: EXT-X-TARGETDURATION is {} s", p_.label,
-                   kMaxFirstGop / kTicks, target_);
+                   kMaxFirstGop / kTicks, target);
+      SIGMA_RETURN_IF_ERROR(fix_target(target));
     }
-    if (target_ > 0) SIGMA_RETURN_IF_ERROR(listener_.on_target_duration(target_));
   }
 
   if (t.video && key && t.seg_open && dts - t.end_dts > kStoppedVideo) {
@@ -581,7 +589,6 @@ Status Segmenter::close_part(Track& t, int64_t end, bool last) {
   r.map_uri = t.seg_map;
   r.discontinuity = t.seg_disc;
   r.program_date_time_ms = t.seg_pdt;
-  r.target_duration = target_;
   SIGMA_RETURN_IF_ERROR(t.part_file.commit());
   return listener_.on_part(r);
 }
@@ -601,7 +608,6 @@ Status Segmenter::close_segment(Track& t, int64_t end) {
   r.program_date_time_ms = t.seg_pdt;
   r.parts = p_.part_duration > 0 ? t.part_index : 0;
   r.independent = t.seg_independent;
-  r.target_duration = target_;
   SIGMA_RETURN_IF_ERROR(t.seg_file.commit());
   t.seg_open = false;
   ++t.msn;
@@ -621,7 +627,6 @@ Status Segmenter::list_gap(Track& t, int64_t from, int64_t to) {
     r.map_uri = t.init_uri;
     r.program_date_time_ms = pdt_ms(from);
     r.gap = true;
-    r.target_duration = target_;
     SIGMA_RETURN_IF_ERROR(listener_.on_segment(r));
     from += d;
   }
@@ -629,7 +634,7 @@ Status Segmenter::list_gap(Track& t, int64_t from, int64_t to) {
 }
 
 Status Segmenter::end_input(bool final) {
-  settle_target_from_open_segments();
+  SIGMA_RETURN_IF_ERROR(settle_target_from_open_segments());
   for (auto& tp : tracks_) {
     Track& t = *tp;
     if (t.seg_open) SIGMA_RETURN_IF_ERROR(close_segment(t, t.end_dts));

@@ -70,9 +70,6 @@ class Segmenter {
   void abort();
 
   int64_t dropped_packets() const { return dropped_; }
-  // EXT-X-TARGETDURATION, fixed once known (0 before): the mode's segment
-  // duration, or more when the first keyframe interval is longer.
-  int target_duration() const { return target_; }
 
   struct Track;
 
@@ -95,8 +92,9 @@ class Segmenter {
   // The target duration, from the reference track's first keyframe
   // interval (gop) or, when a second keyframe never came, from the
   // longest segment there is.
-  void settle_target(int64_t gop, int64_t frame);
-  void settle_target_from_open_segments();
+  Status settle_target(int64_t gop, int64_t frame);
+  Status settle_target_from_open_segments();
+  Status fix_target(int target);
   // Longest a segment may grow: its EXTINF rounded must not exceed the target.
   int64_t max_segment_ticks() const;
   // Every video track has stopped (or none started) by dts: the other
@@ -121,7 +119,7 @@ class Segmenter {
   int64_t wall_base_ms_ = 0, dts_base_ = 0;
   int64_t dropped_ = 0;
   int base_target_ = 0;  // the mode's segment duration, rounded up
-  int target_ = 0;
+  int target_ = 0;  // EXT-X-TARGETDURATION, fixed once known (0 before): the mode's, or more for a longer first GOP
   int64_t first_key_dts_ = AV_NOPTS_VALUE;  // reference track, before the target is known
   bool warned_forced_cut_ = false;
 };

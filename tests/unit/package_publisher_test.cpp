@@ -164,7 +164,7 @@ TEST(HlsPublisher, LowLatencyPartsHintAndReports) {
 }
 
 namespace {
-PartReport ll_part(size_t track, int64_t msn, int i, bool last, int target, size_t bytes = 10000) {
+PartReport ll_part(size_t track, int64_t msn, int i, bool last, size_t bytes = 10000) {
   PartReport r;
   r.track = track;
   r.msn = msn;
@@ -176,7 +176,6 @@ PartReport ll_part(size_t track, int64_t msn, int i, bool last, int target, size
   r.last_in_segment = last;
   r.map_uri = "init.mp4";
   r.program_date_time_ms = 1795514400000 + msn * 2000;
-  r.target_duration = target;
   return r;
 }
 
@@ -187,8 +186,7 @@ int64_t master_bandwidth(const fs::path& master) {
 }
 }  // namespace
 
-// With no target given, nothing is written until a report carries the
-// segmenter's; then the playlists held back appear with it (and a
+// With no target given, nothing is written until the segmenter tells it; then the playlists held back appear with it (and a
 // CAN-SKIP-UNTIL of six times it), the master with them, its bandwidth
 // estimated from the parts.
 TEST(HlsPublisher, TargetFromTheSegmenterThenMasterFromTheFirstParts) {
@@ -199,11 +197,12 @@ TEST(HlsPublisher, TargetFromTheSegmenterThenMasterFromTheFirstParts) {
   p.part_target = 1.0 / 3 + 0.001;
   HlsPublisher pub(p, {{"v0", true}});
   ASSERT_TRUE(pub.on_init({0, "init.mp4", "avc1.64001F", 640, 360, 0, 0, false}).is_ok());
-  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 0, false, 0)).is_ok());
-  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 1, false, 0)).is_ok());
+  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 0, false)).is_ok());
+  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 1, false)).is_ok());
   EXPECT_FALSE(fs::exists(d.path / "v0/index.m3u8"));
   EXPECT_FALSE(fs::exists(d.path / "master.m3u8"));
-  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 2, false, 4)).is_ok());
+  ASSERT_TRUE(pub.on_target_duration(4).is_ok());
+  ASSERT_TRUE(pub.on_part(ll_part(0, 0, 2, false)).is_ok());
   std::string text = slurp(d.path / "v0/index.m3u8");
   EXPECT_NE(text.find("#EXT-X-TARGETDURATION:4\n"), std::string::npos) << text;
   EXPECT_NE(text.find("CAN-SKIP-UNTIL=24,"), std::string::npos) << text;
