@@ -23,12 +23,14 @@
 //     PRIMARY KEY(track, msn))
 //   INDEX segments_by_time ON segments(track, start_ms)
 //   INDEX segments_by_age ON segments(start_ms)
+//   INDEX segments_by_init ON segments(init)
 //   keeps(name TEXT PRIMARY KEY, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,
 //         created_ms INTEGER NOT NULL)
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -94,7 +96,22 @@ class Index {
   Result<std::vector<Keep>> keeps() const;
   Result<int64_t> total_bytes() const;
   Result<std::optional<std::pair<int64_t, int64_t>>> span() const;  // earliest start, latest end
+  // track "": the whole channel (every track's segments together).
   Result<std::vector<Range>> ranges(const std::string& track) const;
+
+  // Added for sigma-dvr's archiver (reconcile and retention); compatible
+  // with the above.
+  Status remove_batch(const std::vector<std::pair<std::string, int64_t>>& keys);  // one transaction
+  // Every track's segments starting before before_ms, oldest first
+  // (start_ms, then track and msn), at most limit of them.
+  Result<std::vector<SegmentRow>> oldest(int64_t before_ms, int64_t limit) const;
+  // All rows of one track in msn order (reconcile).
+  Result<std::vector<SegmentRow>> all(const std::string& track) const;
+  Result<int64_t> count() const;
+  // Whether any row names this init (retention keeps it then).
+  Result<bool> init_used(const std::string& init) const;
+  Result<std::string> meta(const std::string& key) const;  // "" when absent
+  Status set_meta(const std::string& key, const std::string& value);
 
  private:
   struct Impl;
