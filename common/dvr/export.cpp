@@ -536,7 +536,7 @@ Status Planner::audio(const Choice& c) {
       } else if (pos < cursor - static_cast<int64_t>(s.duration) / 2) {
         continue;  // overlaps what is there
       } else if (pos > cursor + static_cast<int64_t>(s.duration) / 2 && !a.durations.empty()) {
-        a.durations.back() += static_cast<uint32_t>(pos - cursor);  // a hole: the previous frame lasts longer
+        a.extend_last(static_cast<uint32_t>(pos - cursor));  // a hole: the previous frame lasts longer
         cursor = pos;
       }
       add_sample(chunk, 1, file, s, static_cast<double>(cursor) / ats_);

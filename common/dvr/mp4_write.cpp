@@ -195,11 +195,13 @@ int64_t OutTrack::media_duration() const {
 
 int64_t OutTrack::movie_duration() const {
   int64_t ts = init ? init->timescale : 1;
-  int64_t media = std::max<int64_t>(0, media_duration() - media_time);
+  int64_t media = std::max<int64_t>(0, std::max(presentation_end, media_duration()) - media_time);
   return empty_movie + (media * kMovieTimescale + ts / 2) / ts;
 }
 
 void OutTrack::add(uint32_t size, uint32_t duration, int32_t cto, bool sync) {
+  presentation_end = std::max(presentation_end, dts_end_ + cto + duration);
+  dts_end_ += duration;
   sizes.push_back(size);
   durations.push_back(duration);
   if (cto != 0 && ctos.size() < sizes.size() - 1) ctos.resize(sizes.size() - 1, 0);

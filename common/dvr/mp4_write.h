@@ -28,12 +28,20 @@ struct OutTrack {
   // the media from media_time (media timescale) on.
   int64_t empty_movie = 0;
   int64_t media_time = 0;
+  int64_t presentation_end = 0;  // max(dts + cto + duration), media timescale
 
   int64_t media_duration() const;
   // What is presented: media_duration - media_time, in movie units, plus
   // the empty edit.
   int64_t movie_duration() const;
   void add(uint32_t size, uint32_t duration, int32_t cto, bool sync);
+  void extend_last(uint32_t by) {  // a hole after the last sample
+    durations.back() += by;
+    dts_end_ += by;
+  }
+
+ private:
+  int64_t dts_end_ = 0;
 };
 
 // ftyp + moov. co64: 64-bit chunk offsets.
