@@ -458,13 +458,24 @@ Result<std::vector<Range>> Index::ranges(const std::string& track) const {
   return b.finish();
 }
 
-Result<std::vector<SegmentRow>> Index::oldest(int64_t before_ms, int64_t limit) const {
+Result<std::vector<SegmentRow>> Index::oldest(int64_t before_ms, int64_t limit, const SegmentRow* after) const {
   std::lock_guard lk(impl_->mu);
+  if (!after)
+    return impl_->rows(std::string("SELECT ") + kSegmentColumns +
+                           " FROM segments WHERE start_ms < ?1 ORDER BY start_ms, track, msn LIMIT ?2",
+                       [&](Use& u) {
+                         u.bind(1, before_ms);
+                         u.bind(2, limit);
+                       });
   return impl_->rows(std::string("SELECT ") + kSegmentColumns +
-                         " FROM segments WHERE start_ms < ?1 ORDER BY start_ms, track, msn LIMIT ?2",
+                         " FROM segments WHERE start_ms < ?1 AND start_ms >= ?3 AND (start_ms, track, msn) > (?3, ?4, ?5)"
+                         " ORDER BY start_ms, track, msn LIMIT ?2",
                      [&](Use& u) {
                        u.bind(1, before_ms);
                        u.bind(2, limit);
+                       u.bind(3, after->start_ms);
+                       u.bind(4, after->track);
+                       u.bind(5, after->msn);
                      });
 }
 

@@ -103,8 +103,9 @@ class Index {
   // with the above.
   Status remove_batch(const std::vector<std::pair<std::string, int64_t>>& keys);  // one transaction
   // Every track's segments starting before before_ms, oldest first
-  // (start_ms, then track and msn), at most limit of them.
-  Result<std::vector<SegmentRow>> oldest(int64_t before_ms, int64_t limit) const;
+  // (start_ms, then track and msn), at most limit of them; after: only
+  // those past this row in that order (paging).
+  Result<std::vector<SegmentRow>> oldest(int64_t before_ms, int64_t limit, const SegmentRow* after = nullptr) const;
   // All rows of one track in msn order (reconcile).
   Result<std::vector<SegmentRow>> all(const std::string& track) const;
   Result<int64_t> count() const;

@@ -1,0 +1,271 @@
+// `sigma-dvr run`'s loop: lines in, rows committed one transaction per
+// burst, retention after each burst and every sweep_every_ms.
+#include "dvr/archiver.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/cli.h"
+#include "base/log.h"
+#include "base/signals.h"
+#include "base/time.h"
+#include "dvr/event_follower.h"
+
+namespace sigma::dvr {
+namespace {
+
+constexpr size_t kMaxBatch = 2000;
+constexpr const char* kPositionKey = "events_position";  // "<inode> <offset> <spec>"
+
+int64_t vm_hwm_kb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
+bool safe_relative(const std::string& uri) {
+  return !uri.empty() && uri[0] != '/' && uri.find("..") == std::string::npos;
+}
+
+class Archiver {
+ public:
+  explicit Archiver(ArchiverParams p) : p_(std::move(p)) {}
+  Status run();
+
+ private:
+  Status process(const std::vector<std::string>& lines);
+  std::optional<SegmentRow> row_of(const std::string& line);
+  Status commit();
+  Status retention(bool periodic);
+  void summary(bool force);
+
+  ArchiverParams p_;
+  std::unique_ptr<Index> index_;
+  std::unique_ptr<EventFollower> in_;
+  EventWriter events_;
+  std::vector<SegmentRow> batch_;
+  int64_t summary_segments_ = 0, summary_bytes_ = 0;
+  int64_t cached_total_ = 0;
+  bool blocked_ = false;
+  int64_t ignored_lines_ = 0;
+};
+
+std::optional<SegmentRow> Archiver::row_of(const std::string& line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    if (++ignored_lines_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
+    return std::nullopt;
+  }
+  auto str = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto num = [&](const char* k) -> std::optional<double> {
+    auto it = j.find(k);
+    if (it == j.end() || !it->is_number()) return std::nullopt;
+    return it->get<double>();
+  };
+  auto flag = [&](const char* k, bool dflt) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_boolean() ? it->get<bool>() : dflt;
+  };
+  if (str("type") != "segment.written") return std::nullopt;
+  if (!p_.channel.empty() && str("channel") != p_.channel) return std::nullopt;
+  SegmentRow r;
+  r.track = str("track");
+  r.uri = str("uri");
+  r.init = str("init");
+  r.gap = flag("gap", false);
+  r.discontinuity = flag("discontinuity", false);
+  r.independent = flag("independent", true);
+  auto msn = num("msn"), pdt = num("pdt_ms"), dur = num("duration");
+  if (r.track.empty() || !msn || !pdt || !dur || (!r.gap && !safe_relative(r.uri)) ||
+      (!r.init.empty() && !safe_relative(r.init))) {
+    if (++ignored_lines_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms/duration: {:.120}", line);
+    return std::nullopt;
+  }
+  r.msn = static_cast<int64_t>(*msn);
+  r.start_ms = static_cast<int64_t>(*pdt);
+  r.duration_ms = static_cast<int64_t>(std::llround(*dur * 1000));
+  if (r.gap) {
+    r.uri.clear();
+    if (p_.channel.empty()) {
+      struct stat st {};
+      if (::stat((p_.dir + "/" + r.track).c_str(), &st) != 0) return std::nullopt;
+    }
+    return r;
+  }
+  struct stat st {};
+  if (::stat((p_.dir + "/" + r.uri).c_str(), &st) != 0) {
+    // Deleted since (a replay of old events), or another channel's.
+    spdlog::debug("segment {} is not in {} (any more): not indexed", r.uri, p_.dir);
+    return std::nullopt;
+  }
+  if (p_.channel.empty()) {
+    // No channel named: only events whose file is this directory's.
+    std::string path = str("path");
+    struct stat ps {};
+    if (!path.empty() && (::stat(path.c_str(), &ps) != 0 || ps.st_ino != st.st_ino || ps.st_dev != st.st_dev))
+      return std::nullopt;
+  }
+  r.bytes = st.st_size;
+  return r;
+}
+
+Status Archiver::process(const std::vector<std::string>& lines) {
+  for (const auto& line : lines) {
+    if (auto r = row_of(line)) {
+      batch_.push_back(std::move(*r));
+      if (batch_.size() >= kMaxBatch) SIGMA_RETURN_IF_ERROR(commit());
+    }
+  }
+  return commit();
+}
+
+Status Archiver::commit() {
+  if (!batch_.empty()) {
+    SIGMA_RETURN_IF_ERROR_CTX(index_->add_batch(batch_), "index segments");
+    for (const auto& r : batch_) {
+      ++summary_segments_;
+      summary_bytes_ += r.bytes;
+      cached_total_ += r.bytes;
+    }
+    batch_.clear();
+  }
+  if (in_ && in_->is_file() && in_->inode() != 0)
+    SIGMA_RETURN_IF_ERROR(index_->set_meta(
+        kPositionKey, std::to_string(in_->inode()) + " " + std::to_string(in_->offset()) + " " + in_->spec()));
+  return {};
+}
+
+Status Archiver::retention(bool periodic) {
+  if (p_.retain_ms <= 0 && p_.max_bytes <= 0) return {};
+  int64_t now = unix_ms_now();
+  if (!periodic) {
+    if (blocked_) return {};
+    bool due = p_.max_bytes > 0 && cached_total_ > p_.max_bytes;
+    if (!due && p_.retain_ms > 0) {
+      SIGMA_ASSIGN_OR_RETURN(auto first, index_->oldest(LLONG_MAX, 1));
+      due = !first.empty() && first.front().end_ms() < now - p_.retain_ms;
+    }
+    if (!due) return {};
+  }
+  SIGMA_ASSIGN_OR_RETURN(RetentionResult r,
+                         apply_retention(*index_, p_.dir, {p_.retain_ms, p_.max_bytes}, now));
+  cached_total_ = r.total_bytes;
+  blocked_ = r.blocked && r.age_count == 0 && r.size_count == 0;
+  if (r.age_count)
+    events_.emit("dvr.deleted", p_.channel,
+                 {{"count", r.age_count}, {"bytes", r.age_bytes}, {"reason", "age"}, {"inits", r.inits}});
+  if (r.size_count)
+    events_.emit("dvr.deleted", p_.channel,
+                 {{"count", r.size_count}, {"bytes", r.size_bytes}, {"reason", "size"},
+                  {"inits", r.age_count ? 0 : r.inits}});
+  if (r.blocked && p_.max_bytes > 0 && r.total_bytes > p_.max_bytes && periodic)
+    spdlog::warn("archive {} holds {} bytes, over --max-bytes {}: what is left is kept or still live",
+                 p_.dir, r.total_bytes, p_.max_bytes);
+  return {};
+}
+
+void Archiver::summary(bool force) {
+  if (summary_segments_ == 0 && !force) return;
+  auto count = index_->count();
+  auto span = index_->span();
+  nlohmann::json f = {{"segments", summary_segments_},
+                      {"bytes", summary_bytes_},
+                      {"total_segments", count.is_ok() ? *count : -1},
+                      {"total_bytes", cached_total_},
+                      {"vm_hwm_kb", vm_hwm_kb()}};
+  if (span.is_ok() && span->has_value()) {
+    f["from"] = iso8601_utc((*span)->first);
+    f["to"] = iso8601_utc((*span)->second);
+  }
+  events_.emit("dvr.indexed", p_.channel, f);
+  summary_segments_ = summary_bytes_ = 0;
+}
+
+Status Archiver::run() {
+  SIGMA_RETURN_IF_ERROR(events_.open(p_.events));
+  SIGMA_ASSIGN_OR_RETURN(index_, Index::open(p_.dir, Index::Mode::kReadWrite));
+  if (!p_.channel.empty()) SIGMA_RETURN_IF_ERROR(index_->set_meta("channel", p_.channel));
+
+  // Where the previous run stopped reading this events file.
+  uint64_t inode = 0, offset = 0;
+  SIGMA_ASSIGN_OR_RETURN(std::string pos, index_->meta(kPositionKey));
+  {
+    unsigned long long a = 0, b = 0;
+    char spec[4096] = {0};
+    if (std::sscanf(pos.c_str(), "%llu %llu %4095[^\n]", &a, &b, spec) == 3 && p_.events_in == spec)
+      inode = a, offset = b;
+  }
+  SIGMA_ASSIGN_OR_RETURN(in_, EventFollower::open(p_.events_in, inode, offset));
+
+  // What the file holds already (events of the time sigma-dvr was down)
+  // first: it is exact; reconcile then fills in what it does not say.
+  std::vector<std::string> lines;
+  if (in_->is_file()) {
+    do {
+      lines.clear();
+      SIGMA_RETURN_IF_ERROR(in_->read(lines, 0));
+      SIGMA_RETURN_IF_ERROR(process(lines));
+    } while (!lines.empty() && !stop_requested());
+  }
+  SIGMA_ASSIGN_OR_RETURN(ReconcileResult rec, reconcile(*index_, p_.dir));
+  SIGMA_ASSIGN_OR_RETURN(int64_t orphans, sweep_orphans(*index_, p_.dir, p_.retain_ms, unix_ms_now()));
+  events_.emit("dvr.reconciled", p_.channel,
+               {{"added", rec.added}, {"dropped", rec.dropped}, {"orphans", orphans}, {"unreadable", rec.unreadable}});
+  SIGMA_ASSIGN_OR_RETURN(cached_total_, index_->total_bytes());
+  SIGMA_RETURN_IF_ERROR(retention(true));
+  SIGMA_ASSIGN_OR_RETURN(int64_t n, index_->count());
+  spdlog::info("archive {}: {} segment(s) indexed, following events from {}", p_.dir, n, p_.events_in);
+  notify_ready(p_.ready_fd);
+
+  int64_t next_sweep = monotonic_ms() + p_.sweep_every_ms;
+  int64_t next_summary = monotonic_ms() + p_.summary_every_ms;
+  while (!stop_requested() && !in_->ended()) {
+    int64_t now = monotonic_ms();
+    int timeout = static_cast<int>(std::clamp<int64_t>(std::min(next_sweep, next_summary) - now, 0, 60'000));
+    lines.clear();
+    SIGMA_RETURN_IF_ERROR(in_->read(lines, timeout));
+    if (!lines.empty()) {
+      SIGMA_RETURN_IF_ERROR(process(lines));
+      SIGMA_RETURN_IF_ERROR(retention(false));
+    }
+    now = monotonic_ms();
+    if (now >= next_sweep) {
+      SIGMA_RETURN_IF_ERROR(retention(true));
+      next_sweep = now + p_.sweep_every_ms;
+    }
+    if (now >= next_summary) {
+      summary(false);
+      next_summary = now + p_.summary_every_ms;
+    }
+  }
+  SIGMA_RETURN_IF_ERROR(commit());
+  summary(false);
+  if (in_->ended()) spdlog::info("events input {} ended", p_.events_in);
+  spdlog::info("stopped; peak RSS {} kB", vm_hwm_kb());
+  return {};
+}
+
+}  // namespace
+
+Status run_archiver(ArchiverParams p) {
+  if (p.dir.empty()) return usage_error("--dir: a channel directory is required");
+  struct stat st {};
+  if (::stat(p.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return system_error("--dir " + p.dir + ": no such channel directory (yet)");
+  if (p.sweep_every_ms <= 0) return usage_error("--sweep-every: must be above 0");
+  Archiver a(std::move(p));
+  return a.run();
+}
+
+}  // namespace sigma::dvr
