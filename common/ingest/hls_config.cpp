@@ -76,6 +76,11 @@ Status HlsConfig::add(const std::string& spec, const std::string& where, bool di
       r.record_dir = value;
     } else if (p.out_dir.empty()) {
       return usage_error(where + ": '" + key + "' is an HLS setting: give the directory (NAME=DIR)");
+    } else if (key == "keep") {
+      // sigma-package --keep: segments that leave the window stay (an
+      // archive, sigma-dvr, deletes them).
+      if (value != "" && value != "yes" && value != "no") return usage_error(where + ": keep wants yes or no");
+      p.keep = value != "no";
     } else if (key == "mode") {
       p.mode = value;
     } else if (key == "audio") {
@@ -90,7 +95,7 @@ Status HlsConfig::add(const std::string& spec, const std::string& where, bool di
       }
     } else {
       return usage_error(where + ": unknown setting '" + key +
-                         "' (mode, segment-duration, part-duration, window, audio, record)");
+                         "' (mode, segment-duration, part-duration, window, audio, keep, record)");
     }
   }
   if (!p.out_dir.empty()) {
@@ -122,7 +127,7 @@ std::string HlsConfig::describe(const std::string& name) const {
   std::ostringstream o;
   if (auto p = for_channel(name))
     o << "hls " << p->out_dir << ' ' << p->mode << ' ' << p->segment_duration << ' ' << p->part_duration << ' '
-      << p->window << ' ' << p->audio;
+      << p->window << ' ' << p->audio << (p->keep ? " keep" : "");
   else
     o << "ts";
   return o.str();

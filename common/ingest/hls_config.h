@@ -3,7 +3,8 @@
 // written to --output as MPEG-TS, and where its sessions are recorded.
 // --hls TEMPLATE packages every channel ({channel} in the path);
 // --hls-channel SPEC, or a line of the --channels file, sets one channel:
-//   NAME=DIR[,mode=normal|low|ultra-low][,segment-duration=S][,part-duration=S][,window=N][,audio=A][,record=DIR]
+//   NAME=DIR[,mode=normal|low|ultra-low][,segment-duration=S][,part-duration=S][,window=N][,audio=A][,keep]
+//           [,record=DIR]
 // A --channels line may leave out =DIR ("NAME,record=DIR"): the channel
 // goes to --output and only its recording is set. Settings not given come
 // from --mode, --segment-duration, --part-duration, --window and --record.

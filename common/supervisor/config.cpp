@@ -1,6 +1,8 @@
 #include "supervisor/config.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <set>
 
 #include "base/fs.h"
@@ -44,6 +46,21 @@ Status check_address(const std::string& v, bool off_ok) {
   auto port = parse_count(v.substr(colon + 1));
   if (!port || *port < 1 || *port > 65535) return usage_error("bad port in '" + v + "'");
   return {};
+}
+
+// The forms sigma-dvr's --retain and --max-bytes take, in the largest
+// unit that divides the value ("7d", "36h", "100G"; plain seconds/bytes).
+std::string canonical_duration(int64_t s) {
+  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s);
+}
+
+std::string canonical_size(int64_t b) {
+  for (auto [shift, unit] : {std::pair{40, "T"}, {30, "G"}, {20, "M"}, {10, "K"}})
+    if (b % (int64_t{1} << shift) == 0) return std::to_string(b >> shift) + unit;
+  return std::to_string(b);
 }
 
 class Parser {
@@ -115,6 +132,14 @@ class Parser {
         return error("channel '" + ch.name + "' has no input");
       if (ch.record && cfg.global.record_dir.empty())
         return error("channel '" + ch.name + "' has record = yes but [global] sets no record_dir");
+      // sigma-dvr deletes by age what the packager keeps: an archive
+      // shorter than the live window would pull segments out from under
+      // the live playlist.
+      line_ = ch.archive_line;
+      if (!ch.archive.empty() && ch.archive_s < std::max<int64_t>(ch.dvr_window_s, 60))
+        return error("archive = " + ch.archive + " is shorter than " +
+                     (ch.dvr_window_s > 60 ? "the channel's dvr window" : std::string("a minute")) +
+                     ": sigma-dvr would delete segments the live playlist still lists");
     }
     if (cfg.global.restart.backoff_max_ms < cfg.global.restart.backoff_initial_ms) {
       line_ = 0;
@@ -196,7 +221,7 @@ class Parser {
   }
 
   Status channel_key(ChannelConfig& ch, const std::string& key, const std::string& v) {
-    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(ch.stages, {"package", "source", "transcode"}, key, v));
+    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(ch.stages, {"dvr", "package", "source", "transcode"}, key, v));
     if (is_stage) return {};
     if (key == "enabled") {
       SIGMA_ASSIGN_OR_RETURN(ch.enabled, parse_bool(v));
@@ -254,6 +279,24 @@ class Parser {
       ch.dvr_window_s = ms / 1000;
       return {};
     }
+    if (key == "archive") {
+      auto ms = parse_duration_ms(v);
+      if (!ms || *ms % 1000 != 0 || *ms == 0)
+        return usage_error("archive: expected how long to keep the archive, like 7d, 48h or 90m, got '" + v + "'");
+      ch.archive_s = *ms / 1000;
+      ch.archive = canonical_duration(ch.archive_s);
+      if (ch.archive_line == 0) ch.archive_line = line_;
+      return {};
+    }
+    if (key == "archive_max") {
+      auto bytes = parse_size_bytes(v);
+      if (!bytes || *bytes == 0)
+        return usage_error("archive_max: expected the most the archive may hold, like 100G or 500M, got '" + v + "'");
+      ch.archive_max_bytes = *bytes;
+      ch.archive_max = canonical_size(ch.archive_max_bytes);
+      if (ch.archive_line == 0) ch.archive_line = line_;
+      return {};
+    }
     if (key == "record") {
       SIGMA_ASSIGN_OR_RETURN(ch.record, parse_bool(v));
       return {};
@@ -292,7 +335,20 @@ Result<int64_t> parse_duration_ms(const std::string& s) {
   if (unit.empty() || unit == "s") return n * 1000;
   if (unit == "m" || unit == "min") return n * 60'000;
   if (unit == "h") return n * 3'600'000;
-  return usage_error("unknown duration unit '" + unit + "' in '" + s + "' (ms, s, m, h)");
+  if (unit == "d") return n * 86'400'000;
+  return usage_error("unknown duration unit '" + unit + "' in '" + s + "' (ms, s, m, h, d)");
+}
+
+Result<int64_t> parse_size_bytes(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == 0 || i > 12) return usage_error("expected a size like 500M, 100G or 2T, got '" + s + "'");
+  int64_t n = std::stoll(s.substr(0, i));
+  std::string unit = s.substr(i);
+  int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : unit == "T" ? 40 : -1;
+  if (shift < 0) return usage_error("unknown size unit '" + unit + "' in '" + s + "' (K, M, G, T)");
+  if (n > (INT64_MAX >> shift)) return usage_error("size '" + s + "' is too large");
+  return n << shift;
 }
 
 Result<std::vector<std::string>> split_words(const std::string& s) {

@@ -44,12 +44,20 @@ struct ChannelConfig {
   std::string preset;                // encoder preset for sigma-transcode ("" = its default)
   std::string output_dir;            // default: <out_root>/<name>
   int64_t dvr_window_s = 0;          // 0: the packager's live window
+  // The archive (sigma-dvr, a stage of the channel): on when either is set.
+  // Kept as written after validation ("7d", "100G"): sigma-dvr parses them.
+  std::string archive;               // retention by age; "" = none
+  int64_t archive_s = 0;
+  std::string archive_max;           // retention by size; "" = none
+  int64_t archive_max_bytes = 0;
+  int archive_line = 0;              // of the first archive key, for messages
+  bool archived() const { return !archive.empty() || !archive_max.empty(); }
   bool record = false;
   // A published channel without a ladder is packaged inside the shared
   // sigma-ingest (no FIFO, no sigma-package process); no: its own process.
   bool package_in_ingest = true;
   std::string events;                // NDJSON file for this channel's events
-  std::map<std::string, StageOverride> stages;  // source, transcode, package
+  std::map<std::string, StageOverride> stages;  // source, transcode, package, dvr
 };
 
 struct GlobalConfig {
@@ -82,8 +90,10 @@ Result<Config> parse_config(const std::string& text, const std::string& origin);
 Result<Config> load_config(const std::string& path);
 
 // Helpers shared with the parser's tests.
-// "30s", "500ms", "2m", "1h", "90" (seconds) -> milliseconds.
+// "30s", "500ms", "2m", "1h", "7d", "90" (seconds) -> milliseconds.
 Result<int64_t> parse_duration_ms(const std::string& s);
+// "100G", "500M", "64K", "2T" (powers of 1024) or plain bytes -> bytes.
+Result<int64_t> parse_size_bytes(const std::string& s);
 // Shell-like word splitting: blanks separate, '...' and "..." quote,
 // backslash escapes. No expansion of any kind.
 Result<std::vector<std::string>> split_words(const std::string& s);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -70,6 +71,28 @@ bool packaged_in_ingest(const ChannelConfig& ch, const GlobalConfig& g) {
          ch.output_dir.find(',') == std::string::npos;
 }
 
+// sigma-dvr over the channel's directory. Its stdin is a pipe the
+// supervisor writes the channel's segment.written events to; while it is
+// down the events are not kept: at start it indexes what the directory
+// holds that the index does not.
+StageSpec dvr_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::string& exe_dir,
+                    const std::string& events, const std::map<std::string, std::string>& vars) {
+  StageSpec s;
+  s.id = ch.name + "/dvr";
+  s.channel = ch.name;
+  s.stage = "dvr";
+  s.argv = {tool_path(g, exe_dir, "sigma-dvr"), "run", "--dir", ch.output_dir, "--channel", ch.name,
+            "--events-in", "-"};
+  if (!ch.archive.empty()) s.argv.insert(s.argv.end(), {"--retain", ch.archive});
+  if (!ch.archive_max.empty()) s.argv.insert(s.argv.end(), {"--max-bytes", ch.archive_max});
+  s.stdin_events = true;
+  s.events_file = events;
+  auto v = vars;
+  v["output"] = ch.output_dir;
+  apply_override(s, ch.stages, v);
+  return s;
+}
+
 }  // namespace
 
 std::vector<std::string> Plan::all_fifos() const {
@@ -103,6 +126,7 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
       if (packaged_in_ingest(ch, g)) {
         line += "=" + ch.output_dir + ",mode=" + ch.mode;
         if (ch.dvr_window_s > 0) line += ",window=" + window_segments(ch);
+        if (ch.archived()) line += ",keep";
       }
       if (ch.record && !g.record_dir.empty()) line += ",record=" + g.record_dir;
       if (line != ch.name) s.reload_text += line + "\n";
@@ -131,17 +155,18 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     cp.name = ch.name;
     cp.dir = g.run_dir + "/" + ch.name;
     cp.output_dir = ch.output_dir;
+    std::string events = ch.events.empty() ? g.events : ch.events;
+    auto vars = gvars;
+    vars.insert({{"channel", ch.name}, {"out_dir", ch.output_dir}, {"mode", ch.mode}});
     if (packaged_in_ingest(ch, g)) {
-      // The channel is up when the shared ingest is.
+      // The channel is up when the shared ingest is (and its archive).
       cp.stages.push_back(plan.shared.front());
+      if (ch.archived()) cp.stages.push_back(dvr_stage(ch, g, exe_dir, events, vars));
       plan.channels.push_back(std::move(cp));
       continue;
     }
     std::string source_fifo = cp.dir + "/source.ts";
     cp.fifos.push_back(source_fifo);
-    std::string events = ch.events.empty() ? g.events : ch.events;
-    auto vars = gvars;
-    vars.insert({{"channel", ch.name}, {"out_dir", ch.output_dir}, {"mode", ch.mode}});
 
     if (ch.input_kind != InputKind::kPublish) {
       StageSpec s;
@@ -199,12 +224,16 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
               "--mode", ch.mode, "--channel", ch.name};
     // The packager counts its window in segments of its mode's length.
     if (ch.dvr_window_s > 0) s.argv.insert(s.argv.end(), {"--window", window_segments(ch)});
+    // What leaves the window stays for sigma-dvr, which deletes it by
+    // retention.
+    if (ch.archived()) s.argv.push_back("--keep");
     s.events_file = events;
     auto v = vars;
     v["input"] = package_in;
     v["output"] = ch.output_dir;
     apply_override(s, ch.stages, v);
     cp.stages.push_back(std::move(s));
+    if (ch.archived()) cp.stages.push_back(dvr_stage(ch, g, exe_dir, events, vars));
     plan.channels.push_back(std::move(cp));
   }
   return plan;
@@ -228,8 +257,22 @@ std::string render_shell(const Plan& plan) {
     // In a shell nobody reads a ready fd and events go straight to their
     // file: a hand-written {ready_fd}/{events_fd} points at stderr.
     std::map<std::string, std::string> fds = {{"ready_fd", "2"}, {"events_fd", "2"}};
+    std::vector<std::string> argv = s.argv;
+    if (s.stdin_events) {
+      // No supervisor forwards events to a shell's sigma-dvr: it follows
+      // the file the channel's events go to instead.
+      bool file = !s.events_file.empty() && s.events_file != "-" && s.events_file.rfind("fd:", 0) != 0;
+      auto it = std::find(argv.begin(), argv.end(), "--events-in");
+      if (!s.custom && file && it != argv.end() && it + 1 != argv.end() && *(it + 1) == "-") {
+        *(it + 1) = s.events_file;
+        o << "# sigma-supervisor writes the segment.written events to its stdin; here it follows the events file\n";
+      } else {
+        o << "# sigma-supervisor writes the segment.written events to its stdin; here (no events file) it\n"
+             "# indexes what the directory holds when it starts\n";
+      }
+    }
     std::string line;
-    for (auto& w : s.argv) line += (line.empty() ? "" : " ") + shell_quote(substitute(w, fds));
+    for (auto& w : argv) line += (line.empty() ? "" : " ") + shell_quote(substitute(w, fds));
     if (!s.custom && s.events_pipe && !s.events_file.empty()) line += " --events " + shell_quote(s.events_file);
     line += " </dev/null";
     if (!s.stdin_fifo.empty()) line.replace(line.size() - 10, 10, " <" + shell_quote(s.stdin_fifo));

@@ -2,7 +2,8 @@
 // From a Config to the processes and FIFOs it implies: one shared
 // sigma-ingest (when a channel takes published input; which channels it
 // packages or records is in its --channels file), sigma-origin, and
-// per channel [source] -> FIFO -> [sigma-transcode] -> FIFO -> sigma-package.
+// per channel [source] -> FIFO -> [sigma-transcode] -> FIFO -> sigma-package,
+// and sigma-dvr beside them when the channel has an archive.
 // The same plan is what the supervisor runs and what --dry-run prints as
 // shell commands a user can paste.
 #include <string>
@@ -19,7 +20,7 @@ inline constexpr int kChildEventsFd = 4;
 struct StageSpec {
   std::string id;       // "ingest", "origin", "<channel>/package", ...
   std::string channel;  // empty for the shared stages
-  std::string stage;    // ingest, origin, source, transcode, package
+  std::string stage;    // ingest, origin, source, transcode, package, dvr
   std::vector<std::string> argv;
   std::string stdin_fifo;   // empty: /dev/null
   std::string stdout_fifo;  // empty: the supervisor's stdout is not shared; /dev/null
@@ -27,6 +28,9 @@ struct StageSpec {
   bool notify_ready = true;   // passes --ready-fd 3; else ready once spawned
   bool events_pipe = true;    // passes --events fd:4 (read by the supervisor)
   std::string events_file;    // where those events end up (dry-run shows this)
+  // Its stdin is a pipe the supervisor writes the channel's segment.written
+  // events to (the dvr stage: sigma-dvr run --events-in -).
+  bool stdin_events = false;
   // A file the stage reads at start and again on SIGHUP (the shared
   // ingest's channel routes): the supervisor writes reload_text there, and
   // a change to it is a SIGHUP, not a restart.
@@ -35,7 +39,7 @@ struct StageSpec {
 
   bool same_as(const StageSpec& o) const {
     return argv == o.argv && custom == o.custom && stdin_fifo == o.stdin_fifo && stdout_fifo == o.stdout_fifo &&
-           notify_ready == o.notify_ready && events_pipe == o.events_pipe;
+           notify_ready == o.notify_ready && events_pipe == o.events_pipe && stdin_events == o.stdin_events;
   }
 };
 

@@ -119,6 +119,16 @@ Status make_pipe(int& read_end, int& write_end) {
   return {};
 }
 
+Status make_events_stdin(int& read_end, int& write_end) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe", errno);
+  fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+  fcntl(p[1], F_SETPIPE_SZ, kFifoBufferBytes);  // best effort
+  read_end = p[0];
+  write_end = p[1];
+  return {};
+}
+
 Status ensure_fifo(const std::string& path) {
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {

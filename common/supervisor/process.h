@@ -30,6 +30,10 @@ void signal_group(pid_t pgid, int sig);
 
 // pipe2 with O_CLOEXEC on both ends; the read end non-blocking.
 Status make_pipe(int& read_end, int& write_end);
+// A stage's stdin fed by the supervisor: the read end blocking (the
+// child's), the write end non-blocking (never stalls the loop), the pipe
+// grown to absorb a slow moment of the reader.
+Status make_events_stdin(int& read_end, int& write_end);
 
 // Creates path as a FIFO (0600) unless one is there already.
 Status ensure_fifo(const std::string& path);

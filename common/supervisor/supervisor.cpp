@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 
@@ -163,6 +164,7 @@ void Supervisor::spawn(StageRuntime& s) {
     auto fd = open_fifo_reader(s.spec.stdin_fifo);
     if (fd) fds.in = *fd; else st = fd.status();
   }
+  if (st.is_ok() && s.spec.stdin_events && fds.in < 0) st = make_events_stdin(fds.in, s.stdin_wr);
   fds.ready = ready_w;
   fds.events = events_w;
   Result<pid_t> pid = st.is_ok() ? spawn_child(child_argv(s.spec), fds) : Result<pid_t>(st);
@@ -195,6 +197,7 @@ void Supervisor::spawn(StageRuntime& s) {
 void Supervisor::close_stage_fds(StageRuntime& s) {
   close_fd(s.ready_rd);
   close_fd(s.events_rd);
+  close_fd(s.stdin_wr);
   s.events_buf.clear();
 }
 
@@ -266,7 +269,41 @@ void Supervisor::on_stage_event(StageRuntime& s, const std::string& line) {
       while (!ch->recent_bytes.empty() && ch->recent_bytes.front().first < now - 30'000)
         ch->recent_bytes.erase(ch->recent_bytes.begin());
     }
+    if (s.spec.stage != "dvr") {
+      j["channel"] = channel;
+      forward_to_archive(*ch, std::move(j));
+    }
   }
+}
+
+void Supervisor::forward_to_archive(ChannelRuntime& ch, nlohmann::json event) {
+  StageRuntime* dvr = nullptr;
+  for (auto& spec : ch.plan.stages)
+    if (spec.stdin_events) {
+      auto it = stages_.find(spec.id);
+      if (it != stages_.end()) dvr = it->second.get();
+    }
+  if (!dvr) return;
+  if (dvr->stdin_wr < 0) {
+    ++dvr->while_down;
+    return;
+  }
+  std::string line = event.dump() + "\n";
+  // A write of at most PIPE_BUF bytes to a non-blocking pipe is whole or
+  // EAGAIN: the stage never sees half a line. The supervisor never waits
+  // on it: a full pipe loses the event, which the stage's next start
+  // recovers from the directory.
+  ssize_t n = line.size() <= PIPE_BUF ? ::write(dvr->stdin_wr, line.data(), line.size()) : -1;
+  if (n == static_cast<ssize_t>(line.size())) {
+    ++dvr->forwarded;
+    return;
+  }
+  if (dvr->dropped++ % 100 == 0)
+    spdlog::warn("{}: {} ({} dropped so far; its next start indexes them from the directory)", dvr->spec.id,
+                 n < 0 && errno == EAGAIN ? "not keeping up, segment.written event dropped"
+                 : line.size() > PIPE_BUF ? "segment.written event too long to forward, dropped"
+                                          : std::string("event pipe: ") + std::strerror(errno),
+                 dvr->dropped);
 }
 
 void Supervisor::on_reaped(pid_t pid, int wstatus) {

@@ -50,6 +50,12 @@ struct StageRuntime {
   int ready_rd = -1;
   int events_rd = -1;
   std::string events_buf;
+  // stdin_events: the write end of the stage's stdin (non-blocking), and
+  // what became of the events meant for it.
+  int stdin_wr = -1;
+  int64_t forwarded = 0;
+  int64_t dropped = 0;      // the pipe was full
+  int64_t while_down = 0;   // no process to take them (its start indexes them)
   int64_t timer_at = 0;  // monotonic ms; 0 = none
   int64_t spawned_at = 0;
   int spawns = 0;
@@ -94,6 +100,7 @@ class Supervisor {
   void handle_signals();
   void begin_stop();
   void on_stage_event(StageRuntime& s, const std::string& line);
+  void forward_to_archive(ChannelRuntime& ch, nlohmann::json event);
   ChannelRuntime* channel_of(const StageRuntime& s);
   nlohmann::json status_json() const;
   std::vector<std::string> unhealthy_reasons() const;

@@ -22,6 +22,8 @@ nlohmann::json stage_json(const StageRuntime& s, int64_t now) {
                       {"last_exit", s.last_exit.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_exit)}};
   if (!s.failure.empty() && s.state == StageState::kFailed) j["failure"] = s.failure;
   if (s.state == StageState::kBackoff && s.timer_at > 0) j["restart_in_s"] = (s.timer_at - now) / 1000.0;
+  if (s.spec.stdin_events)
+    j["events_in"] = {{"forwarded", s.forwarded}, {"dropped", s.dropped}, {"while_down", s.while_down}};
   return j;
 }
 

@@ -43,6 +43,19 @@ TEST(ChannelsFile, DescribeChangesWithTheOutputOnly) {
   EXPECT_NE(one->record_dir("a", ""), same->record_dir("a", ""));
 }
 
+// keep: the packager keeps what leaves the window (sigma-supervisor's
+// archive); turning it on or off is an output change.
+TEST(ChannelsFile, KeepIsAnOutputSetting) {
+  auto plain = cli().with_file("a=/o/a,mode=low\n", "f");
+  auto kept = cli().with_file("a=/o/a,mode=low,keep\nb=/o/b,keep=no\n", "f");
+  ASSERT_TRUE(plain.is_ok() && kept.is_ok());
+  EXPECT_FALSE(plain->for_channel("a")->keep);
+  EXPECT_TRUE(kept->for_channel("a")->keep);
+  EXPECT_FALSE(kept->for_channel("b")->keep);
+  EXPECT_NE(plain->describe("a"), kept->describe("a"));
+  EXPECT_FALSE(cli().with_file("a=/o/a,keep=maybe\n", "f").is_ok());
+}
+
 TEST(ChannelsFile, BadLinesNameTheFileAndLine) {
   for (const char* bad : {"a=/x,mode=fast\n", "ok=/x\n../a=/x\n", "a,mode=low\n", "a,record=\n", "a=/x\na=/y\n",
                           "cli=/again\n", "a=/x,colour=red\n"}) {

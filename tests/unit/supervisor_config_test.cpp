@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "supervisor/config.h"
 #include "supervisor/plan.h"
 
@@ -248,4 +250,115 @@ ladder = 720p
   Plan with_srt = make_plan(*srt, "");
   EXPECT_EQ(with_srt.channels[0].stages.back().stage, "package");  // SRT may publish it
   EXPECT_EQ(with_srt.shared[0].reload_text, "");
+}
+
+// The archive keys: validated like the others, turned into sigma-dvr's
+// own forms (it parses them again), and each one alone turns it on.
+TEST(SupervisorConfig, ArchiveKeys) {
+  EXPECT_EQ(*parse_duration_ms("7d"), 7 * 86'400'000LL);
+  EXPECT_EQ(*parse_size_bytes("100G"), 100LL << 30);
+  EXPECT_EQ(*parse_size_bytes("500M"), 500LL << 20);
+  EXPECT_EQ(*parse_size_bytes("4096"), 4096);
+  EXPECT_FALSE(parse_size_bytes("-1").is_ok());
+  EXPECT_FALSE(parse_size_bytes("10GB").is_ok());
+  EXPECT_FALSE(parse_size_bytes("99999999999T").is_ok());
+
+  auto cfg = parse_config("[channel a]\ninput = pull x.ts\narchive = 168h\narchive_max = 1024M\n"
+                          "[channel b]\ninput = pull y.ts\narchive_max = 2048\n[channel c]\ninput = pull z.ts\ndvr = 2h\n",
+                          "t.conf");
+  ASSERT_TRUE(cfg.is_ok()) << cfg.status().message();
+  EXPECT_EQ(cfg->channels[0].archive, "7d");
+  EXPECT_EQ(cfg->channels[0].archive_max, "1G");
+  EXPECT_EQ(cfg->channels[0].archive_max_bytes, 1LL << 30);
+  EXPECT_TRUE(cfg->channels[1].archived());
+  EXPECT_EQ(cfg->channels[1].archive_max, "2K");
+  EXPECT_TRUE(cfg->channels[1].archive.empty());
+  EXPECT_FALSE(cfg->channels[2].archived());  // a DVR window alone is no archive
+
+  expect_error("[channel a]\ninput = pull x\narchive = banana\n", "3", "archive: expected how long");
+  expect_error("[channel a]\ninput = pull x\narchive_max = -1\n", "3", "archive_max: expected the most");
+  expect_error("[channel a]\ninput = pull x\narchive = 0\n", "3", "archive: expected");
+  expect_error("[channel a]\ninput = pull x\narchive = 1500ms\n", "3", "archive: expected");
+  // Shorter than the live window: the archive would delete what it lists.
+  expect_error("[channel a]\ninput = pull x\narchive = 1h\ndvr = 2h\n", "3", "shorter than the channel's dvr window");
+  expect_error("[channel a]\ninput = pull x\narchive = 30s\n", "3", "shorter than a minute");
+  expect_error("[channel a]\ninput = pull x\ndvr.banana = x\n", "3", "expected dvr.args or dvr.command");
+}
+
+TEST(SupervisorPlan, ArchiveAddsTheDvrStage) {
+  const char* base = R"([global]
+run_dir = /r
+out_root = /o
+origin = off
+events = /log/events.ndjson
+[channel a]
+input = publish
+mode = low
+dvr = 2h
+archive = 7d
+archive_max = 100G
+[channel b]
+input = pull x.ts
+mode = low
+archive = 1h
+[channel c]
+input = pull y.ts
+dvr = 2h
+[channel d]
+input = publish
+)";
+  auto cfg = parse_config(base, "t.conf");
+  ASSERT_TRUE(cfg.is_ok()) << cfg.status().message();
+  Plan plan = make_plan(*cfg, "");
+  // Packaged in the ingest: its channel line keeps the segments.
+  EXPECT_EQ(plan.shared[0].reload_text, "a=/o/a,mode=low,window=7200,keep\nd=/o/d,mode=low\n");
+  const ChannelPlan& a = plan.channels[0];
+  ASSERT_EQ(a.stages.size(), 2u);
+  EXPECT_EQ(a.stages[0].id, "ingest");
+  const StageSpec& dvr = a.stages[1];
+  EXPECT_EQ(dvr.id, "a/dvr");
+  EXPECT_EQ(dvr.stage, "dvr");
+  EXPECT_TRUE(dvr.stdin_events);
+  EXPECT_TRUE(dvr.stdin_fifo.empty());
+  EXPECT_EQ(child_argv(dvr),
+            (std::vector<std::string>{"sigma-dvr", "run", "--dir", "/o/a", "--channel", "a", "--events-in", "-",
+                                      "--retain", "7d", "--max-bytes", "100G", "--ready-fd", "3", "--events",
+                                      "fd:4"}));
+  // Its own sigma-package: --keep, then the dvr stage after it.
+  const ChannelPlan& b = plan.channels[1];
+  ASSERT_EQ(b.stages.size(), 3u);
+  EXPECT_EQ(b.stages[1].argv.back(), "--keep");
+  EXPECT_EQ(b.stages[2].argv, (std::vector<std::string>{"sigma-dvr", "run", "--dir", "/o/b", "--channel", "b",
+                                                        "--events-in", "-", "--retain", "1h"}));
+  // No archive: no --keep and no sigma-dvr, whatever the window.
+  for (size_t i : {2u, 3u}) {
+    for (auto& st : plan.channels[i].stages) {
+      EXPECT_NE(st.stage, "dvr") << plan.channels[i].name;
+      EXPECT_EQ(std::count(st.argv.begin(), st.argv.end(), "--keep"), 0) << plan.channels[i].name;
+    }
+  }
+  // The dry run's sigma-dvr follows the events file (no supervisor to
+  // forward them).
+  std::string sh = render_shell(plan);
+  EXPECT_NE(sh.find("sigma-dvr run --dir /o/b --channel b --events-in /log/events.ndjson --retain 1h "
+                    "--events /log/events.ndjson </dev/null >/dev/null &"),
+            std::string::npos)
+      << sh;
+
+  // Changing the retention changes the dvr stage only; removing the
+  // archive changes the packager (no --keep) and drops the stage.
+  std::string text = base;
+  auto shorter = parse_config(text.replace(text.find("archive = 1h"), 12, "archive = 2h"), "t.conf");
+  ASSERT_TRUE(shorter.is_ok());
+  Plan p2 = make_plan(*shorter, "");
+  EXPECT_TRUE(p2.channels[1].stages[1].same_as(b.stages[1]));
+  EXPECT_FALSE(p2.channels[1].stages[2].same_as(b.stages[2]));
+  EXPECT_TRUE(p2.shared[0].same_as(plan.shared[0]));
+  text = base;
+  auto none = parse_config(text.replace(text.find("archive = 1h"), 12, "# no archive"), "t.conf");
+  ASSERT_TRUE(none.is_ok());
+  Plan p3 = make_plan(*none, "");
+  ASSERT_EQ(p3.channels[1].stages.size(), 2u);
+  EXPECT_FALSE(p3.channels[1].stages[1].same_as(b.stages[1]));
+  EXPECT_TRUE(p3.channels[0].stages[1].same_as(dvr));  // channel a untouched
 }
