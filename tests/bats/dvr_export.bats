@@ -6,14 +6,26 @@
 # browser plays the file to its end.
 load helpers
 
-# One channel for the whole file (it takes real time to make): 24 s from a
-# first publisher, a 1 s break, 10 s from a second one.
+# Channels for the whole file (they take real time to make, so they are
+# made side by side): demo, 24 s from a first publisher, a 1 s break, 10 s
+# from a second one; bf, 16 s of B-frames with 1 s GOPs in normal mode's
+# 4 s segments; ul, 20 s of ultra-low with the audio muxed in the variant.
 setup_file() {
   export ROOT=$BATS_FILE_TMPDIR/root
   export CH=$ROOT/demo
   export EV=$BATS_FILE_TMPDIR/events.ndjson
-  local ts fifo pkg
+  local ts bf ul fifo pkg others
   ts=$(make_ts dvr-g2-24 24 -g 60 -keyint_min 60)
+  bf=$(make_ts dvr-bf-16 16 -bf 2)
+  ul=$(make_ts t20 20)
+  ffmpeg -nostdin -loglevel error -re -i "$bf" -c copy -f mpegts - |
+    sigma-package -o "$ROOT/bf" --mode normal --window 3 --keep --events "$BATS_FILE_TMPDIR/bf.ndjson" \
+      --log-level warn 2>"$BATS_FILE_TMPDIR/bf.log" &
+  others=$!
+  ffmpeg -nostdin -loglevel error -re -i "$ul" -c copy -f mpegts - |
+    sigma-package -o "$ROOT/ul" --mode ultra-low --segment-duration 1 --window 3 --keep \
+      --events "$BATS_FILE_TMPDIR/ul.ndjson" --log-level warn 2>"$BATS_FILE_TMPDIR/ul.log" &
+  others="$others $!"
   fifo=$BATS_FILE_TMPDIR/in.fifo
   mkfifo "$fifo"
   sigma-package -i "$fifo" -o "$CH" --mode low --segment-duration 1 --window 3 --keep --channel demo \
@@ -24,7 +36,11 @@ setup_file() {
   ffmpeg -nostdin -loglevel error -re -t 10 -i "$ts" -c copy -f mpegts -y "$fifo"
   kill -TERM "$pkg"
   wait "$pkg"
+  # shellcheck disable=SC2086
+  wait $others
   index_channel "$CH" "$EV"
+  index_channel "$ROOT/bf" "$BATS_FILE_TMPDIR/bf.ndjson"
+  index_channel "$ROOT/ul" "$BATS_FILE_TMPDIR/ul.ndjson"
 }
 
 # index_channel DIR EVENTS: sigma-dvr run over the events until every
@@ -143,10 +159,7 @@ check_clip() {
 }
 
 @test "B-frames and 1 s GOPs in 4 s segments: cut at the keyframe inside the segment, in sync" {
-  local ts dir=$T/nb ev=$T/nb.ndjson
-  ts=$(make_ts dvr-bf-16 16 -bf 2)
-  sigma-package -i "$ts" -o "$dir" --mode normal --window 3 --keep --events "$ev" --log-level warn
-  index_channel "$dir" "$ev"
+  local dir=$ROOT/bf ev=$BATS_FILE_TMPDIR/bf.ndjson
   s=$(jq -r 'select(.type == "segment.written" and .track == "v0") | .pdt_ms' "$ev" | head -1)
   # FROM between 5.2 and 6.2 s in: the keyframe at 5 or 6 s, inside the
   # second 4 s segment (a cut at the segment's start, 4 s, would give 9.2 s
@@ -163,12 +176,8 @@ check_clip() {
 }
 
 @test "ultra-low with the audio muxed in the variant: parts read, both tracks exported" {
-  local ts dir=$T/ul ev=$T/ul.ndjson
-  ts=$(make_ts t20 20)
-  sigma-package -i "$ts" -o "$dir" --mode ultra-low --segment-duration 1 --window 3 --keep --events "$ev" \
-    --log-level warn
+  local dir=$ROOT/ul ev=$BATS_FILE_TMPDIR/ul.ndjson
   ! grep -q 'TYPE=AUDIO' "$dir/master.m3u8"
-  index_channel "$dir" "$ev"
   s=$(jq -r 'select(.type == "segment.written" and .track == "v0") | .pdt_ms' "$ev" | head -1)
   run sigma-dvr export "$dir" --from "$(((s + 999) / 1000 + 2))" --duration 12 -o "$T/ul.mp4"
   echo "$output"
