@@ -54,6 +54,8 @@ std::string render(const MediaPlaylist& p) {
     if (ll->can_skip_until > 0) out += ",CAN-SKIP-UNTIL=" + format_decimal(ll->can_skip_until, 3, true);
     out += ",PART-HOLD-BACK=" + format_decimal(ll->part_hold_back, 5, true) + '\n';
     out += "#EXT-X-PART-INF:PART-TARGET=" + format_decimal(ll->part_target, 5, true) + '\n';
+  } else if (p.can_skip_until > 0) {
+    out += "#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=" + format_decimal(p.can_skip_until, 3, true) + '\n';
   }
   out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(p.media_sequence()) + '\n';
   if (p.discontinuity_sequence > 0)

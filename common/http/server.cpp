@@ -64,6 +64,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
     asio::dispatch(strand_, [self = shared_from_this(), ex, res] { self->do_write(ex, res); });
   }
 
+  void write_stream(const std::shared_ptr<Exchange>& ex, std::shared_ptr<Response> res,
+                    std::shared_ptr<BodyStream> body) {
+    asio::dispatch(strand_, [self = shared_from_this(), ex, res, body] {
+      self->held_.reset();
+      self->shared_->writes.fetch_add(1);
+      auto head = std::make_shared<const std::string>(serialize_header(*res));
+      auto total = std::make_shared<uint64_t>(0);
+      self->stream_.expires_after(self->shared_->opts.write_timeout);
+      asio::async_write(self->stream_, asio::buffer(*head),
+                        [self, ex, res, body, head, total](beast::error_code ec, size_t) {
+                          if (ec) return self->stream_done(ec, *ex, *res, body, *total);
+                          self->pump(ex, res, body, total);
+                        });
+    });
+  }
+
   void write_wire(const std::shared_ptr<Exchange>& ex, std::shared_ptr<const std::string> wire, int status,
                   uint64_t bytes) {
     asio::dispatch(strand_, [self = shared_from_this(), ex, wire = std::move(wire), status, bytes] {
@@ -202,6 +218,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
     done(beast::error_code());
   }
 
+  // The next chunk of a streamed body, written when the producer has it.
+  void pump(const std::shared_ptr<Exchange>& ex, const std::shared_ptr<Response>& res,
+            const std::shared_ptr<BodyStream>& body, const std::shared_ptr<uint64_t>& total) {
+    stream_.expires_never();  // waiting for the producer is not the client's fault
+    body->next([self = shared_from_this(), ex, res, body, total](std::optional<std::string> chunk, bool ok) {
+      asio::dispatch(self->strand_, [self, ex, res, body, total, chunk = std::move(chunk), ok]() mutable {
+        if (!chunk) {
+          return self->stream_done(ok ? beast::error_code() : beast::error_code(bhttp::error::short_read), *ex, *res,
+                                   body, *total);
+        }
+        auto data = std::make_shared<std::string>(std::move(*chunk));
+        self->stream_.expires_after(self->shared_->opts.write_timeout);
+        asio::async_write(self->stream_, asio::buffer(*data),
+                          [self, ex, res, body, total, data](beast::error_code ec, size_t n) {
+                            *total += n;
+                            if (ec) return self->stream_done(ec, *ex, *res, body, *total);
+                            self->pump(ex, res, body, total);
+                          });
+      });
+    });
+  }
+
+  void stream_done(beast::error_code ec, const Exchange& ex, const Response& res,
+                   const std::shared_ptr<BodyStream>& body, uint64_t bytes) {
+    if (ec) body->cancel();
+    shared_->writes.fetch_sub(1);
+    after_write(ec, ex, res.result_int(), bytes, res.keep_alive());
+  }
+
   void wire_written(beast::error_code ec, const Exchange& ex, int status, uint64_t bytes) {
     shared_->writes.fetch_sub(1);
     after_write(ec, ex, status, bytes, ex.req_.keep_alive());
@@ -317,6 +362,16 @@ std::string serialize_header(const Response& res) {
 void Exchange::on_hangup(std::function<void()> f) {
   hangup_ = std::move(f);
   conn_->watch_hangup(shared_from_this());
+}
+
+void Exchange::send_stream(Response res, std::shared_ptr<BodyStream> body) {
+  if (sent_.exchange(true)) {
+    body->cancel();
+    return;
+  }
+  res.version(11);
+  res.keep_alive(req_.keep_alive());
+  conn_->write_stream(shared_from_this(), std::make_shared<Response>(std::move(res)), std::move(body));
 }
 
 void Exchange::send_wire(std::shared_ptr<const std::string> wire, int status, uint64_t body_bytes) {

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "http/access_log.h"
 #include "http/body.h"
+#include "http/body_stream.h"
 
 namespace sigma::http {
 
@@ -34,6 +35,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // Sends bytes already serialized (status line, headers, body): one
   // response shared by thousands of held requests is built once.
   void send_wire(std::shared_ptr<const std::string> wire, int status, uint64_t body_bytes);
+  // Sends the header of res (its Content-Length set by the caller) and then
+  // the chunks another thread pushes into body, as they come. A write error
+  // or a stop cancels body, so its producer stops.
+  void send_stream(Response res, std::shared_ptr<BodyStream> body);
   bool sent() const { return sent_.load(); }
   // While the response is due, watches the connection for the client going
   // away (EOF or error; a half-close counts as gone, as in nginx). If it

@@ -13,6 +13,7 @@
 #include "base/signals.h"
 #include "http/access_log.h"
 #include "http/server.h"
+#include "origin/catchup_service.h"
 #include "origin/dir_watcher.h"
 #include "origin/file_store.h"
 #include "origin/origin_service.h"
@@ -73,6 +74,8 @@ Status run_origin(const OriginParams& p, CommonOptions& common) {
   cfg.fresh_join = p.fresh_join;
   boost::asio::io_context ioc(p.threads);
   OriginService service(ioc, *store, web.get(), cfg);
+  CatchupService catchup(*store);
+  service.set_catchup(&catchup);
   http::ServerOptions so;
   so.write_timeout = std::chrono::seconds(p.send_timeout_s);
   http::Server server(ioc, [&service](const std::shared_ptr<http::Exchange>& ex) { service.handle(ex); }, &log, so);
@@ -104,6 +107,7 @@ Status run_origin(const OriginParams& p, CommonOptions& common) {
     watcher.stop();
     service.release_all();
     service.stop();
+    catchup.stop();
     *deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     drain_step();
   });

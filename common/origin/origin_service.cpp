@@ -8,6 +8,8 @@
 #include "http/mime.h"
 #include "http/range.h"
 #include "http/url.h"
+#include "origin/catchup_service.h"
+#include "origin/gzip.h"
 #include "origin/responses.h"
 
 namespace sigma::origin {
@@ -22,10 +24,14 @@ struct OriginService::Snapshot {
   mutable std::mutex mu;
   mutable std::shared_ptr<const std::string> delta[2];  // YES, v2
   mutable bool delta_done[2] = {false, false};
+  // The gzip forms of the whole playlist and of its deltas (no skip, YES,
+  // v2), made once per version of the file on first demand.
+  mutable std::shared_ptr<const std::string> gz[3];
+  mutable bool gz_done[3] = {false, false, false};
   // Whole GET responses (header + body) for held requests, built once and
-  // written to every waiter: no skip, YES, v2.
-  mutable std::shared_ptr<const std::string> wire[3];
-  mutable uint64_t wire_body[3] = {0, 0, 0};
+  // written to every waiter: no skip, YES, v2, then the same gzipped.
+  mutable std::shared_ptr<const std::string> wire[6];
+  mutable uint64_t wire_body[6] = {0, 0, 0, 0, 0, 0};
 };
 
 struct OriginService::Waiter {
@@ -54,6 +60,24 @@ struct OriginService::Waiter {
 };
 
 namespace {
+
+// Dot names (.dvr/ holds the archive index) are never served.
+bool has_dot_component(const std::string& rel) {
+  size_t i = 0;
+  while (i < rel.size()) {
+    if (rel[i] == '.') return true;
+    size_t slash = rel.find('/', i);
+    if (slash == std::string::npos) break;
+    i = slash + 1;
+  }
+  return false;
+}
+
+bool wants_gzip(const http::Exchange& ex) {
+  const auto& req = ex.request();
+  auto it = req.find(bhttp::field::accept_encoding);
+  return it != req.end() && accepts_gzip(it->value());
+}
 
 std::string_view cache_control_for(std::string_view rel) {
   static constexpr std::string_view kMedia[] = {".m4s", ".mp4", ".ts", ".aac", ".m4a", ".m4v", ".cmfv", ".cmfa"};
@@ -124,7 +148,7 @@ void OriginService::sweep() {
       bool head = w->ex->head();
       auto snap = w->fresh_join ? load(w->rel) : nullptr;
       if (snap && snap->index)
-        finish(w, playlist_response(*snap, w->query, head));
+        finish(w, playlist_response(*snap, w->query, head, wants_gzip(*w->ex)));
       else if (w->part)
         finish(w, text_response(bhttp::status::not_found, "part not written in time", head));
       else
@@ -184,6 +208,8 @@ void OriginService::handle(const std::shared_ptr<http::Exchange>& ex) {
   if (!target) return ex->send(text_response(bhttp::status::bad_request, "bad request target", head));
   auto rel = http::relative_path(target->path);
   if (!rel) return ex->send(text_response(bhttp::status::bad_request, "path leaves the root", head));
+  if (has_dot_component(*rel)) return ex->send(text_response(bhttp::status::not_found, "not found", head));
+  if (catchup_ && catchup_->handle(ex, *rel, *target)) return;
 
   if (rel->empty() || *rel == "index.html") return serve_web(ex, "index.html");
   if (rel->rfind("_player/", 0) == 0) return serve_web(ex, rel->substr(8));
@@ -232,11 +258,13 @@ void OriginService::serve_file(const std::shared_ptr<http::Exchange>& ex, const 
   ex->send(std::move(res));
 }
 
-Response OriginService::playlist_response(const Snapshot& snap, const BlockingQuery& q, bool head) {
+Response OriginService::playlist_response(const Snapshot& snap, const BlockingQuery& q, bool head, bool gzip) {
   Response res = base_response(bhttp::status::ok);
   res.set(bhttp::field::content_type, http::mime_type_for(".m3u8"));
+  res.set(bhttp::field::vary, "Accept-Encoding");
   const PlaylistIndex* p = snap.index.get();
   std::shared_ptr<const std::string> body = snap.data.bytes;
+  int form = 0;  // which body: whole, YES delta, v2 delta
   if (p && q.skip != BlockingQuery::Skip::kNo) {
     int k = q.skip == BlockingQuery::Skip::kV2 ? 1 : 0;
     std::lock_guard lock(snap.mu);
@@ -244,7 +272,21 @@ Response OriginService::playlist_response(const Snapshot& snap, const BlockingQu
       if (auto d = delta_playlist(*p, k == 1)) snap.delta[k] = std::make_shared<const std::string>(std::move(*d));
       snap.delta_done[k] = true;
     }
-    if (snap.delta[k]) body = snap.delta[k];
+    if (snap.delta[k]) {
+      body = snap.delta[k];
+      form = k + 1;
+    }
+  }
+  if (gzip && body->size() >= kGzipMinBytes) {
+    std::lock_guard lock(snap.mu);
+    if (!snap.gz_done[form]) {
+      if (auto z = gzip_compress(*body)) snap.gz[form] = std::make_shared<const std::string>(std::move(*z));
+      snap.gz_done[form] = true;
+    }
+    if (snap.gz[form]) {
+      body = snap.gz[form];
+      res.set(bhttp::field::content_encoding, "gzip");
+    }
   }
   if (p && q.blocking() && !p->is_master)
     res.set(bhttp::field::cache_control, blocking_cache_control(p->target_duration));
@@ -276,7 +318,7 @@ void OriginService::serve_playlist(const std::shared_ptr<http::Exchange>& ex, co
   const PlaylistIndex& p = *snap->index;
   bool fresh_join = r == Readiness::kReady && !q->blocking() && cfg_.fresh_join && !p.is_master && !p.endlist &&
                     p.part_target > 0;
-  if (r == Readiness::kReady && !fresh_join) return ex->send(playlist_response(*snap, *q, head));
+  if (r == Readiness::kReady && !fresh_join) return ex->send(playlist_response(*snap, *q, head, wants_gzip(*ex)));
   if (r == Readiness::kBadRequest)
     return ex->send(text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist", head));
   auto w = std::make_shared<Waiter>(ex, rel);
@@ -356,13 +398,14 @@ void OriginService::respond(const std::shared_ptr<Waiter>& w, const Snapshot& sn
   }
   // A fresh join's answer is the plain playlist (not cacheable as a
   // blocking one), so it does not share the blocking answers' bytes.
-  if (w->fresh_join) return w->ex->send(playlist_response(snap, w->query, w->ex->head()));
+  bool gzip = wants_gzip(*w->ex);
+  if (w->fresh_join) return w->ex->send(playlist_response(snap, w->query, w->ex->head(), gzip));
   if (readiness(*snap.index, w->until) == Readiness::kBadRequest)  // the playlist restarted (new sequence numbers)
     return w->ex->send(text_response(bhttp::status::bad_request, "_HLS_msn/_HLS_part too far beyond the playlist",
                                      w->ex->head()));
-  if (!w->simple_get) return w->ex->send(playlist_response(snap, w->query, w->ex->head()));
-  int k = static_cast<int>(w->query.skip);
-  auto [wire, body] = cached_wire(snap, k, [&] { return playlist_response(snap, w->query, false); });
+  if (!w->simple_get) return w->ex->send(playlist_response(snap, w->query, w->ex->head(), gzip));
+  int k = static_cast<int>(w->query.skip) + (gzip ? 3 : 0);
+  auto [wire, body] = cached_wire(snap, k, [&] { return playlist_response(snap, w->query, false, gzip); });
   w->ex->send_wire(std::move(wire), 200, body);
 }
 

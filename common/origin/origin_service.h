@@ -20,6 +20,8 @@
 
 namespace sigma::origin {
 
+class CatchupService;
+
 struct OriginConfig {
   // Longest hold of a blocking request; 0: three target durations of the
   // playlist (RFC 8216bis), at least 1 s, at most 30 s.
@@ -52,6 +54,8 @@ class OriginService {
   size_t held() const;
   // The server whose connections /_status counts (may stay unset).
   void set_server(const http::Server* server) { server_ = server; }
+  // Where catch-up URLs go (may stay unset: none are answered).
+  void set_catchup(CatchupService* c) { catchup_ = c; }
 
   struct Snapshot;
   struct Waiter;
@@ -77,7 +81,9 @@ class OriginService {
   void respond(const std::shared_ptr<Waiter>& w, const Snapshot& snap);
   template <class Build>
   std::pair<std::shared_ptr<const std::string>, uint64_t> cached_wire(const Snapshot& snap, int k, Build build);
-  http::Response playlist_response(const Snapshot& snap, const BlockingQuery& q, bool head);
+  // gzip: the client accepts it (the compressed form is made once per
+  // version of the playlist).
+  http::Response playlist_response(const Snapshot& snap, const BlockingQuery& q, bool head, bool gzip);
 
   boost::asio::io_context& ioc_;
   FileStore& store_;
@@ -96,6 +102,7 @@ class OriginService {
   uint64_t timed_out_ = 0;
   uint64_t hung_up_ = 0;
   const http::Server* server_ = nullptr;
+  CatchupService* catchup_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<const Snapshot>> playlists_;
   struct Hints {
     bool dirty = true;

@@ -33,6 +33,13 @@ constexpr double kAverageSlack = 0.02;
 // the end are deleted (they stopped being listed long before).
 constexpr size_t kPartGraceSegments = 12;
 
+// Normal and low playlists offer delta updates (CAN-SKIP-UNTIL) only when
+// their window is more than twice the skip boundary (a DVR window, or all
+// of an EVENT playlist): with the default windows a delta would skip a
+// few segments at most, and those playlists stay as they were.
+constexpr int kLongWindowSegments = 2 * kSkipTargets;
+bool long_window(int window) { return window == 0 || window > kLongWindowSegments; }
+
 bool differs(int64_t a, int64_t b, double slack) {
   if (a == 0 || b == 0) return a != b;
   return std::abs(static_cast<double>(a - b)) > slack * static_cast<double>(b);
@@ -58,6 +65,8 @@ HlsPublisher::HlsPublisher(PublisherParams p, std::vector<TrackInfo> tracks) : p
       ll.part_hold_back = kPartHoldBackTargets * std::stod(hls::format_decimal(p_.part_target, 5, true));
       ll.can_skip_until = kSkipTargets * p_.target_duration;
       pl.low_latency = ll;
+    } else if (long_window(p_.window)) {
+      pl.can_skip_until = kSkipTargets * p_.target_duration;
     }
     tracks_.push_back(std::move(s));
   }
@@ -71,6 +80,7 @@ Status HlsPublisher::on_target_duration(int target) {
   for (State& s : tracks_) {
     s.playlist.target_duration = target;
     if (s.playlist.low_latency) s.playlist.low_latency->can_skip_until = kSkipTargets * target;
+    else if (long_window(p_.window)) s.playlist.can_skip_until = kSkipTargets * target;
   }
   for (size_t i = 0; i < tracks_.size(); ++i) {
     const State& s = tracks_[i];

@@ -1,0 +1,255 @@
+#include "origin/catchup.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "dvr/time_spec.h"
+#include "hls/media_playlist.h"
+
+namespace sigma::origin {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool ends_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (true) {
+    size_t j = s.find(sep, i);
+    out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  return out;
+}
+
+// Whole decimal seconds (at most 12 digits: no overflow, no sign).
+std::optional<int64_t> seconds(std::string_view s) {
+  if (s.empty() || s.size() > 12) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+// Checks a range and clamps its end to now.
+Result<CatchupRequest> finish_range(CatchupRequest r, int64_t now_ms) {
+  if (r.from_ms > now_ms) return usage_error("the range starts in the future");
+  if (r.to_ms <= r.from_ms) return usage_error("the range ends before it starts (or is empty)");
+  if (r.to_ms - r.from_ms > kMaxCatchupMs)
+    return usage_error("the range is longer than " + std::to_string(kMaxCatchupMs / 3600000) + " hours");
+  r.to_ms = std::min(r.to_ms, now_ms);
+  return r;
+}
+
+// "-" is how a form (www-form-urlencoded) writes nothing, but '+' in an
+// ISO offset arrives as a space once the query is decoded.
+std::string query_time(std::string v) {
+  std::replace(v.begin(), v.end(), ' ', '+');
+  return v;
+}
+
+std::string safe_filename(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') out += c;
+  while (!out.empty() && out.front() == '.') out.erase(out.begin());
+  if (out.size() > 120) out.resize(120);
+  return out;
+}
+
+}  // namespace
+
+std::optional<Result<CatchupRequest>> parse_catchup(const std::string& rel,
+                                                    const std::map<std::string, std::string>& query,
+                                                    int64_t now_ms) {
+  auto parts = split(rel, '/');
+  if (parts.size() < 2 || parts.size() > 3) return std::nullopt;
+  for (const auto& p : parts)
+    if (p.empty()) return std::nullopt;
+  const std::string& name = parts.back();
+  CatchupRequest r;
+  r.channel = parts[0];
+  if (parts.size() == 3) {
+    r.kind = CatchupRequest::Kind::kMedia;
+    r.track = parts[1];
+  }
+  bool m3u8 = ends_with(name, ".m3u8"), mp4 = ends_with(name, ".mp4");
+
+  if (name == "archive.json" && parts.size() == 2) {
+    r.kind = CatchupRequest::Kind::kJson;
+    return Result<CatchupRequest>(r);
+  }
+  if (starts_with(name, "archive-") && (m3u8 || (mp4 && parts.size() == 2))) {
+    std::string_view mid(name);
+    mid.remove_prefix(8);
+    mid.remove_suffix(m3u8 ? 5 : 4);
+    size_t dash = mid.find('-');
+    if (dash == std::string_view::npos) return Result<CatchupRequest>(usage_error("expected archive-FROM-DURATION"));
+    auto from = seconds(mid.substr(0, dash));
+    std::string_view dur_s = mid.substr(dash + 1);
+    if (!from) return Result<CatchupRequest>(usage_error("FROM must be Unix seconds"));
+    r.from_ms = *from * 1000;
+    if (dur_s == "now") {
+      r.to_ms = now_ms;
+    } else {
+      auto dur = seconds(dur_s);
+      if (!dur) return Result<CatchupRequest>(usage_error("DURATION must be seconds or now"));
+      if (*dur == 0) return Result<CatchupRequest>(usage_error("DURATION must be more than 0"));
+      if (*dur > kMaxCatchupMs / 1000)
+        return Result<CatchupRequest>(usage_error("the range is longer than 24 hours"));
+      r.to_ms = r.from_ms + *dur * 1000;
+    }
+    if (mp4) {
+      r.kind = CatchupRequest::Kind::kMp4;
+      if (auto it = query.find("variant"); it != query.end()) r.variant = it->second;
+      auto fn = query.find("filename");
+      auto dl = query.find("download");
+      r.attachment = fn != query.end() || (dl != query.end() && dl->second != "0" && dl->second != "no");
+      r.filename = fn != query.end() ? safe_filename(fn->second) : "";
+      if (r.filename.empty()) r.filename = safe_filename(r.channel + "-" + name);
+    }
+    return finish_range(std::move(r), now_ms);
+  }
+  if (starts_with(name, "timeshift_rel-") && m3u8) {
+    std::string_view mid(name);
+    mid.remove_prefix(14);
+    mid.remove_suffix(5);
+    auto secs = seconds(mid);
+    if (!secs || *secs == 0) return Result<CatchupRequest>(usage_error("timeshift_rel-SECONDS: SECONDS must be > 0"));
+    if (*secs > kMaxCatchupMs / 1000) return Result<CatchupRequest>(usage_error("the range is longer than 24 hours"));
+    r.from_ms = now_ms - *secs * 1000;
+    r.to_ms = now_ms;
+    return finish_range(std::move(r), now_ms);
+  }
+  if (m3u8 && (query.count("start") || query.count("end"))) {
+    auto s = query.find("start");
+    if (s == query.end()) return Result<CatchupRequest>(usage_error("end without start"));
+    auto from = dvr::parse_time(query_time(s->second), now_ms);
+    if (!from) return Result<CatchupRequest>(from.status().wrap("start"));
+    r.from_ms = *from;
+    r.to_ms = now_ms;
+    if (auto e = query.find("end"); e != query.end()) {
+      auto to = dvr::parse_time(query_time(e->second), now_ms);
+      if (!to) return Result<CatchupRequest>(to.status().wrap("end"));
+      r.to_ms = *to;
+    }
+    r.query_form = true;
+    return finish_range(std::move(r), now_ms);
+  }
+  return std::nullopt;
+}
+
+std::vector<dvr::SegmentRow> select_segments(const std::vector<dvr::SegmentRow>& rows, int64_t from_ms,
+                                             int64_t to_ms) {
+  std::vector<dvr::SegmentRow> out;
+  for (const auto& r : rows) {
+    int64_t mid = r.start_ms + r.duration_ms / 2;
+    if (mid >= from_ms && mid < to_ms) out.push_back(r);
+  }
+  if (out.empty()) {
+    for (const auto& r : rows)
+      if (r.start_ms <= from_ms && r.end_ms() > from_ms) return {r};
+  }
+  return out;
+}
+
+std::vector<dvr::SegmentRow> select_aligned(const std::vector<dvr::SegmentRow>& reference,
+                                            const std::vector<dvr::SegmentRow>& rows, int64_t from_ms,
+                                            int64_t to_ms) {
+  auto ref = select_segments(reference, from_ms, to_ms);
+  if (ref.empty()) return select_segments(rows, from_ms, to_ms);
+  int64_t lo = ref.front().msn, hi = ref.back().msn;
+  std::vector<dvr::SegmentRow> out;
+  for (const auto& r : rows)
+    if (r.msn >= lo && r.msn <= hi) out.push_back(r);
+  return out;
+}
+
+std::string relative_to(const std::string& uri, const std::string& dir) {
+  if (!dir.empty() && uri.size() > dir.size() && uri.compare(0, dir.size(), dir) == 0 && uri[dir.size()] == '/')
+    return uri.substr(dir.size() + 1);
+  return dir.empty() ? uri : "../" + uri;
+}
+
+std::string vod_playlist(const std::vector<dvr::SegmentRow>& rows, const std::string& track) {
+  hls::MediaPlaylist pl;
+  pl.playlist_type = "VOD";
+  pl.ended = true;
+  int64_t longest = 0;
+  bool gaps = false, all_independent = true;
+  const dvr::SegmentRow* prev = nullptr;
+  for (const auto& r : rows) {
+    hls::Segment s;
+    s.msn = r.msn;
+    s.duration = static_cast<double>(r.duration_ms) / 1000.0;
+    s.uri = r.uri.empty() ? "gap-" + std::to_string(r.msn) + ".m4s" : relative_to(r.uri, track);
+    s.map_uri = r.init.empty() ? std::string() : relative_to(r.init, track);
+    s.gap = r.gap;
+    if (prev) {
+      // A break of the source, a hole in the archive (retention, a segment
+      // never written) or a jump in the sequence: timestamps do not follow.
+      s.discontinuity = r.discontinuity || r.msn != prev->msn + 1 ||
+                        std::llabs(r.start_ms - prev->end_ms()) > dvr::kHoleMs;
+    }
+    if (!prev || s.discontinuity) s.program_date_time_ms = r.start_ms;
+    longest = std::max(longest, r.duration_ms);
+    gaps = gaps || r.gap;
+    all_independent = all_independent && (r.independent || r.gap);
+    pl.segments.push_back(std::move(s));
+    prev = &r;
+  }
+  // EXTINF rounded must not pass the target: the longest rounded up (a
+  // millisecond of float noise aside).
+  pl.target_duration = std::max<int>(1, static_cast<int>(std::ceil(static_cast<double>(longest) / 1000.0 - 1e-3)));
+  pl.version = gaps ? 8 : 7;
+  pl.independent_segments = all_independent;
+  return hls::render(pl);
+}
+
+std::string catchup_master(std::string_view live_master, int64_t from_ms, int64_t to_ms, bool query_form) {
+  int64_t from_s = from_ms / 1000;
+  int64_t to_s = (to_ms + 999) / 1000;
+  auto rewrite = [&](std::string_view uri) -> std::string {
+    std::string u(uri.substr(0, uri.find('?')));
+    if (query_form) return u + "?start=" + std::to_string(from_s) + "&end=" + std::to_string(to_s);
+    auto slash = u.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : u.substr(0, slash + 1);
+    return dir + "archive-" + std::to_string(from_s) + "-" + std::to_string(std::max<int64_t>(1, to_s - from_s)) +
+           ".m3u8";
+  };
+  std::string out;
+  out.reserve(live_master.size() + 256);
+  size_t pos = 0;
+  while (pos < live_master.size()) {
+    size_t nl = live_master.find('\n', pos);
+    std::string_view line = live_master.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? live_master.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty() && line[0] != '#') {
+      out += rewrite(line);
+    } else if (starts_with(line, "#EXT-X-I-FRAME-STREAM-INF:")) {
+      continue;  // no I-frame playlists in the archive
+    } else if (starts_with(line, "#EXT-X-MEDIA:")) {
+      size_t u = line.find("URI=\"");
+      size_t close = u == std::string_view::npos ? u : line.find('"', u + 5);
+      if (close == std::string_view::npos) {
+        out.append(line);
+      } else {
+        out.append(line.substr(0, u + 5));
+        out += rewrite(line.substr(u + 5, close - u - 5));
+        out.append(line.substr(close));
+      }
+    } else {
+      out.append(line);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace sigma::origin

@@ -1,0 +1,98 @@
+#pragma once
+// Answers catch-up URLs (catchup.h) from each channel's archive index,
+// opened read-only, off the I/O threads: index queries and playlist
+// generation run on a small worker pool with a bounded queue (beyond it a
+// 503, never a stalled event loop), answers are kept a few seconds (a
+// range that many viewers open at once is built once), and an MP4 export
+// streams from a thread of its own through a bounded queue.
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/status.h"
+#include "dvr/index.h"
+#include "http/server.h"
+#include "http/url.h"
+#include "origin/catchup.h"
+#include "origin/file_store.h"
+
+namespace sigma::origin {
+
+struct CatchupOptions {
+  int workers = 2;           // threads for index queries and playlists
+  size_t max_queued = 64;    // requests waiting for a worker; more: 503
+  int max_exports = 4;       // MP4 downloads at once; more: 503
+  std::chrono::milliseconds cache_ttl{2000};  // answers kept this long
+  size_t cache_bytes = 64u << 20;
+};
+
+class CatchupService {
+ public:
+  CatchupService(FileStore& store, CatchupOptions opts = {});
+  ~CatchupService();  // stops and joins every thread
+  CatchupService(const CatchupService&) = delete;
+  CatchupService& operator=(const CatchupService&) = delete;
+
+  // Takes the request if it is a catch-up URL (true), answering it later
+  // from a worker; false: not one, serve it as a file.
+  bool handle(const std::shared_ptr<http::Exchange>& ex, const std::string& rel, const http::Target& t);
+  // Ends running exports and refuses new work.
+  void stop();
+
+  struct Answer;
+  struct Channel;
+
+ private:
+  bool submit(std::function<void()> job);
+  void work(const std::shared_ptr<http::Exchange>& ex, const CatchupRequest& r);
+  void serve_mp4(const std::shared_ptr<http::Exchange>& ex, const CatchupRequest& r);
+  // The channel's index (opened once, reopened when the file is replaced),
+  // or the status to answer with (404 no archive, 503 unreadable).
+  struct Opened {
+    std::shared_ptr<Channel> channel;  // its mutex guards queries on index
+    std::shared_ptr<dvr::Index> index;
+  };
+  Result<Opened> channel(const std::string& name);
+  std::shared_ptr<const Answer> cached(const std::string& key);
+  void remember(const std::string& key, std::shared_ptr<const Answer> a);
+
+  FileStore& store_;
+  CatchupOptions opts_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+
+  std::mutex channels_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Channel>> channels_;
+
+  std::mutex cache_mu_;
+  struct CacheEntry {
+    std::chrono::steady_clock::time_point expires;
+    std::shared_ptr<const Answer> answer;
+  };
+  std::unordered_map<std::string, CacheEntry> cache_;
+  size_t cache_total_ = 0;
+
+  struct Export {
+    std::thread thread;
+    std::shared_ptr<http::BodyStream> body;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::mutex exports_mu_;
+  std::list<Export> exports_;
+};
+
+}  // namespace sigma::origin
