@@ -108,7 +108,8 @@ void EventFollower::split(std::vector<std::string>& lines, bool& got) {
 Status EventFollower::read_available(std::vector<std::string>& lines, bool& got) {
   if (fd_ < 0) return {};
   char buf[kChunk];
-  for (int i = 0; i < 256; ++i) {
+  // At most 1 MiB a call: a long backlog goes through in bounded bursts.
+  for (int i = 0; i < 16; ++i) {
     ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -104,7 +104,7 @@ int64_t mtime_ms(const struct stat& st) {
 
 struct Known {
   int64_t start_ms, duration_ms;
-  std::string path;  // "" when no file (a gap)
+  std::string uri;   // channel-relative; "" when no file (a gap)
   std::string init;  // channel-relative
 };
 
@@ -142,7 +142,7 @@ Result<ReconcileResult> reconcile(Index& index, const std::string& dir) {
           continue;
         }
       }
-      known[r.msn] = {r.start_ms, r.duration_ms, r.gap ? "" : dir + "/" + r.uri, r.init};
+      known[r.msn] = {r.start_ms, r.duration_ms, r.gap ? "" : r.uri, r.init};
     }
     if (!drop.empty()) {
       spdlog::warn("index: {} row(s) of {} name files that are gone (first msn {}): dropped", drop.size(), ref.track,
@@ -196,7 +196,7 @@ Result<ReconcileResult> reconcile(Index& index, const std::string& dir) {
       r.discontinuity = s.discontinuity;
       if (auto p = probe(track_dir + "/" + f.name, dir + "/" + s.init, inits); p.is_ok()) r.independent = p->sync;
       add.push_back(r);
-      known[f.msn] = {r.start_ms, r.duration_ms, track_dir + "/" + f.name, r.init};
+      known[f.msn] = {r.start_ms, r.duration_ms, r.uri, r.init};
     }
 
     // Files no playlist lists any more: placed by their own timestamps
@@ -222,13 +222,13 @@ Result<ReconcileResult> reconcile(Index& index, const std::string& dir) {
       std::optional<int64_t> start;
       // The nearest known neighbour with a file: below first, then above.
       auto try_neighbour = [&](std::map<int64_t, Known>::const_iterator it) -> bool {
-        if (it->second.path.empty()) return false;
+        if (it->second.uri.empty()) return false;
         auto d = dts_of.find(it->first);
         int64_t nd;
         if (d != dts_of.end()) {
           nd = d->second;
         } else {
-          auto np = probe(it->second.path, dir + "/" + it->second.init, inits);
+          auto np = probe(dir + "/" + it->second.uri, dir + "/" + it->second.init, inits);
           if (!np.is_ok()) return false;
           nd = dts_of[it->first] = np->dts_ms;
         }
@@ -258,7 +258,7 @@ Result<ReconcileResult> reconcile(Index& index, const std::string& dir) {
       r.bytes = st.st_size;
       r.independent = p->sync;
       add.push_back(r);
-      known[f->msn] = {r.start_ms, r.duration_ms, path, r.init};
+      known[f->msn] = {r.start_ms, r.duration_ms, r.uri, r.init};
     }
     if (!add.empty()) {
       spdlog::info("reconcile: {} segment(s) of {} indexed late", add.size(), ref.track);

@@ -283,3 +283,42 @@ TEST(TimeSpec, DurationsAndSizes) {
   EXPECT_EQ(format_size(1536), "1.5 KiB");
   EXPECT_EQ(format_size(12), "12 B");
 }
+
+#include "dvr/playlist_scan.h"
+
+TEST(PlaylistScan, MediaPlaylistEntries) {
+  const std::string text =
+      "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:10\n"
+      "#EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-PROGRAM-DATE-TIME:2026-12-03T14:00:27.776Z\n#EXTINF:1,\nseg-10.m4s\n"
+      "#EXTINF:0.5,\nseg-11.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init-12.mp4\"\n"
+      "#EXT-X-PROGRAM-DATE-TIME:2026-12-03T14:01:00.000Z\n#EXTINF:1.001,\nseg-12.m4s\n"
+      "#EXT-X-GAP\n#EXTINF:1,\nseg-13.m4s\n"
+      "#EXT-X-PART:DURATION=0.33334,URI=\"seg-14.0.m4s\",INDEPENDENT=YES\n"
+      "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"seg-14.1.m4s\"\n";
+  MediaListing l = parse_media_playlist(text, "v0");
+  ASSERT_EQ(l.segments.size(), 4u);
+  const int64_t t0 = *parse_time("2026-12-03T14:00:27.776Z", 0);
+  EXPECT_EQ(l.segments[0].msn, 10);
+  EXPECT_EQ(l.segments[0].uri, "v0/seg-10.m4s");
+  EXPECT_EQ(l.segments[0].init, "v0/init.mp4");
+  EXPECT_EQ(*l.segments[0].pdt_ms, t0);
+  EXPECT_EQ(*l.segments[1].pdt_ms, t0 + 1000);  // carried forward by EXTINF
+  EXPECT_EQ(l.segments[1].duration_ms, 500);
+  EXPECT_FALSE(l.segments[1].discontinuity);
+  EXPECT_TRUE(l.segments[2].discontinuity);
+  EXPECT_EQ(l.segments[2].init, "v0/init-12.mp4");
+  EXPECT_EQ(l.segments[2].duration_ms, 1001);
+  EXPECT_TRUE(l.segments[3].gap);
+  EXPECT_EQ(l.segments[3].msn, 13);
+  EXPECT_EQ(l.last_init, "v0/init-12.mp4");
+}
+
+TEST(PlaylistScan, SegmentNames) {
+  EXPECT_EQ(segment_msn("seg-12.m4s"), std::optional<int64_t>(12));
+  EXPECT_EQ(segment_msn("my-seg-0.m4s"), std::optional<int64_t>(0));
+  EXPECT_FALSE(segment_msn("seg-12.3.m4s"));  // a part
+  EXPECT_FALSE(segment_msn("seg-12.m4s.tmp"));
+  EXPECT_FALSE(segment_msn("init.mp4"));
+  EXPECT_FALSE(segment_msn("seg-.m4s"));
+  EXPECT_FALSE(segment_msn("-12.m4s"));
+}
