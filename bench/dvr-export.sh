@@ -43,7 +43,7 @@ if [[ -n ${SIGMA_BENCH_KEEP:-} ]]; then ROOT=$SIGMA_BENCH_KEEP; else ROOT=$WORK/
 CH=$ROOT/bench
 mkdir -p "$ROOT"
 
-if [[ ! -s $CH/.dvr/index.sqlite || ! -f $CH/events.ndjson ]]; then
+if [[ ! -s $ROOT/bench.events.ndjson ]]; then
   rm -rf "$CH"
   mkdir -p "$CH"
   echo "packaging one hour (60 x 60 s, -c copy, faster than real time)..." >&2
@@ -53,12 +53,15 @@ if [[ ! -s $CH/.dvr/index.sqlite || ! -f $CH/events.ndjson ]]; then
   # and sigma-package stops ("non monotonically increasing dts" in its a0
   # muxer at 121.5 s; a packager bug, reported). Video is copied.
   ffmpeg -nostdin -loglevel error -y -stream_loop 59 -i "$IN" -c:v copy -c:a aac -b:a 128k -f mpegts "$WORK/hour.ts"
-  "$PKG" -i "$WORK/hour.ts" -o "$CH" --mode normal --window 0 --keep --channel bench --events "$CH/events.ndjson" \
+  "$PKG" -i "$WORK/hour.ts" -o "$CH" --mode normal --window 0 --keep --channel bench --events "$ROOT/bench.events.ndjson" \
     --log-level error
   rm -f "$WORK/hour.ts"
-  echo "  packaged in $((SECONDS - t0)) s; indexing with sigma-dvr run..." >&2
-  want=$(jq -c 'select(.type == "segment.written")' "$CH/events.ndjson" | wc -l)
-  "$DVR" run --dir "$CH" --channel bench --events-in "$CH/events.ndjson" --log-level warn &
+  echo "  packaged in $((SECONDS - t0)) s" >&2
+fi
+if [[ ! -s $CH/.dvr/index.sqlite ]]; then
+  echo "indexing with sigma-dvr run..." >&2
+  want=$(jq -c 'select(.type == "segment.written")' "$ROOT/bench.events.ndjson" | wc -l)
+  "$DVR" --log-level warn run --dir "$CH" --channel bench --events-in "$ROOT/bench.events.ndjson" &
   dvr_pid=$!
   for ((i = 0; i < 600; i++)); do
     n=$(sqlite3 "file:$CH/.dvr/index.sqlite?mode=ro" 'SELECT count(*) FROM segments' 2>/dev/null || echo 0)
@@ -109,7 +112,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 echo "reading each side once to warm the page cache..." >&2
 cat "$CH"/v0/*.m4s "$CH"/a0/*.m4s >/dev/null
 for ((r = 0; r < RUNS; r++)); do
-  run sigma "$DVR" export "$CH" --from "$FROM_S" --duration "$DUR" -o "$WORK/out.mp4" --log-level warn
+  run sigma "$DVR" --log-level warn export "$CH" --from "$FROM_S" --duration "$DUR" -o "$WORK/out.mp4" --progress none
   run ffmpeg ffmpeg -nostdin -loglevel error -y -i "$URL" -t "$DUR" -c copy -movflags +faststart "$WORK/out.mp4"
 done
 

@@ -48,7 +48,7 @@ setup_file() {
 index_channel() {
   local dir=$1 ev=$2 want n=0 pid i
   want=$(jq -c 'select(.type == "segment.written")' "$ev" | wc -l)
-  sigma-dvr run --dir "$dir" --events-in "$ev" --log-level warn 2>"$BATS_FILE_TMPDIR/dvr-run.log" &
+  sigma-dvr --log-level warn run --dir "$dir" --events-in "$ev" 2>"$BATS_FILE_TMPDIR/dvr-run.log" &
   pid=$!
   for ((i = 0; i < 100; i++)); do
     n=$(sqlite3 "file:$dir/.dvr/index.sqlite?mode=ro" 'SELECT count(*) FROM segments' 2>/dev/null || echo 0)
