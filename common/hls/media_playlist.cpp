@@ -55,7 +55,10 @@ std::string render(const MediaPlaylist& p) {
     out += ",PART-HOLD-BACK=" + format_decimal(ll->part_hold_back, 5, true) + '\n';
     out += "#EXT-X-PART-INF:PART-TARGET=" + format_decimal(ll->part_target, 5, true) + '\n';
   } else if (p.can_skip_until > 0) {
-    out += "#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=" + format_decimal(p.can_skip_until, 3, true) + '\n';
+    // CAN-BLOCK-RELOAD too: the origin holds _HLS_msn on any playlist, and
+    // strict parsers (hls-parser) refuse a SERVER-CONTROL without it.
+    out += "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=" + format_decimal(p.can_skip_until, 3, true) +
+           '\n';
   }
   out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(p.media_sequence()) + '\n';
   if (p.discontinuity_sequence > 0)

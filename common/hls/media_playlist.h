@@ -58,9 +58,10 @@ struct MediaPlaylist {
   std::deque<Segment> segments;  // oldest first; media sequence = front().msn
   int64_t next_msn = 0;          // media sequence when segments is empty
   bool ended = false;            // EXT-X-ENDLIST
-  // Without low_latency: EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL, so that a
-  // long DVR window can be reloaded as a delta update (the origin cuts it);
-  // 0: no SERVER-CONTROL tag. With low_latency, its own figure is used.
+  // Without low_latency: EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,
+  // CAN-SKIP-UNTIL, so that a long DVR window can be reloaded as a delta
+  // update (the origin cuts it and holds blocking reloads); 0: no
+  // SERVER-CONTROL tag. With low_latency, its own figure is used.
   double can_skip_until = 0;
   std::optional<LowLatency> low_latency;
 

@@ -244,7 +244,7 @@ TEST(LongWindow, DeltaOfANonLowLatencyPlaylist) {
     pl.segments.push_back(seg);
   }
   std::string text = hls::render(pl);
-  EXPECT_NE(text.find("#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=6\n"), std::string::npos);
+  EXPECT_NE(text.find("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=6\n"), std::string::npos);
   auto index = parse_playlist(text);
   EXPECT_EQ(index.can_skip_until, 6);
   auto delta = delta_playlist(index, false);
