@@ -38,7 +38,15 @@ std::string pad(std::string s, size_t w) {
 }
 
 // "1h2m3s" for seconds as a double (the JSON's duration_s).
-std::string dur(double seconds) { return format_duration(static_cast<int64_t>(std::llround(seconds * 1000))); }
+// Under a minute with a tenth ("20.5s"), else whole seconds ("1h2m3s").
+std::string dur(double seconds) {
+  if (seconds < 60) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+    return buf;
+  }
+  return format_duration(std::llround(seconds) * 1000);
+}
 
 void print_ranges(const nlohmann::json& ranges, const char* indent) {
   const nlohmann::json* prev = nullptr;

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS segments(
 CREATE INDEX IF NOT EXISTS segments_by_time ON segments(track, start_ms);
 CREATE INDEX IF NOT EXISTS segments_by_age ON segments(start_ms);
 CREATE INDEX IF NOT EXISTS segments_by_init ON segments(init);
+CREATE INDEX IF NOT EXISTS segments_by_duration ON segments(track, duration_ms);
 CREATE TABLE IF NOT EXISTS keeps(name TEXT PRIMARY KEY, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,
   created_ms INTEGER NOT NULL);
 )SQL";
@@ -396,7 +397,7 @@ Result<std::vector<SegmentRow>> Index::segments(const std::string& track, int64_
   // The lower bound on start_ms (from minus the track's longest segment)
   // lets segments_by_time narrow the scan at both ends.
   SIGMA_ASSIGN_OR_RETURN(int64_t longest,
-                         impl_->scalar("SELECT coalesce(max(duration_ms), 0) FROM segments WHERE track = ?1",
+                         impl_->scalar("SELECT max(duration_ms) FROM segments WHERE track = ?1",  // NULL reads as 0
                                        [&](Use& u) { u.bind(1, track); }));
   return impl_->rows(std::string("SELECT ") + kSegmentColumns +
                          " FROM segments WHERE track = ?1 AND start_ms < ?3 AND start_ms >= ?4"

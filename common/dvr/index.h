@@ -24,6 +24,7 @@
 //   INDEX segments_by_time ON segments(track, start_ms)
 //   INDEX segments_by_age ON segments(start_ms)
 //   INDEX segments_by_init ON segments(init)
+//   INDEX segments_by_duration ON segments(track, duration_ms)   -- the longest, for segments()
 //   keeps(name TEXT PRIMARY KEY, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,
 //         created_ms INTEGER NOT NULL)
 #include <cstdint>
