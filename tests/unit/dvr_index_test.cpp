@@ -322,3 +322,81 @@ TEST(PlaylistScan, SegmentNames) {
   EXPECT_FALSE(segment_msn("seg-.m4s"));
   EXPECT_FALSE(segment_msn("-12.m4s"));
 }
+
+#include "dvr/archiver.h"
+
+namespace {
+bool exists(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0;
+}
+void touch(const std::string& p, size_t n) { std::ofstream(p) << std::string(n, 'x'); }
+}  // namespace
+
+// Retention on a directory with a known index: exactly the oldest go, rows
+// and files, never a kept or live segment; an init goes with its last user
+// unless it is the newest.
+TEST_F(IndexTest, RetentionByAgeAndSizeOldestFirst) {
+  auto idx = Index::open(dir, Index::Mode::kReadWrite);
+  ASSERT_TRUE(idx.is_ok());
+  mkdir((dir + "/v0").c_str(), 0755);
+  touch(dir + "/v0/init.mp4", 10);
+  touch(dir + "/v0/init-5.mp4", 10);
+  const int64_t base = 1'000'000;
+  std::vector<SegmentRow> rows;
+  for (int i = 0; i < 10; ++i) {
+    auto r = seg("v0", i, base + i * 1000);
+    r.bytes = 100;
+    r.init = i < 5 ? "v0/init.mp4" : "v0/init-5.mp4";
+    touch(dir + "/" + r.uri, 100);
+    rows.push_back(r);
+  }
+  ASSERT_TRUE((*idx)->add_batch(rows).is_ok());
+  ASSERT_TRUE((*idx)->put_keep({"k", base + 1500, base + 1600, 0}).is_ok());
+  auto msns = [&] {
+    std::vector<int64_t> v;
+    auto all = (*idx)->all("v0");
+    for (const auto& r : *all) v.push_back(r.msn);
+    return v;
+  };
+
+  // Age: ended before now - retain (base + 3500): 0, 1, 2; 1 is kept.
+  auto r = apply_retention(**idx, dir, {6500, 0}, base + 10'000);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->age_count, 2);
+  EXPECT_EQ(r->age_bytes, 200);
+  EXPECT_TRUE(r->blocked);
+  EXPECT_EQ(msns(), (std::vector<int64_t>{1, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_FALSE(exists(dir + "/v0/seg-0.m4s"));
+  EXPECT_TRUE(exists(dir + "/v0/seg-1.m4s"));
+  EXPECT_FALSE(exists(dir + "/v0/seg-2.m4s"));
+
+  // Size: 800 bytes over 500: the three oldest unkept.
+  r = apply_retention(**idx, dir, {0, 500}, base + 10'000);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->size_count, 3);
+  EXPECT_EQ(r->total_bytes, 500);
+  EXPECT_EQ(msns(), (std::vector<int64_t>{1, 6, 7, 8, 9}));
+  EXPECT_TRUE(exists(dir + "/v0/init.mp4"));  // segment 1 still needs it
+
+  // The keep gone, its segment goes too, and with it the init nothing uses.
+  ASSERT_TRUE((*idx)->drop_keep("k").is_ok());
+  r = apply_retention(**idx, dir, {0, 350}, base + 10'000);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->size_count, 2);
+  EXPECT_EQ(r->inits, 1);
+  EXPECT_EQ(msns(), (std::vector<int64_t>{7, 8, 9}));
+  EXPECT_FALSE(exists(dir + "/v0/init.mp4"));
+  EXPECT_TRUE(exists(dir + "/v0/init-5.mp4"));
+
+  // What the live playlist lists stays, whatever the limit.
+  std::ofstream(dir + "/v0/index.m3u8") << "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:8\n#EXT-X-MAP:URI=\"init-5.mp4\"\n"
+                                           "#EXTINF:1,\nseg-8.m4s\n#EXTINF:1,\nseg-9.m4s\n";
+  r = apply_retention(**idx, dir, {1, 1}, base + 100'000);
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_EQ(r->age_count, 1);
+  EXPECT_TRUE(r->blocked);
+  EXPECT_EQ(msns(), (std::vector<int64_t>{8, 9}));
+  EXPECT_TRUE(exists(dir + "/v0/init-5.mp4"));
+  for (int i = 0; i < 8; ++i) EXPECT_FALSE(exists(dir + "/v0/seg-" + std::to_string(i) + ".m4s")) << i;
+}
