@@ -1,7 +1,8 @@
 // Retention: by age, then by size, oldest first. The rows go first (one
 // committed transaction per page), the files after, so that a reader of
 // the index never finds a row whose file is gone; a crash in between
-// leaves files no row names, which the orphan sweep removes at start.
+// leaves files no row names, which the next start indexes again (reconcile)
+// and deletes again.
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -144,7 +145,7 @@ Result<RetentionResult> apply_retention(Index& index, const std::string& dir, co
     }
   }
   if (res.age_count || res.size_count)
-    spdlog::info("retention: {} segment(s) past the age limit, {} over the size limit deleted", res.age_count,
+    spdlog::debug("retention: {} segment(s) past the age limit, {} over the size limit deleted", res.age_count,
                  res.size_count);
   return res;
 }
