@@ -228,3 +228,24 @@ EOF
   (( (t1 - t0) / 1000000 < 500 ))
   grep -q 'tv/dvr: not keeping up, segment.written event dropped' "$T/sv.log"
 }
+
+@test "a published channel packaged in the shared ingest with archive = 1h: the ingest keeps its segments, sigma-dvr indexes them all" {
+  local ts rp out
+  ts=$(make_ts t90 90)
+  rp=$(free_port)
+  out=$T/out/studio
+  conf "rtmp = 127.0.0.1:$rp" "open_keys = yes"
+  channel studio "input = publish" "mode = low" "archive = 1h"
+  start_sv
+  WAIT_SECS=10 wait_for stage_is studio/dvr up || { cat "$T/sv.log"; return 1; }
+  [[ $(status_json | jq -r '.channels[0].stages | map(.id) | join(" ")') == "ingest studio/dvr" ]]
+  grep -qx "studio=$out,mode=low,keep" "$T/run/ingest-channels"
+  spawn "$T/publisher.log" ffmpeg -nostdin -loglevel error -re -i "$ts" -c copy -f flv "rtmp://127.0.0.1:$rp/live/studio"
+  # Low mode keeps 10 segments in its playlist: past that, only --keep
+  # (the ingest's keep) leaves the older files for the archive.
+  WAIT_SECS=30 wait_for bash -c "(( \$(find '$out/v0' -name 'seg-*.m4s' | wc -l) >= 14 ))" || { cat "$T/sv.log"; return 1; }
+  [[ -f $out/v0/seg-0.m4s ]]
+  WAIT_SECS=5 wait_for index_matches_disk "$out" || { diff <(disk_segments "$out") <(index_segments "$out"); return 1; }
+  (( $(status_json | jq '.channels[0].stages[] | select(.stage == "dvr") | .events_in.forwarded') >= 20 ))
+  WAIT_SECS=5 wait_for curl -sf "$HEALTH/healthz"
+}
