@@ -2,9 +2,13 @@
 // burst, retention after each burst and every sweep_every_ms.
 #include "dvr/archiver.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -38,6 +42,9 @@ bool safe_relative(const std::string& uri) {
 class Archiver {
  public:
   explicit Archiver(ArchiverParams p) : p_(std::move(p)) {}
+  ~Archiver() {
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+  }
   Status run();
 
  private:
@@ -56,6 +63,7 @@ class Archiver {
   int64_t cached_total_ = 0;
   bool blocked_ = false;
   int64_t ignored_lines_ = 0;
+  int lock_fd_ = -1;  // held (flock) for the process's life
 };
 
 std::optional<SegmentRow> Archiver::row_of(const std::string& line) {
@@ -192,9 +200,29 @@ void Archiver::summary(bool force) {
   summary_segments_ = summary_bytes_ = 0;
 }
 
+// One writer per index: a second `run` on the channel (a restart racing
+// the old process's exit, two supervisors) fails instead of interleaving.
+Status lock_channel(const std::string& dir, int& fd) {
+  std::string path = dir + "/.dvr/run.lock";
+  fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_error("open " + path, errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    char pid[32] = {0};
+    [[maybe_unused]] auto n = pread(fd, pid, sizeof pid - 1, 0);
+    if (e == EWOULDBLOCK)
+      return system_error("another sigma-dvr run archives " + dir + " (pid " + std::string(pid) + ")");
+    return errno_error("lock " + path, e);
+  }
+  std::string me = std::to_string(getpid());
+  if (ftruncate(fd, 0) == 0) [[maybe_unused]] auto n = pwrite(fd, me.data(), me.size(), 0);
+  return {};
+}
+
 Status Archiver::run() {
   SIGMA_RETURN_IF_ERROR(events_.open(p_.events));
   SIGMA_ASSIGN_OR_RETURN(index_, Index::open(p_.dir, Index::Mode::kReadWrite));
+  SIGMA_RETURN_IF_ERROR(lock_channel(p_.dir, lock_fd_));
   if (!p_.channel.empty()) SIGMA_RETURN_IF_ERROR(index_->set_meta("channel", p_.channel));
 
   // Where the previous run stopped reading this events file.

@@ -211,6 +211,10 @@ live_channel() {
   wait_for rows_at_least "$ch2" "$n"
   [ "$(q "$ch2" 'select count(*) from segments')" -eq "$n" ]
   diff <(cat "$T/two.events.1" "$T/two.events" | written_uris /dev/stdin) <(indexed_uris "$ch2")
+  # One writer per channel: a second run fails, saying why.
+  run sigma-dvr run --dir "$ch2" --events-in "$T/none.ndjson"
+  [ "$status" -eq 111 ]
+  [[ $output == *"another sigma-dvr run archives $ch2 (pid $dvr)"* ]]
   # SIGTERM ends it at once, exit 0.
   kill -TERM "$dvr"
   timeout 3 tail --pid="$dvr" -f /dev/null
