@@ -64,6 +64,7 @@ class Archiver {
   bool blocked_ = false;
   int64_t ignored_lines_ = 0;
   int lock_fd_ = -1;  // held (flock) for the process's life
+  std::string dir_name_;  // the channel directory's last component
 };
 
 std::optional<SegmentRow> Archiver::row_of(const std::string& line) {
@@ -118,11 +119,21 @@ std::optional<SegmentRow> Archiver::row_of(const std::string& line) {
     return std::nullopt;
   }
   if (p_.channel.empty()) {
-    // No channel named: only events whose file is this directory's.
+    // No channel named: only events whose file is this directory's. The
+    // path is as the packager saw it (maybe relative to its own working
+    // directory): the same file, or else the same channel directory name.
     std::string path = str("path");
     struct stat ps {};
-    if (!path.empty() && (::stat(path.c_str(), &ps) != 0 || ps.st_ino != st.st_ino || ps.st_dev != st.st_dev))
-      return std::nullopt;
+    if (!path.empty()) {
+      if (::stat(path.c_str(), &ps) == 0) {
+        if (ps.st_ino != st.st_ino || ps.st_dev != st.st_dev) return std::nullopt;
+      } else {
+        std::string tail = dir_name_ + "/" + r.uri;
+        if (path != tail && !(path.size() > tail.size() && path.compare(path.size() - tail.size(), tail.size(), tail) == 0 &&
+                              path[path.size() - tail.size() - 1] == '/'))
+          return std::nullopt;
+      }
+    }
   }
   r.bytes = st.st_size;
   return r;
@@ -223,6 +234,11 @@ Status Archiver::run() {
   SIGMA_RETURN_IF_ERROR(events_.open(p_.events));
   SIGMA_ASSIGN_OR_RETURN(index_, Index::open(p_.dir, Index::Mode::kReadWrite));
   SIGMA_RETURN_IF_ERROR(lock_channel(p_.dir, lock_fd_));
+  {
+    std::string d = p_.dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    dir_name_ = d.substr(d.rfind('/') == std::string::npos ? 0 : d.rfind('/') + 1);
+  }
   if (!p_.channel.empty()) SIGMA_RETURN_IF_ERROR(index_->set_meta("channel", p_.channel));
 
   // Where the previous run stopped reading this events file.
