@@ -646,6 +646,7 @@ Status Planner::audio(const Choice& c) {
   int64_t cursor = 0;  // audio ticks in the output's decode timeline
   bool started = false;
   const mp4::InitTrack* want = a_init_->find("soun");
+  size_t hint = 0;
   for (size_t i = 0; i < arows.size(); ++i) {
     const Loaded* l = load(arows[i]);
     if (!l) continue;
@@ -659,15 +660,15 @@ Status Planner::audio(const Choice& c) {
     for (const mp4::Sample& s : f->samples) {
       double mid = (static_cast<double>(dts) + s.duration / 2.0) / ats_;
       dts += s.duration;
+      // Its block: most often the previous frame's (a long archive with
+      // many breaks must not cost blocks x frames).
       const Block* b = nullptr;
-      for (const Block& blk : blocks_) {
+      for (size_t n = 0; n < blocks_.size() && !b; ++n) {
+        const Block& blk = blocks_[(hint + n) % blocks_.size()];
         if (blk.epoch != aepoch[i]) continue;
         double from = static_cast<double>(blk.src_start + blk.first_cto) / vts_;
         double to = static_cast<double>(blk.src_end + blk.first_cto) / vts_;
-        if (mid >= from && mid < to) {
-          b = &blk;
-          break;
-        }
+        if (mid >= from && mid < to) b = &blk, hint = (hint + n) % blocks_.size();
       }
       if (!b) continue;
       double shift = static_cast<double>(b->src_start - b->out_start) / vts_;
