@@ -400,3 +400,45 @@ TEST_F(IndexTest, RetentionByAgeAndSizeOldestFirst) {
   EXPECT_TRUE(exists(dir + "/v0/init-5.mp4"));
   for (int i = 0; i < 8; ++i) EXPECT_FALSE(exists(dir + "/v0/seg-" + std::to_string(i) + ".m4s")) << i;
 }
+
+#include "dvr/event_follower.h"
+
+namespace {
+std::vector<std::string> read_all(EventFollower& f) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(f.read(lines, 0).is_ok());
+  return lines;
+}
+}  // namespace
+
+// tail -F: complete lines only, across a rename and a new file, after a
+// truncation, and from a saved position.
+TEST_F(IndexTest, EventFollowerFollowsAFileAcrossRotation) {
+  const std::string path = dir + "/events";
+  std::ofstream(path) << "one\ntwo\npar";
+  auto f = EventFollower::open(path);
+  ASSERT_TRUE(f.is_ok()) << f.status().message();
+  EXPECT_EQ(read_all(**f), (std::vector<std::string>{"one", "two"}));
+  EXPECT_EQ((*f)->offset(), 8u);
+  std::ofstream(path, std::ios::app) << "tial\n";
+  EXPECT_EQ(read_all(**f), (std::vector<std::string>{"partial"}));
+  // Rotation: the old file gets a last line, then a new file appears.
+  std::ofstream(path, std::ios::app) << "last\n";
+  ASSERT_EQ(rename(path.c_str(), (path + ".1").c_str()), 0);
+  std::ofstream(path) << "new\n";
+  EXPECT_EQ(read_all(**f), (std::vector<std::string>{"last", "new"}));
+  uint64_t inode = (*f)->inode(), offset = (*f)->offset();
+  EXPECT_EQ(offset, 4u);
+  // Truncated (copytruncate): from the start again.
+  { std::ofstream(path, std::ios::trunc) << "x\n"; }
+  EXPECT_EQ(read_all(**f), (std::vector<std::string>{"x"}));
+  // A restart with the saved position of this inode resumes there.
+  std::ofstream(path, std::ios::app) << "after\n";
+  auto g = EventFollower::open(path, inode, 2);
+  ASSERT_TRUE(g.is_ok());
+  EXPECT_EQ(read_all(**g), (std::vector<std::string>{"after"}));
+  // Another inode (or a shorter file): from the start.
+  auto h = EventFollower::open(path, inode + 1, 2);
+  ASSERT_TRUE(h.is_ok());
+  EXPECT_EQ(read_all(**h), (std::vector<std::string>{"x", "after"}));
+}
