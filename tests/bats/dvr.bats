@@ -251,6 +251,16 @@ live_channel() {
   [[ $output == *"(gap)"* ]]
   [[ $output == *"track v0"* ]]
   [[ $output == *"evening"* ]]
+  # export's CLI (its media is dvr_export.bats's): off a terminal, one JSON
+  # object a line on stderr, ending with export.done; the file renamed
+  # into place, no temporary left.
+  run sigma-dvr export "$ch" --from $((start / 1000 + 1)) --duration 3 -o "$T/clip.mp4"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  for l in "${lines[@]}"; do jq -e '.type == "export.progress" or .type == "export.done"' <<<"$l" >/dev/null; done
+  [ "$(jq -r .type <<<"${lines[-1]}")" = export.done ]
+  [ "$(jq -r .percent <<<"${lines[-2]}")" = 100 ]
+  [ "$(jq .bytes <<<"${lines[-1]}")" -eq "$(stat -c %s "$T/clip.mp4")" ]
+  [ ! -e "$T/clip.mp4.tmp" ]
   run sigma-dvr keep "$ch" --list --json
   [ "$(jq -r '.[0].name' <<<"$output")" = evening ]
   run sigma-dvr keep "$ch" --remove evening
