@@ -208,6 +208,12 @@ Status Segmenter::discontinuity_all(const std::string& why, bool timeline_jump) 
   return {};
 }
 
+bool Segmenter::same_audio_tick(const Track& t, int64_t dts) const {
+  if (t.video || t.par->sample_rate <= 0 || t.last_dts == AV_NOPTS_VALUE) return false;
+  AVRational audio_tb{1, t.par->sample_rate};
+  return av_rescale_q(dts, k90k, audio_tb) <= av_rescale_q(t.last_dts, k90k, audio_tb);
+}
+
 Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
   Track& t = *tracks_[ti];
   if (pkt->dts == AV_NOPTS_VALUE) pkt->dts = pkt->pts;
@@ -255,7 +261,10 @@ Status Segmenter::write(size_t ti, AVPacket* pkt, AVRational tb) {
       wall_base_ms_ = unix_ms_now();
       dts_base_ = timeline_end_;
       dts = pkt->dts + offset_;
-    } else if (dts <= t.last_dts) {
+    } else if (dts <= t.last_dts || same_audio_tick(t, dts)) {
+      // An audio frame 1/90000 s after the last one (where a looped or
+      // spliced input joins) lands on the same tick of the mp4 track's
+      // timescale, the sample rate: the muxer would refuse it.
       ++dropped_;
       spdlog::debug("{}: non-increasing dts dropped", t.name);
       av_packet_unref(pkt);

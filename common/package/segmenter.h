@@ -88,6 +88,7 @@ class Segmenter {
   Status strip_adts(Track& t, AVPacket* pkt);
   Status write_muxed_audio(Track& a, AVPacket* pkt);
   void advance(Track& t, const AVPacket* pkt);
+  bool same_audio_tick(const Track& t, int64_t dts) const;
   int64_t pdt_ms(int64_t dts) const;
   // The target duration, from the reference track's first keyframe
   // interval (gop) or, when a second keyframe never came, from the
