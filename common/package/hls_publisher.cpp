@@ -142,8 +142,11 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
     ll.preload_hint_uri = part_name(p_.segment_prefix, r.msn + 1, 0);
   }
   // The segmenter keeps every segment within the target, which never
-  // changes within a playlist's life (RFC 8216bis 6.2.1).
-  if (std::lround(r.duration) > pl.target_duration)
+  // changes within a playlist's life (RFC 8216bis 6.2.1). A segment may
+  // come before the target is known (another rung's first cut lands before
+  // the reference track's second keyframe): the target it settles on
+  // covers it.
+  if (target_known_ && std::lround(r.duration) > pl.target_duration)
     spdlog::error("{}: segment {} lasts {:.3f} s, over the {} s target duration", s.info.name, r.msn, r.duration,
                   pl.target_duration);
   if (!r.independent && !r.gap && pl.independent_segments) {
