@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "dvr/time_spec.h"
-#include "hls/media_playlist.h"
+#include "base/time.h"
 
 namespace sigma::origin {
 namespace {
@@ -176,39 +176,73 @@ std::string relative_to(const std::string& uri, const std::string& dir) {
   return dir.empty() ? uri : "../" + uri;
 }
 
+namespace {
+
+// Milliseconds as the playlist writer prints seconds: "4", "2.002", "1.5".
+void put_ms(std::string& out, int64_t ms) {
+  out += std::to_string(ms / 1000);
+  int64_t frac = ms % 1000;
+  if (frac == 0) return;
+  char buf[5] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                 static_cast<char>('0' + frac % 10), 0};
+  size_t n = 4;
+  while (buf[n - 1] == '0') --n;
+  out.append(buf, n);
+}
+
+}  // namespace
+
+// Written here rather than through hls::MediaPlaylist: a day's playlist is
+// 21,600 segments or more per track, and this is the origin's hot path
+// (the text is the same as hls::render's for these tags; the unit test's
+// golden string holds both to it).
 std::string vod_playlist(const std::vector<dvr::SegmentRow>& rows, const std::string& track) {
-  hls::MediaPlaylist pl;
-  pl.playlist_type = "VOD";
-  pl.ended = true;
   int64_t longest = 0;
   bool gaps = false, all_independent = true;
-  const dvr::SegmentRow* prev = nullptr;
   for (const auto& r : rows) {
-    hls::Segment s;
-    s.msn = r.msn;
-    s.duration = static_cast<double>(r.duration_ms) / 1000.0;
-    s.uri = r.uri.empty() ? "gap-" + std::to_string(r.msn) + ".m4s" : relative_to(r.uri, track);
-    s.map_uri = r.init.empty() ? std::string() : relative_to(r.init, track);
-    s.gap = r.gap;
-    if (prev) {
-      // A break of the source, a hole in the archive (retention, a segment
-      // never written) or a jump in the sequence: timestamps do not follow.
-      s.discontinuity = r.discontinuity || r.msn != prev->msn + 1 ||
-                        std::llabs(r.start_ms - prev->end_ms()) > dvr::kHoleMs;
-    }
-    if (!prev || s.discontinuity) s.program_date_time_ms = r.start_ms;
     longest = std::max(longest, r.duration_ms);
     gaps = gaps || r.gap;
     all_independent = all_independent && (r.independent || r.gap);
-    pl.segments.push_back(std::move(s));
-    prev = &r;
   }
   // EXTINF rounded must not pass the target: the longest rounded up (a
   // millisecond of float noise aside).
-  pl.target_duration = std::max<int>(1, static_cast<int>(std::ceil(static_cast<double>(longest) / 1000.0 - 1e-3)));
-  pl.version = gaps ? 8 : 7;
-  pl.independent_segments = all_independent;
-  return hls::render(pl);
+  int target = std::max<int>(1, static_cast<int>(std::ceil(static_cast<double>(longest) / 1000.0 - 1e-3)));
+  std::string out;
+  out.reserve(192 + rows.size() * (32 + (rows.empty() ? 0 : rows.front().uri.size())));
+  out += "#EXTM3U\n#EXT-X-VERSION:";
+  out += gaps ? "8" : "7";
+  out += "\n#EXT-X-TARGETDURATION:" + std::to_string(target) + "\n#EXT-X-PLAYLIST-TYPE:VOD\n";
+  if (all_independent) out += "#EXT-X-INDEPENDENT-SEGMENTS\n";
+  out += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(rows.empty() ? 0 : rows.front().msn) + "\n";
+  const dvr::SegmentRow* prev = nullptr;
+  std::string map, uri;
+  for (const auto& r : rows) {
+    // A break of the source, a hole in the archive (retention, a segment
+    // never written) or a jump in the sequence: timestamps do not follow.
+    bool disc = prev && (r.discontinuity || r.msn != prev->msn + 1 ||
+                         std::llabs(r.start_ms - prev->end_ms()) > dvr::kHoleMs);
+    if (disc) out += "#EXT-X-DISCONTINUITY\n";
+    if (!r.init.empty() && (!prev || prev->init != r.init)) {
+      map = relative_to(r.init, track);
+      out += "#EXT-X-MAP:URI=\"" + map + "\"\n";
+    }
+    if (!prev || disc) out += "#EXT-X-PROGRAM-DATE-TIME:" + iso8601_utc(r.start_ms) + "\n";
+    if (r.gap) out += "#EXT-X-GAP\n";
+    out += "#EXTINF:";
+    put_ms(out, r.duration_ms);
+    out += ",\n";
+    if (r.uri.empty()) {
+      out += "gap-" + std::to_string(r.msn) + ".m4s";
+    } else if (r.uri.size() > track.size() && r.uri.compare(0, track.size(), track) == 0 && r.uri[track.size()] == '/') {
+      out.append(r.uri, track.size() + 1, std::string::npos);
+    } else {
+      out += relative_to(r.uri, track);
+    }
+    out += '\n';
+    prev = &r;
+  }
+  out += "#EXT-X-ENDLIST\n";
+  return out;
 }
 
 std::string catchup_master(std::string_view live_master, int64_t from_ms, int64_t to_ms, bool query_form) {

@@ -172,6 +172,62 @@ Result<CatchupService::Opened> CatchupService::channel(const std::string& name) 
   return Opened{ch, ch->index};
 }
 
+Result<std::vector<dvr::SegmentRow>> CatchupService::rows(const dvr::Index& index, const std::string& channel,
+                                                          const std::string& track, int64_t from_ms, int64_t to_ms) {
+  std::string key = channel + "/" + track;
+  auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<const std::vector<dvr::SegmentRow>> hit;
+  {
+    std::lock_guard lock(rows_mu_);
+    for (auto it = row_spans_.begin(); it != row_spans_.end();) {
+      if (it->expires < now) {
+        it = row_spans_.erase(it);
+        continue;
+      }
+      if (!hit && it->key == key && from_ms >= it->from_ms && (to_ms <= it->to_ms || it->to_end)) hit = it->rows;
+      ++it;
+    }
+  }
+  if (hit) {
+    std::vector<dvr::SegmentRow> out;
+    for (const auto& r : *hit)
+      if (r.start_ms < to_ms && r.end_ms() > from_ms) out.push_back(r);
+    return out;
+  }
+  // A range ending less than 10 minutes ago is read up to now: the next
+  // viewers' ranges (a little later each) are then covered too.
+  int64_t now_ms = unix_ms_now();
+  int64_t load_to = to_ms >= now_ms - 600000 ? std::max(to_ms, now_ms) : to_ms;
+  SIGMA_ASSIGN_OR_RETURN(auto got, index.segments(track, from_ms, load_to));
+  RowSpan span;
+  span.key = key;
+  span.from_ms = from_ms;
+  span.to_ms = load_to;
+  span.to_end = load_to >= now_ms;
+  // What a live archive gains (its newest segments) must show soon; an
+  // archive that ended a while ago changes only by retention.
+  bool live = !got.empty() && got.back().end_ms() > now_ms - 60000;
+  span.expires = now + (live ? std::chrono::milliseconds(2000) : std::chrono::milliseconds(30000));
+  auto all = std::make_shared<const std::vector<dvr::SegmentRow>>(std::move(got));
+  span.rows = all;
+  std::vector<dvr::SegmentRow> out;
+  out.reserve(all->size());
+  for (const auto& r : *all)
+    if (r.start_ms < to_ms && r.end_ms() > from_ms) out.push_back(r);
+  std::lock_guard lock(rows_mu_);
+  row_spans_.push_front(std::move(span));
+  size_t total = 0;
+  for (auto it = row_spans_.begin(); it != row_spans_.end();) {  // about 100 bytes a row: 32 MB at most
+    total += it->rows->size();
+    if (total > 320000) {
+      it = row_spans_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 std::shared_ptr<const CatchupService::Answer> CatchupService::cached(const std::string& key) {
   std::lock_guard lock(cache_mu_);
   auto it = cache_.find(key);
@@ -196,7 +252,9 @@ void CatchupService::remember(const std::string& key, std::shared_ptr<const Answ
       ++it;
     }
   }
-  auto [it, fresh] = cache_.try_emplace(key, CacheEntry{now + opts_.cache_ttl, a});
+  // A range well in the past only changes by retention: kept longer.
+  auto ttl = a->cache_control == "public, max-age=60" ? 5 * opts_.cache_ttl : opts_.cache_ttl;
+  auto [it, fresh] = cache_.try_emplace(key, CacheEntry{now + ttl, a});
   if (fresh) cache_total_ += a->body->size();
 }
 
@@ -239,10 +297,10 @@ void CatchupService::work(const std::shared_ptr<http::Exchange>& ex, const Catch
         auto tracks = index.tracks();
         std::string ref = tracks ? reference_track(store_, r.channel, *tracks) : r.track;
         if (ref == r.track) {
-          rows = index.segments(r.track, r.from_ms, r.to_ms);
+          rows = this->rows(index, r.channel, r.track, r.from_ms, r.to_ms);
           ref_rows = rows;
         } else {
-          ref_rows = index.segments(ref, r.from_ms, r.to_ms);
+          ref_rows = this->rows(index, r.channel, ref, r.from_ms, r.to_ms);
           int64_t lo = r.from_ms, hi = r.to_ms;
           if (ref_rows && !ref_rows->empty()) {
             // The same sequence numbers may start a little before or end
@@ -250,7 +308,7 @@ void CatchupService::work(const std::shared_ptr<http::Exchange>& ex, const Catch
             lo = std::min(lo, ref_rows->front().start_ms) - 2000;
             hi = std::max(hi, ref_rows->back().end_ms()) + 2000;
           }
-          rows = index.segments(r.track, lo, hi);
+          rows = this->rows(index, r.channel, r.track, lo, hi);
         }
       }
       if (!rows || !ref_rows) {
@@ -315,7 +373,9 @@ void CatchupService::work(const std::shared_ptr<http::Exchange>& ex, const Catch
       ae != req.end() && accepts_gzip(ae->value()) && body->size() >= kGzipMinBytes) {
     std::lock_guard lock(a->mu);
     if (!a->gz_done) {
-      if (auto z = gzip_compress(*a->body)) a->gz = std::make_shared<const std::string>(std::move(*z));
+      // Level 1 for the big ones (a day's playlist): three times faster
+      // than 6 for a few percent more bytes, and it is made per range.
+      if (auto z = gzip_compress(*a->body, a->body->size() > (256u << 10) ? 1 : 6)) a->gz = std::make_shared<const std::string>(std::move(*z));
       a->gz_done = true;
     }
     if (a->gz) {

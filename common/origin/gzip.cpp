@@ -7,10 +7,10 @@
 
 namespace sigma::origin {
 
-std::optional<std::string> gzip_compress(std::string_view data) {
+std::optional<std::string> gzip_compress(std::string_view data, int level) {
   z_stream zs{};
   // 15 + 16: a gzip header and trailer instead of zlib's.
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
   std::string out;
   out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));

@@ -7,8 +7,8 @@
 
 namespace sigma::origin {
 
-// The gzip form of data (zlib, level 6); nullopt if zlib fails.
-std::optional<std::string> gzip_compress(std::string_view data);
+// The gzip form of data (zlib; level 6 by default); nullopt if zlib fails.
+std::optional<std::string> gzip_compress(std::string_view data, int level = 6);
 
 // Whether an Accept-Encoding header value accepts gzip (a q=0 refuses it).
 bool accepts_gzip(std::string_view accept_encoding);
