@@ -227,6 +227,8 @@ EOF
   t1=$(date +%s%N)
   (( (t1 - t0) / 1000000 < 500 ))
   grep -q 'tv/dvr: not keeping up, segment.written event dropped' "$T/sv.log"
+  run sigma-supervisor -c "$T/sv.conf" status
+  [[ $output == *"tv dvr: "*" segment.written events dropped (not keeping up)"* ]]
 }
 
 @test "a published channel packaged in the shared ingest with archive = 1h: the ingest keeps its segments, sigma-dvr indexes them all" {

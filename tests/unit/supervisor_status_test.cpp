@@ -28,3 +28,16 @@ TEST(SupervisorStatusView, TableGolden) {
             "unhealthy:\n"
             "  channel news: news/package backoff (last: SIGKILL)\n");
 }
+
+TEST(SupervisorStatusView, DvrStageThatFellBehind) {
+  auto st = nlohmann::json::parse(R"json({
+    "healthy": true, "reasons": [], "shared": [],
+    "channels": [{"name": "tv", "state": "up", "input_kbps": null, "last_segment_age_s": 0.5,
+                  "stages": [{"stage": "dvr", "state": "up", "pid": 7, "restarts": 0, "uptime_s": 3, "last_exit": null,
+                              "events_in": {"forwarded": 10, "dropped": 4, "while_down": 0}}]}]})json");
+  EXPECT_EQ(render_status_table(st),
+            "CHANNEL  STAGE  STATE  PID  RESTARTS  UPTIME  LAST EXIT  INPUT  LAST SEGMENT\n"
+            "tv       dvr    up     7    0         3.0s    -          -      0.5s\n"
+            "tv dvr: 4 segment.written events dropped (not keeping up); indexed at its next start\n"
+            "healthy\n");
+}
