@@ -238,3 +238,21 @@ snapshot() {
   exec 7>&-
   [ "$status" -eq 0 ]
 }
+
+@test "hls.js on a live low-mode channel with a long window: plays, and reloads with delta updates" {
+  local ts
+  ts=$(make_ts t20 20)
+  spawn "$T/live.log" bash -c "ffmpeg -nostdin -loglevel error -re -i '$ts' -c copy -f mpegts - |
+    sigma-package -o '$ROOT/dvrlive' --mode low --segment-duration 1 --window 600 --log-level warn"
+  WAIT_SECS=15 wait_for bash -c "[[ -f '$ROOT/dvrlive/master.m3u8' && \$(grep -c '^#EXTINF' '$ROOT/dvrlive/v0/index.m3u8') -ge 8 ]]"
+  run node "$PLAY" "$BASE/dvrlive/master.m3u8" 8
+  echo "$output"
+  [ "$status" -eq 0 ]
+  json=${lines[-1]}
+  [ "$(jq .errors_fatal <<<"$json")" -eq 0 ]
+  [ "$(jq .frames_decoded <<<"$json")" -gt 120 ]
+  # hls.js asked for delta updates, and got them.
+  jq -r 'select(.path == "/dvrlive/v0/index.m3u8") | .query // ""' "$T/access.log" | sort | uniq -c
+  jq -r 'select(.path == "/dvrlive/v0/index.m3u8" and .status == 200) | .query // ""' "$T/access.log" |
+    grep -q '_HLS_skip=YES'
+}
