@@ -71,6 +71,7 @@ std::optional<Result<CatchupRequest>> parse_catchup(const std::string& rel,
   if (parts.size() < 2 || parts.size() > 3) return std::nullopt;
   for (const auto& p : parts)
     if (p.empty()) return std::nullopt;
+  if (parts[0][0] == '_') return std::nullopt;  // the origin's own names
   const std::string& name = parts.back();
   CatchupRequest r;
   r.channel = parts[0];

@@ -48,28 +48,25 @@ Response error_response(const Status& s, bool head) {
 
 // The track whose cuts every track of a range follows: the first
 // variant of the live master (a video track; audio follows the video's
-// cuts to within a frame), else the first track by name.
-std::string reference_track(FileStore& store, const std::string& channel, const std::vector<std::string>& tracks) {
+// cuts to within a frame); "" without a master. Read from the master
+// rather than the index: listing an index's tracks scans all of it.
+std::string reference_track(FileStore& store, const std::string& channel) {
   auto got = store.get(channel + "/master.m3u8");
-  if (std::holds_alternative<FileData>(got)) {
-    const FileData& f = std::get<FileData>(got);
-    if (f.bytes) {
-      std::string_view text(*f.bytes);
-      size_t pos = 0;
-      while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-        pos = nl == std::string_view::npos ? text.size() : nl + 1;
-        if (line.empty() || line[0] == '#') continue;
-        size_t slash = line.find('/');
-        if (slash == std::string_view::npos) break;
-        std::string t(line.substr(0, slash));
-        if (std::find(tracks.begin(), tracks.end(), t) != tracks.end()) return t;
-        break;
-      }
-    }
+  if (!std::holds_alternative<FileData>(got)) return {};
+  const FileData& f = std::get<FileData>(got);
+  if (!f.bytes) return {};
+  std::string_view text(*f.bytes);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line[0] == '#') continue;
+    size_t slash = line.find('/');
+    return slash == std::string_view::npos ? std::string() : std::string(line.substr(0, slash));
   }
-  return tracks.empty() ? std::string() : *std::min_element(tracks.begin(), tracks.end());
+  return {};
 }
 
 constexpr const char* kNoArchive = "no archive for this channel";
@@ -294,13 +291,15 @@ void CatchupService::work(const std::shared_ptr<http::Exchange>& ex, const Catch
       Result<std::vector<dvr::SegmentRow>> ref_rows = std::vector<dvr::SegmentRow>{};
       {
         std::lock_guard lock((*ch)->mu);
-        auto tracks = index.tracks();
-        std::string ref = tracks ? reference_track(store_, r.channel, *tracks) : r.track;
-        if (ref == r.track) {
+        std::string ref = reference_track(store_, r.channel);
+        if (!ref.empty() && ref != r.track) {
+          ref_rows = this->rows(index, r.channel, ref, r.from_ms, r.to_ms);
+          if (ref_rows && ref_rows->empty()) ref.clear();  // not archived: the track on its own
+        }
+        if (ref.empty() || ref == r.track) {
           rows = this->rows(index, r.channel, r.track, r.from_ms, r.to_ms);
           ref_rows = rows;
         } else {
-          ref_rows = this->rows(index, r.channel, ref, r.from_ms, r.to_ms);
           int64_t lo = r.from_ms, hi = r.to_ms;
           if (ref_rows && !ref_rows->empty()) {
             // The same sequence numbers may start a little before or end
@@ -324,15 +323,20 @@ void CatchupService::work(const std::shared_ptr<http::Exchange>& ex, const Catch
         answer->body = std::make_shared<const std::string>(vod_playlist(chosen, r.track));
       }
     } else {  // the master
-      Result<std::optional<std::pair<int64_t, int64_t>>> span = std::optional<std::pair<int64_t, int64_t>>{};
-      {
+      // What the first variant holds of the range (the rows its playlist
+      // request will want next, cached by then).
+      std::string ref = reference_track(store_, r.channel);
+      Result<std::vector<dvr::SegmentRow>> ref_rows = std::vector<dvr::SegmentRow>{};
+      if (!ref.empty()) {
         std::lock_guard lock((*ch)->mu);
-        span = index.span();
+        ref_rows = this->rows(index, r.channel, ref, r.from_ms, r.to_ms);
       }
-      if (!span) {
-        failed = span.status();
+      std::vector<dvr::SegmentRow> chosen;
+      if (!ref_rows) {
+        failed = ref_rows.status();
       } else {
-        if (!*span || (*span)->second <= r.from_ms || (*span)->first >= r.to_ms)
+        chosen = select_segments(*ref_rows, r.from_ms, r.to_ms);
+        if (chosen.empty())
           return ex->send(text_response(bhttp::status::not_found,
                                         "nothing archived between " + range_text(r.from_ms, r.to_ms), head));
         auto got = store_.get(r.channel + "/master.m3u8");
@@ -348,8 +352,9 @@ void CatchupService::work(const std::shared_ptr<http::Exchange>& ex, const Catch
           text.resize(n > 0 ? static_cast<size_t>(n) : 0);
         }
         // A range that starts before the archive does is written from its
-        // start, so the variants name the range they really cover.
-        int64_t from = std::max(r.from_ms, (*span)->first), to = std::min(r.to_ms, (*span)->second);
+        // start (and one that ends after it to its end), so the variants
+        // name the range they really cover.
+        int64_t from = std::max(r.from_ms, chosen.front().start_ms), to = std::min(r.to_ms, chosen.back().end_ms());
         answer->content_type = std::string(http::mime_type_for(".m3u8"));
         answer->cache_control = cache_control_for_range(r.to_ms, now);
         answer->body = std::make_shared<const std::string>(catchup_master(text, from, to, r.query_form));

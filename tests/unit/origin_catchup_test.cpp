@@ -84,6 +84,7 @@ TEST(CatchupUrl, NotCatchup) {
   EXPECT_FALSE(parse_catchup("demo/720p/seg-3.m4s", {}, kNow));
   EXPECT_FALSE(parse_catchup("archive-1796290000-60.m3u8", {}, kNow));
   EXPECT_FALSE(parse_catchup("demo/720p/archive-1796290000-60.mp4", {}, kNow));
+  EXPECT_FALSE(parse_catchup("_player/archive-1796290000-60.m3u8", {}, kNow));
 }
 
 TEST(CatchupUrl, Mp4AndJson) {
