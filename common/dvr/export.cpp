@@ -28,6 +28,7 @@
 #include "base/time.h"
 #include "dvr/mp4_read.h"
 #include "dvr/mp4_write.h"
+#include "dvr/playlist_scan.h"
 
 namespace sigma::dvr {
 
@@ -40,80 +41,27 @@ constexpr off_t kDirectAlign = 4096;
 
 // ---- master.m3u8: which tracks make the variant -------------------------
 
-std::string attr(const std::string& line, const std::string& name) {
-  size_t p = line.find(':');
-  while (p != std::string::npos && p < line.size()) {
-    size_t start = p + 1, eq = line.find('=', start);
-    if (eq == std::string::npos) break;
-    std::string key = line.substr(start, eq - start);
-    std::string value;
-    size_t next;
-    if (eq + 1 < line.size() && line[eq + 1] == '"') {
-      size_t close = line.find('"', eq + 2);
-      if (close == std::string::npos) break;
-      value = line.substr(eq + 2, close - eq - 2);
-      next = line.find(',', close);
-    } else {
-      next = line.find(',', eq);
-      value = line.substr(eq + 1, next == std::string::npos ? std::string::npos : next - eq - 1);
-    }
-    if (key == name) return value;
-    p = next;
-  }
-  return "";
-}
-
-std::string track_of(const std::string& uri) {
-  size_t slash = uri.find('/');
-  return slash == std::string::npos ? uri : uri.substr(0, slash);
-}
-
 struct Choice {
   std::string video, audio;  // audio "": in the variant's segments, or none
 };
 
 Result<Choice> choose_tracks(const std::string& dir, const std::string& want) {
-  auto text = read_file(dir + "/master.m3u8");
-  if (!text) return text.status().wrap("read the channel's master.m3u8");
-  struct V {
-    int64_t bandwidth;
-    std::string track, audio_group;
-  };
-  std::vector<V> variants;
-  std::map<std::string, std::string> audio_of_group;  // GROUP-ID -> track (DEFAULT=YES first)
-  std::string pending;
-  bool in_variant = false;
-  size_t at = 0;
-  const std::string& t = *text;
-  while (at < t.size()) {
-    size_t nl = t.find('\n', at);
-    std::string line = t.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-    at = nl == std::string::npos ? t.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.rfind("#EXT-X-MEDIA:", 0) == 0 && attr(line, "TYPE") == "AUDIO") {
-      std::string uri = attr(line, "URI"), group = attr(line, "GROUP-ID");
-      if (uri.empty()) continue;
-      if (!audio_of_group.count(group) || attr(line, "DEFAULT") == "YES") audio_of_group[group] = track_of(uri);
-    } else if (line.rfind("#EXT-X-STREAM-INF:", 0) == 0) {
-      pending = line;
-      in_variant = true;
-    } else if (in_variant && !line.empty() && line[0] != '#') {
-      variants.push_back({std::atoll(attr(pending, "BANDWIDTH").c_str()), track_of(line), attr(pending, "AUDIO")});
-      in_variant = false;
-    }
-  }
+  SIGMA_ASSIGN_OR_RETURN(MasterListing master, read_master_playlist(dir));
+  const auto& variants = master.variants;
   if (variants.empty()) return data_error("the channel's master.m3u8 lists no variant");
-  const V* pick = nullptr;
+  const MasterListing::Variant* pick = nullptr;
   std::string names;
   for (const auto& v : variants) {
-    names += (names.empty() ? "" : ", ") + v.track;
-    if (want.empty() ? (!pick || v.bandwidth > pick->bandwidth) : v.track == want) pick = pick && !want.empty() ? pick : &v;
+    names += (names.empty() ? "" : ", ") + v.ref.track;
+    if (want.empty() ? (!pick || v.bandwidth > pick->bandwidth) : v.ref.track == want) pick = pick && !want.empty() ? pick : &v;
   }
   if (!pick) return usage_error("unknown variant " + want + " (the channel has " + names + ")");
   Choice c;
-  c.video = pick->track;
-  if (auto it = audio_of_group.find(pick->audio_group); !pick->audio_group.empty() && it != audio_of_group.end())
-    c.audio = it->second;
+  c.video = pick->ref.track;
+  // The group's DEFAULT=YES rendition, else its first.
+  if (!pick->audio_group.empty())
+    for (const auto& r : master.renditions)
+      if (r.type == "AUDIO" && r.group == pick->audio_group && (c.audio.empty() || r.is_default)) c.audio = r.ref.track;
   return c;
 }
 

@@ -22,59 +22,88 @@ std::string join(const std::string& base, const std::string& uri) {
   return base + "/" + uri;
 }
 
-// The value of NAME="..." (or NAME=token) in an attribute list.
-std::string attribute(const std::string& line, const std::string& name) {
-  size_t pos = 0;
-  while ((pos = line.find(name + "=", pos)) != std::string::npos) {
-    if (pos > 0 && line[pos - 1] != ':' && line[pos - 1] != ',') {
-      pos += name.size();
-      continue;
-    }
-    size_t v = pos + name.size() + 1;
-    if (v < line.size() && line[v] == '"') {
-      size_t end = line.find('"', v + 1);
-      return line.substr(v + 1, end == std::string::npos ? std::string::npos : end - v - 1);
-    }
-    size_t end = line.find(',', v);
-    return line.substr(v, end == std::string::npos ? std::string::npos : end - v);
-  }
-  return "";
-}
-
 bool starts(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
 }  // namespace
 
-std::vector<TrackRef> master_tracks(const std::string& channel_dir) {
-  std::vector<TrackRef> out;
-  auto text = read_file(channel_dir + "/master.m3u8");
-  if (!text.is_ok()) return out;
-  auto add = [&](const std::string& uri) {
-    if (uri.empty() || uri.find("://") != std::string::npos || uri[0] == '/') return;
+// Walks the attribute list pair by pair, so that a NAME= inside a quoted
+// value is never taken for the attribute.
+std::string playlist_attribute(const std::string& line, const std::string& name) {
+  size_t p = line.find(':');
+  while (p != std::string::npos && p < line.size()) {
+    size_t start = p + 1, eq = line.find('=', start);
+    if (eq == std::string::npos) break;
+    std::string key = line.substr(start, eq - start);
+    std::string value;
+    size_t next;
+    if (eq + 1 < line.size() && line[eq + 1] == '"') {
+      size_t close = line.find('"', eq + 2);
+      if (close == std::string::npos) break;
+      value = line.substr(eq + 2, close - eq - 2);
+      next = line.find(',', close);
+    } else {
+      next = line.find(',', eq);
+      value = line.substr(eq + 1, next == std::string::npos ? std::string::npos : next - eq - 1);
+    }
+    if (key == name) return value;
+    p = next;
+  }
+  return "";
+}
+
+MasterListing parse_master_playlist(const std::string& s) {
+  MasterListing out;
+  // A URI names a track of this channel only when it is relative and
+  // below it (not a dot directory).
+  auto ref_of = [](const std::string& uri) -> std::optional<TrackRef> {
+    if (uri.empty() || uri.find("://") != std::string::npos || uri[0] == '/') return std::nullopt;
     std::string track = dir_of(uri);
-    if (track.empty() || track[0] == '.') return;
-    for (const auto& t : out)
-      if (t.track == track) return;
-    out.push_back({track, uri});
+    if (track.empty() || track[0] == '.') return std::nullopt;
+    return TrackRef{track, uri};
   };
-  bool next_is_variant = false;
+  std::optional<std::string> variant_tag;  // the EXT-X-STREAM-INF whose URI line comes next
   size_t pos = 0;
-  const std::string& s = *text;
   while (pos < s.size()) {
     size_t nl = s.find('\n', pos);
     std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
     pos = nl == std::string::npos ? s.size() : nl + 1;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    if (starts(line, "#EXT-X-STREAM-INF")) {
-      next_is_variant = true;
+    if (starts(line, "#EXT-X-STREAM-INF:")) {
+      variant_tag = line;
     } else if (starts(line, "#EXT-X-MEDIA:")) {
-      add(attribute(line, "URI"));
+      if (auto ref = ref_of(playlist_attribute(line, "URI")))
+        out.renditions.push_back({*ref, playlist_attribute(line, "TYPE"), playlist_attribute(line, "GROUP-ID"),
+                                  playlist_attribute(line, "DEFAULT") == "YES"});
     } else if (line[0] != '#') {
-      if (next_is_variant) add(line);
-      next_is_variant = false;
+      if (variant_tag)
+        if (auto ref = ref_of(line))
+          out.variants.push_back({*ref, std::atoll(playlist_attribute(*variant_tag, "BANDWIDTH").c_str()),
+                                  playlist_attribute(*variant_tag, "AUDIO")});
+      variant_tag.reset();
     }
   }
+  return out;
+}
+
+Result<MasterListing> read_master_playlist(const std::string& channel_dir) {
+  auto text = read_file(channel_dir + "/master.m3u8");
+  if (!text.is_ok()) return text.status().wrap("read the channel's master.m3u8");
+  return parse_master_playlist(*text);
+}
+
+std::vector<TrackRef> master_tracks(const std::string& channel_dir) {
+  std::vector<TrackRef> out;
+  auto master = read_master_playlist(channel_dir);
+  if (!master.is_ok()) return out;
+  auto add = [&](const TrackRef& ref) {
+    for (const auto& t : out)
+      if (t.track == ref.track) return;
+    out.push_back(ref);
+  };
+  // In the master's order: renditions come before the variants there.
+  for (const auto& r : master->renditions) add(r.ref);
+  for (const auto& v : master->variants) add(v.ref);
   return out;
 }
 
@@ -95,7 +124,7 @@ MediaListing parse_media_playlist(const std::string& s, const std::string& base)
     if (starts(line, "#EXT-X-MEDIA-SEQUENCE:")) {
       msn = std::strtoll(line.c_str() + 22, nullptr, 10);
     } else if (starts(line, "#EXT-X-MAP:")) {
-      map = join(base, attribute(line, "URI"));
+      map = join(base, playlist_attribute(line, "URI"));
     } else if (starts(line, "#EXT-X-PROGRAM-DATE-TIME:")) {
       auto t = parse_time(line.substr(25), 0);
       if (t.is_ok()) next_pdt = *t;

@@ -18,9 +18,33 @@ struct TrackRef {
   std::string playlist;  // relative to the channel dir: "v0/index.m3u8"
 };
 
-// The media playlists of master.m3u8 (variants and renditions), in order.
-// No master (yet): an empty list.
+// master.m3u8 as sigma-dvr needs it: each variant's track, BANDWIDTH and
+// audio group, each rendition's. Tracks are the playlists' directories.
+struct MasterListing {
+  struct Variant {
+    TrackRef ref;
+    int64_t bandwidth = 0;
+    std::string audio_group;  // AUDIO="..."; "" when none
+  };
+  struct Rendition {
+    TrackRef ref;
+    std::string type, group;  // TYPE, GROUP-ID
+    bool is_default = false;
+  };
+  std::vector<Variant> variants;
+  std::vector<Rendition> renditions;  // those with a URI
+};
+MasterListing parse_master_playlist(const std::string& text);
+// A missing master (not written yet) is a system error.
+Result<MasterListing> read_master_playlist(const std::string& channel_dir);
+
+// The media playlists of master.m3u8 (variants and renditions), in order,
+// each track once. No master (yet): an empty list.
 std::vector<TrackRef> master_tracks(const std::string& channel_dir);
+
+// The value of NAME="..." (or NAME=token) in a tag's attribute list; ""
+// when absent.
+std::string playlist_attribute(const std::string& line, const std::string& name);
 
 struct ListedSegment {
   int64_t msn = 0;
