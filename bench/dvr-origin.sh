@@ -16,14 +16,14 @@
 #     2 h / default beside each. Target: <= 2x for the client that asks both.
 #
 # Usage: bench/dvr-origin.sh [N]    (N catch-up requests per case, default 200)
-# Needs: built sigma-origin, sigma-package and sigma-dvr (build*/bin or PATH),
+# Needs: built sigma-origin, sigma-package and sigma-dvr (build/bin or PATH),
 # ffmpeg, sqlite3, curl, wrk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200}
 for tool in sigma-origin sigma-package sigma-dvr; do
   bin=$(command -v "$tool" || true)
-  for b in build/bin build-origin/bin; do [[ -x $b/$tool ]] && bin=$PWD/$b/$tool; done
+  [[ -x build/bin/$tool ]] && bin=$PWD/build/bin/$tool
   [[ -n $bin ]] || { echo "dvr-origin: build $tool first" >&2; exit 1; }
   declare "BIN_${tool#sigma-}=$bin"
 done

@@ -137,6 +137,53 @@ snapshot() {
   jq -r .path "$T/access.log" | grep -q '^/demo/v0/seg-[0-9]*\.m4s$'
 }
 
+@test "a resolution change inside the range: a second EXT-X-MAP after the DISCONTINUITY, decoded by ffprobe, played by hls.js" {
+  # A second channel of its own: 4 s at 640x360, then a publisher at 320x180.
+  local big small fifo pkg pid i n=0 want rc=$ROOT/rc
+  big=$(make_ts rc-360 4)
+  small=$(make_ts rc-180 4 -s 320x180)
+  fifo=$T/rc.fifo
+  mkfifo "$fifo"
+  sigma-package -i "$fifo" -o "$rc" --mode low --segment-duration 1 --window 3 --keep --channel rc \
+    --events "$T/rc.ndjson" --log-level warn 2>"$T/rc-pkg.log" &
+  pkg=$!
+  ffmpeg -nostdin -loglevel error -re -i "$big" -c copy -f mpegts -y "$fifo"
+  ffmpeg -nostdin -loglevel error -re -i "$small" -c copy -f mpegts -y "$fifo"
+  kill -TERM "$pkg"
+  wait "$pkg"
+  want=$(jq -c 'select(.type == "segment.written")' "$T/rc.ndjson" | wc -l)
+  sigma-dvr --log-level warn run --dir "$rc" --events-in "$T/rc.ndjson" 2>"$T/rc-dvr.log" &
+  pid=$!
+  for ((i = 0; i < 100; i++)); do
+    n=$(sqlite3 "file:$rc/.dvr/index.sqlite?mode=ro" 'SELECT count(*) FROM segments' 2>/dev/null || echo 0)
+    ((n >= want)) && break
+    sleep 0.1
+  done
+  kill -TERM "$pid"
+  wait "$pid" || true
+  ((n >= want))
+  from=$(($(jq -r 'select(.type == "segment.written" and .track == "v0") | .pdt_ms' "$T/rc.ndjson" | head -1) / 1000))
+  v=$(curl -sf "$BASE/rc/v0/archive-$from-12.m3u8")
+  echo "$v"
+  [ "$(grep -c '^#EXT-X-MAP:' <<<"$v")" -eq 2 ]
+  [ "$(grep -c '^#EXT-X-DISCONTINUITY$' <<<"$v")" -eq 1 ]
+  # The second map comes right after the break, and names another file.
+  [ "$(grep -A1 '^#EXT-X-DISCONTINUITY$' <<<"$v" | grep -c '^#EXT-X-MAP:')" -eq 1 ]
+  [ "$(grep '^#EXT-X-MAP:' <<<"$v" | sort -u | wc -l)" -eq 2 ]
+  # Both sizes decode from the catch-up playlist.
+  sizes=$(ffprobe -v error -select_streams v:0 -show_entries frame=width,height -of csv=p=0 \
+    "$BASE/rc/v0/archive-$from-12.m3u8" | sort -u | tr '\n' ' ')
+  echo "sizes: $sizes"
+  [[ $sizes == *"640,360"* && $sizes == *"320,180"* ]]
+  run node "$PLAY" "$BASE/rc/archive-$from-12.m3u8" 9
+  echo "$output"
+  [ "$status" -eq 0 ]
+  json=${lines[-1]}
+  [ "$(jq .errors_fatal <<<"$json")" -eq 0 ]
+  # Past the change: more frames than the first publisher's 4 s.
+  [ "$(jq .frames_decoded <<<"$json")" -gt 150 ]
+}
+
 @test "bad ranges are 400, ranges outside the archive and unknown channels 404, a corrupt index 503" {
   from=$(($(first_pdt) / 1000 + 3))
   now=$(date +%s)
