@@ -21,14 +21,15 @@ setup_file() {
   RTMP_PORT=$(free_port)
   spawn "$W/ingest.log" sigma-ingest --rtmp "127.0.0.1:$RTMP_PORT" --open \
     --hls-channel "ll=$ROOT/ll,mode=ultra-low" --hls-channel "low=$ROOT/low,mode=low" \
-    --hls-channel "llsep=$ROOT/llsep,mode=ultra-low,audio=separate"
+    --hls-channel "llsep=$ROOT/llsep,mode=ultra-low,audio=separate" \
+    --hls-channel "lowdvr=$ROOT/lowdvr,mode=low,window=90"
   echo "$SPAWNED_PID" >"$W/pids"
   wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$RTMP_PORT" || { cat "$W/ingest.log" >&3; return 1; }
   start_origin
   echo "$SPAWNED_PID" >>"$W/pids"
   echo "$BASE" >"$W/base"
   local ch
-  for ch in ll low llsep; do
+  for ch in ll low llsep lowdvr; do
     spawn "$W/pub-$ch.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$src" -c copy -f flv \
       "rtmp://127.0.0.1:$RTMP_PORT/live/$ch"
     echo "$SPAWNED_PID" >>"$W/pids"
@@ -189,4 +190,22 @@ gst_checks() {
 @test "GStreamer (hlsdemux2) plays the low channel live: frames decoded, no error" {
   gst_play "$BASE/low/master.m3u8" 12
   gst_checks 150 6
+}
+
+# -- a DVR window ----------------------------------------------------------
+# Last in the file, so that the 90 s window has filled for a while.
+
+@test "Shaka Player in a DVR window: seeks 20 s behind live and plays on from there" {
+  WAIT_SECS=60 wait_for bash -c "(( \$(grep -c '^#EXTINF' $ROOT/lowdvr/v0/index.m3u8) >= 30 ))"
+  run node "$BATS_TEST_DIRNAME/../browser/shaka.js" "$BASE/lowdvr/master.m3u8" 14 --seek-back 20
+  echo "$output"
+  [ "$status" -eq 0 ]
+  J=${lines[-1]}
+  [[ $(jq .errors_fatal <<<"$J") -eq 0 && $(jq -r .gave_up <<<"$J") == null ]]
+  # the window Shaka offers is the playlist's (30 s and more), and the seek went 20 s back
+  jq -e '.seek.range_end - .seek.range_start >= 25 and (.seek.range_end - .seek.target) > 19' <<<"$J"
+  # it played on from there (frames decoded in the last 5 s), and stayed behind live
+  jq -e '.decoded_per_second | (.[-1] - .[-6]) >= 100' <<<"$J"
+  jq -e '.behind_live_s > 14 and .behind_live_s < 26' <<<"$J"
+  jq -e '.requests.http_errors == {}' <<<"$J"
 }

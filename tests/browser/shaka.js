@@ -8,7 +8,11 @@
 // A sibling of play.js rather than an option of it, so that the hls.js
 // driver stays as the watch page's own test.
 //
-//   node tests/browser/shaka.js URL SECONDS [--low-latency]
+//   node tests/browser/shaka.js URL SECONDS [--low-latency] [--seek-back S]
+//
+// --seek-back S: halfway through, seek S seconds behind the live edge (a
+// DVR window); the output then says where the seek landed (seek) and how
+// far behind live the playhead still is at the end (behind_live_s).
 //
 // Exit status: 0 frames were decoded and Shaka raised no fatal error; 1 no
 // frame decoded or playback failed; 2 usage or browser error.
@@ -23,12 +27,19 @@ const SHAKA = path.resolve(__dirname, '../conformance/node_modules/shaka-player/
 
 function usage(msg) {
   process.stderr.write((msg ? 'shaka.js: ' + msg + '\n' : '') +
-    'usage: node tests/browser/shaka.js URL SECONDS [--low-latency]\n');
+    'usage: node tests/browser/shaka.js URL SECONDS [--low-latency] [--seek-back S]\n');
   process.exit(2);
 }
 
 const args = process.argv.slice(2);
 const lowLatency = args.includes('--low-latency');
+let seekBack = null;
+const seekAt = args.indexOf('--seek-back');
+if (seekAt >= 0) {
+  seekBack = Number(args[seekAt + 1]);
+  if (!(seekBack > 0)) usage('--seek-back needs a number of seconds');
+  args.splice(seekAt, 2);
+}
 for (const a of args) if (a.startsWith('--') && a !== '--low-latency') usage('unknown option ' + a);
 const pos = args.filter((a) => !a.startsWith('--'));
 if (pos.length !== 2) usage();
@@ -72,7 +83,17 @@ async function main() {
     const q = new URLSearchParams({ src: url, ll: lowLatency ? '1' : '0' });
     await page.goto(pageBase + '/?' + q, { waitUntil: 'load', timeout: 30000 });
     const decodedAt = [];
+    let seek = null;
     for (let i = 0; i < seconds; i++) {
+      if (seekBack !== null && i === Math.floor(seconds / 2)) {
+        seek = await page.evaluate((back) => {
+          const sh = window.__shaka, v = document.getElementById('video');
+          const r = sh.seekRange();
+          const target = Math.max(r.start, r.end - back);
+          v.currentTime = target;
+          return { range_start: r.start, range_end: r.end, target };
+        }, seekBack);
+      }
       await sleep(1000);
       decodedAt.push(await page.evaluate(() => document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames).catch(() => null));
     }
@@ -109,6 +130,10 @@ async function main() {
       current_time_s: fix(r.current_time), latency_s: fix(r.latency_s), edge_gap_s: fix(r.edge_gap_s),
       paused: r.paused, video_error: r.video_error, buffered: r.buffered, buffered_tracks: r.buffer_info ? JSON.parse(r.buffer_info) : null, decoded_per_second: decodedAt, requests: req, page_errors: pageErrors,
     };
+    if (seek) {
+      out.seek = Object.fromEntries(Object.entries(seek).map(([k, x]) => [k, fix(x)]));
+      out.behind_live_s = out.edge_gap_s;
+    }
     if (DEBUG) out.console = consoleLines;
     process.stdout.write(JSON.stringify(out) + '\n');
     return out.frames_decoded > 0 && !out.gave_up ? 0 : 1;
