@@ -124,7 +124,9 @@ Status Fmp4Muxer::write(AVPacket* pkt) {
   av_packet_rescale_ts(pkt, in_tb_, st->time_base);
   int r = av_write_frame(ctx_.get(), pkt);
   av_packet_unref(pkt);
-  if (r < 0) return av::av_status(r, "mux fMP4 sample");
+  // A sample the muxer refuses is bad media, never a usage error (libav's
+  // EINVAL): exit 65, which the supervisor retries, not 100.
+  if (r < 0) return Status(ExitCode::kData, av::av_status(r, "mux fMP4 sample").message());
   ++pending_;
   return {};
 }
