@@ -19,7 +19,7 @@ setup_file() {
   export ROOT=$BATS_FILE_TMPDIR/root
   export CH=$ROOT/demo
   export EV=$BATS_FILE_TMPDIR/events.ndjson
-  local ts fifo pkg want n=0 pid i
+  local ts fifo pkg
   ts=$(make_ts dvr-g2-24 24 -g 60 -keyint_min 60)
   fifo=$BATS_FILE_TMPDIR/in.fifo
   mkfifo "$fifo"
@@ -31,17 +31,7 @@ setup_file() {
   ffmpeg -nostdin -loglevel error -re -t 10 -i "$ts" -c copy -f mpegts -y "$fifo"
   kill -TERM "$pkg"
   wait "$pkg"
-  want=$(jq -c 'select(.type == "segment.written")' "$EV" | wc -l)
-  sigma-dvr --log-level warn run --dir "$CH" --events-in "$EV" 2>"$BATS_FILE_TMPDIR/dvr-run.log" &
-  pid=$!
-  for ((i = 0; i < 100; i++)); do
-    n=$(sqlite3 "file:$CH/.dvr/index.sqlite?mode=ro" 'SELECT count(*) FROM segments' 2>/dev/null || echo 0)
-    ((n >= want)) && break
-    sleep 0.1
-  done
-  kill -TERM "$pid"
-  wait "$pid" || true
-  ((n >= want)) || { echo "indexed $n of $want segments" >&2; return 1; }
+  index_channel "$CH" "$EV"
 }
 
 setup() {
@@ -139,7 +129,7 @@ snapshot() {
 
 @test "a resolution change inside the range: a second EXT-X-MAP after the DISCONTINUITY, decoded by ffprobe, played by hls.js" {
   # A second channel of its own: 4 s at 640x360, then a publisher at 320x180.
-  local big small fifo pkg pid i n=0 want rc=$ROOT/rc
+  local big small fifo pkg rc=$ROOT/rc
   big=$(make_ts rc-360 4)
   small=$(make_ts rc-180 4 -s 320x180)
   fifo=$T/rc.fifo
@@ -151,17 +141,7 @@ snapshot() {
   ffmpeg -nostdin -loglevel error -re -i "$small" -c copy -f mpegts -y "$fifo"
   kill -TERM "$pkg"
   wait "$pkg"
-  want=$(jq -c 'select(.type == "segment.written")' "$T/rc.ndjson" | wc -l)
-  sigma-dvr --log-level warn run --dir "$rc" --events-in "$T/rc.ndjson" 2>"$T/rc-dvr.log" &
-  pid=$!
-  for ((i = 0; i < 100; i++)); do
-    n=$(sqlite3 "file:$rc/.dvr/index.sqlite?mode=ro" 'SELECT count(*) FROM segments' 2>/dev/null || echo 0)
-    ((n >= want)) && break
-    sleep 0.1
-  done
-  kill -TERM "$pid"
-  wait "$pid" || true
-  ((n >= want))
+  index_channel "$rc" "$T/rc.ndjson"
   from=$(($(jq -r 'select(.type == "segment.written" and .track == "v0") | .pdt_ms' "$T/rc.ndjson" | head -1) / 1000))
   v=$(curl -sf "$BASE/rc/v0/archive-$from-12.m3u8")
   echo "$v"

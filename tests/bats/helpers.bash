@@ -107,3 +107,21 @@ stop_ingest() {
   kill "$INGEST_PID"
   timeout 10 tail --pid="$INGEST_PID" -f /dev/null
 }
+
+# index_channel DIR EVENTS: sigma-dvr run over the events until every
+# segment.written of a finished channel is in DIR's index, then stops it
+# (the suites that need an archive made before their tests).
+index_channel() {
+  local dir=$1 ev=$2 want n=0 pid i
+  want=$(jq -c 'select(.type == "segment.written")' "$ev" | wc -l)
+  sigma-dvr --log-level warn run --dir "$dir" --events-in "$ev" 2>"${T:-$BATS_FILE_TMPDIR}/dvr-run.log" &
+  pid=$!
+  for ((i = 0; i < 100; i++)); do
+    n=$(sqlite3 "file:$dir/.dvr/index.sqlite?mode=ro" 'SELECT count(*) FROM segments' 2>/dev/null || echo 0)
+    ((n >= want)) && break
+    sleep 0.1
+  done
+  kill -TERM "$pid"
+  wait "$pid" || true
+  ((n >= want)) || { echo "indexed $n of $want segments" >&2; return 1; }
+}
