@@ -3,49 +3,8 @@
 # stage (sigma-dvr run, fed the channel's segment.written events on its
 # stdin), its restarts, SIGHUP, and a supervisor that never waits on it.
 load helpers
+load supervisor_helpers
 
-setup() {
-  T=$(mktemp -d "${BATS_TMPDIR:-/tmp}/supervisor_dvr.XXXXXX")
-  EVENTS_FILE=$T/events.ndjson
-  HP=$(free_port)
-  HEALTH=http://127.0.0.1:$HP
-}
-
-teardown() {
-  stop_spawned
-  rm -rf "$T"
-}
-
-FAKE_SOURCE="input = exec sh -c 'while :; do head -c 1880 /dev/zero; sleep 0.05; done'"
-FAKE_PACKAGE="package.command = sh -c 'echo >&{ready_fd}; exec cat {input} >/dev/null'"
-
-conf() {
-  local d
-  {
-    echo "[global]"
-    for d in "run_dir = $T/run" "out_root = $T/out" "health = 127.0.0.1:$HP" "origin = off" \
-      "events = $T/events.ndjson"; do
-      [[ " ${*%% =*} " == *" ${d%% =*} "* ]] || echo "$d"
-    done
-    printf '%s\n' "$@"
-  } >"$T/sv.conf"
-}
-
-channel() { # channel NAME lines...
-  local name=$1; shift
-  { echo; echo "[channel $name]"; printf '%s\n' "$@"; } >>"$T/sv.conf"
-}
-
-start_sv() {
-  spawn "$T/sv.log" sigma-supervisor -c "$T/sv.conf" "$@"
-  SV=$SPAWNED_PID
-  wait_for curl -s -o /dev/null "$HEALTH/status" || { cat "$T/sv.log"; return 1; }
-}
-
-status_json() { curl -s "$HEALTH/status"; }
-stage_field() {
-  status_json | jq -r --arg id "$1" --arg f "$2" '[.shared[], .channels[].stages[]] | map(select(.id == $id))[0][$f]'
-}
 stage_is() { [[ $(stage_field "$1" state) == "$2" ]]; }
 stage_respawned() { local p; p=$(stage_field "$1" pid); [[ $p =~ ^[0-9]+$ && $p != "$2" ]]; }
 dvr_stages_are() { [[ $(status_json | jq '[.channels[].stages[] | select(.stage == "dvr")] | length') -eq $1 ]]; }
