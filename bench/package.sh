@@ -10,18 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 PKG=$(command -v sigma-package || echo build/bin/sigma-package)
-CACHE=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
-IN=$CACHE/bench-1080p-6M-60s.ts
-mkdir -p "$CACHE"
-if [[ ! -s $IN ]]; then
-  echo "making $IN (once)..." >&2
-  ffmpeg -nostdin -loglevel error -y \
-    -f lavfi -i "testsrc2=size=1920x1080:rate=30:duration=60" \
-    -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=60" \
-    -c:v libx264 -preset ultrafast -b:v 6M -maxrate 6M -bufsize 12M -g 60 -keyint_min 60 -sc_threshold 0 \
-    -pix_fmt yuv420p -c:a aac -b:a 128k -f mpegts "$IN.part"
-  mv "$IN.part" "$IN"
-fi
+. bench/media.bash
+IN=$(bench_1080p_source)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

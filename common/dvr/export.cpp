@@ -119,6 +119,7 @@ class SourceFile {
     close();
     id_ = id;
     const std::string& path = plan.files_[id];
+    path_ = &path;
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return errno_error("open " + path + " (removed since the export was planned?)", errno);
     struct stat sb {};
@@ -128,6 +129,17 @@ class SourceFile {
     return {};
   }
   int fd() const { return fd_; }
+  // Some bytes at off (at least one, at most want): a file shorter than
+  // planned is a data error.
+  Result<size_t> read(char* dst, size_t want, uint64_t off) const {
+    for (;;) {
+      ssize_t r = ::pread(fd_, dst, want, static_cast<off_t>(off));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return errno_error("read " + *path_, errno);
+      if (r == 0) return data_error(*path_ + " ended early");
+      return static_cast<size_t>(r);
+    }
+  }
   void close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -137,6 +149,7 @@ class SourceFile {
  private:
   int fd_ = -1;
   uint32_t id_ = UINT32_MAX;
+  const std::string* path_ = nullptr;
 };
 
 Status Plan::write(const ExportSink& sink, const ExportProgress& progress) const {
@@ -162,13 +175,10 @@ Status Plan::write(const ExportSink& sink, const ExportProgress& progress) const
       while (left > 0) {
         if (fill == buf.size()) SIGMA_RETURN_IF_ERROR(flush());
         size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size() - fill));
-        ssize_t r = ::pread(src.fd(), buf.data() + fill, want, static_cast<off_t>(off));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return errno_error("read " + files_[p.file], errno);
-        if (r == 0) return data_error(files_[p.file] + " ended early");
-        fill += static_cast<size_t>(r);
-        off += static_cast<uint64_t>(r);
-        left -= static_cast<uint64_t>(r);
+        SIGMA_ASSIGN_OR_RETURN(size_t r, src.read(buf.data() + fill, want, off));
+        fill += r;
+        off += r;
+        left -= r;
       }
     }
   }
@@ -228,13 +238,10 @@ Result<bool> Plan::write_direct(int fd, const ExportProgress& progress) const {
           if (!ok) return false;
         }
         size_t want = static_cast<size_t>(std::min<uint64_t>(left, kDirectBuffer - fill));
-        ssize_t r = ::pread(src.fd(), buf.get() + fill, want, static_cast<off_t>(off));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return errno_error("read " + files_[p.file], errno);
-        if (r == 0) return data_error(files_[p.file] + " ended early");
-        fill += static_cast<size_t>(r);
-        off += static_cast<uint64_t>(r);
-        left -= static_cast<uint64_t>(r);
+        SIGMA_ASSIGN_OR_RETURN(size_t r, src.read(buf.get() + fill, want, off));
+        fill += r;
+        off += r;
+        left -= r;
       }
     }
   }
@@ -285,14 +292,11 @@ Status Plan::write_fd(int fd, const ExportProgress& progress) const {
       while (left > 0) {
         if (buf.empty()) buf.resize(kCopyBuffer);
         size_t want = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
-        ssize_t r = ::pread(src.fd(), buf.data(), want, off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return errno_error("read " + files_[p.file], errno);
-        if (r == 0) return data_error(files_[p.file] + " ended early");
-        SIGMA_RETURN_IF_ERROR(write_all(fd, buf.data(), static_cast<size_t>(r)));
-        off += r;
-        left -= static_cast<uint64_t>(r);
-        done += static_cast<uint64_t>(r);
+        SIGMA_ASSIGN_OR_RETURN(size_t r, src.read(buf.data(), want, static_cast<uint64_t>(off)));
+        SIGMA_RETURN_IF_ERROR(write_all(fd, buf.data(), r));
+        off += static_cast<off_t>(r);
+        left -= r;
+        done += r;
       }
       if (progress && done - reported >= kCopyBuffer) progress(reported = done, total);
     }

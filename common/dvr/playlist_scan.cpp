@@ -24,6 +24,19 @@ std::string join(const std::string& base, const std::string& uri) {
 
 bool starts(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
+// Each non-empty line of a playlist, without its CR LF or LF.
+template <class F>
+void for_each_line(const std::string& s, F&& f) {
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t nl = s.find('\n', pos);
+    std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? s.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) f(line);
+  }
+}
+
 }  // namespace
 
 // Walks the attribute list pair by pair, so that a NAME= inside a quoted
@@ -62,13 +75,7 @@ MasterListing parse_master_playlist(const std::string& s) {
     return TrackRef{track, uri};
   };
   std::optional<std::string> variant_tag;  // the EXT-X-STREAM-INF whose URI line comes next
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t nl = s.find('\n', pos);
-    std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? s.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
+  for_each_line(s, [&](const std::string& line) {
     if (starts(line, "#EXT-X-STREAM-INF:")) {
       variant_tag = line;
     } else if (starts(line, "#EXT-X-MEDIA:")) {
@@ -82,7 +89,7 @@ MasterListing parse_master_playlist(const std::string& s) {
                                   playlist_attribute(*variant_tag, "AUDIO")});
       variant_tag.reset();
     }
-  }
+  });
   return out;
 }
 
@@ -114,13 +121,7 @@ MediaListing parse_media_playlist(const std::string& s, const std::string& base)
   std::optional<int64_t> next_pdt;
   double extinf = -1;
   bool disc = false, gap = false;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t nl = s.find('\n', pos);
-    std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? s.size() : nl + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
+  for_each_line(s, [&](const std::string& line) {
     if (starts(line, "#EXT-X-MEDIA-SEQUENCE:")) {
       msn = std::strtoll(line.c_str() + 22, nullptr, 10);
     } else if (starts(line, "#EXT-X-MAP:")) {
@@ -151,7 +152,7 @@ MediaListing parse_media_playlist(const std::string& s, const std::string& base)
       extinf = -1;
       disc = gap = false;
     }
-  }
+  });
   out.last_init = map;
   return out;
 }
