@@ -19,7 +19,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 #include "base/time.h"
-#include "dvr/event_follower.h"
+#include "base/event_follower.h"
 
 namespace sigma::dvr {
 namespace {

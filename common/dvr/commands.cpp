@@ -17,7 +17,7 @@
 #include "dvr/describe.h"
 #include "dvr/export.h"
 #include "dvr/index.h"
-#include "dvr/time_spec.h"
+#include "base/time_spec.h"
 
 namespace sigma::dvr {
 namespace {

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "base/fs.h"
-#include "dvr/time_spec.h"
+#include "base/time_spec.h"
 
 namespace sigma::dvr {
 namespace {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "dvr/time_spec.h"
+#include "base/time_spec.h"
 #include "base/time.h"
 
 namespace sigma::origin {
@@ -130,12 +130,12 @@ std::optional<Result<CatchupRequest>> parse_catchup(const std::string& rel,
   if (m3u8 && (query.count("start") || query.count("end"))) {
     auto s = query.find("start");
     if (s == query.end()) return Result<CatchupRequest>(usage_error("end without start"));
-    auto from = dvr::parse_time(query_time(s->second), now_ms);
+    auto from = parse_time(query_time(s->second), now_ms);
     if (!from) return Result<CatchupRequest>(from.status().wrap("start"));
     r.from_ms = *from;
     r.to_ms = now_ms;
     if (auto e = query.find("end"); e != query.end()) {
-      auto to = dvr::parse_time(query_time(e->second), now_ms);
+      auto to = parse_time(query_time(e->second), now_ms);
       if (!to) return Result<CatchupRequest>(to.status().wrap("end"));
       r.to_ms = *to;
     }

@@ -10,10 +10,17 @@
 #include <string>
 
 #include "dvr/index.h"
-#include "dvr/time_spec.h"
+#include "base/event_follower.h"
+#include "base/time_spec.h"
 
 using sigma::ExitCode;
 using namespace sigma::dvr;
+using sigma::EventFollower;
+using sigma::format_duration;
+using sigma::format_size;
+using sigma::parse_duration;
+using sigma::parse_size;
+using sigma::parse_time;
 
 namespace {
 
@@ -401,7 +408,6 @@ TEST_F(IndexTest, RetentionByAgeAndSizeOldestFirst) {
   for (int i = 0; i < 8; ++i) EXPECT_FALSE(exists(dir + "/v0/seg-" + std::to_string(i) + ".m4s")) << i;
 }
 
-#include "dvr/event_follower.h"
 
 namespace {
 std::vector<std::string> read_all(EventFollower& f) {

@@ -6,7 +6,7 @@
 #include "base/cli.h"
 #include "dvr/archiver.h"
 #include "dvr/commands.h"
-#include "dvr/time_spec.h"
+#include "base/time_spec.h"
 
 namespace {
 
@@ -69,13 +69,13 @@ int main(int argc, char** argv) {
   return sigma::run_main(app, argc, argv, "sigma-dvr", common, [&]() -> sigma::Status {
     if (run_cmd->parsed()) {
       if (!retain.empty()) {
-        auto r = sigma::dvr::parse_duration(retain);
+        auto r = sigma::parse_duration(retain);
         if (!r.is_ok()) return r.status().wrap("--retain");
         if (*r <= 0) return sigma::usage_error("--retain: must be above 0");
         run.retain_ms = *r;
       }
       if (!max_bytes.empty()) {
-        auto b = sigma::dvr::parse_size(max_bytes);
+        auto b = sigma::parse_size(max_bytes);
         if (!b.is_ok()) return b.status().wrap("--max-bytes");
         if (*b <= 0) return sigma::usage_error("--max-bytes: must be above 0");
         run.max_bytes = *b;

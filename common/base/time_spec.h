@@ -1,7 +1,7 @@
 #pragma once
 // The times, durations and sizes that sigma-dvr's options (and the
 // origin's catch-up URLs) accept, in one place so that every front end
-// reads them alike.
+// reads them alike (sigma-dvr, the origin's catch-up, sigma-thumb, sigma-hook).
 //
 //   time      2026-12-03T10:00:00Z, 2026-12-03T11:00:00+01:00 (ISO 8601 with Z
 //             or an offset; seconds and a fraction optional; a date alone is
@@ -17,7 +17,7 @@
 
 #include "base/status.h"
 
-namespace sigma::dvr {
+namespace sigma {
 
 // -> Unix ms. Errors are usage errors: "cannot read 'x' as a time (...)".
 Result<int64_t> parse_time(const std::string& text, int64_t now_ms);
@@ -31,4 +31,4 @@ std::string format_duration(int64_t ms);
 // "1.5 GiB", "320 KiB", "12 B".
 std::string format_size(int64_t bytes);
 
-}  // namespace sigma::dvr
+}  // namespace sigma

@@ -15,7 +15,7 @@
 
 #include "base/status.h"
 
-namespace sigma::dvr {
+namespace sigma {
 
 class EventFollower {
  public:
@@ -54,4 +54,4 @@ class EventFollower {
   std::string partial_;
 };
 
-}  // namespace sigma::dvr
+}  // namespace sigma

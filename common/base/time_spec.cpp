@@ -1,11 +1,11 @@
-#include "dvr/time_spec.h"
+#include "base/time_spec.h"
 
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
-namespace sigma::dvr {
+namespace sigma {
 namespace {
 
 constexpr const char* kTimeForms = "ISO 8601, Unix seconds, now or -1h";
@@ -244,4 +244,4 @@ std::string format_size(int64_t bytes) {
   return buf;
 }
 
-}  // namespace sigma::dvr
+}  // namespace sigma

@@ -1,4 +1,4 @@
-#include "dvr/event_follower.h"
+#include "base/event_follower.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -13,7 +13,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 
-namespace sigma::dvr {
+namespace sigma {
 namespace {
 constexpr size_t kChunk = 64 * 1024;
 constexpr size_t kMaxLine = 1 << 20;  // an event line longer than this is not one of ours
@@ -178,4 +178,4 @@ Status EventFollower::read(std::vector<std::string>& lines, int timeout_ms) {
   return {};
 }
 
-}  // namespace sigma::dvr
+}  // namespace sigma
