@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "base/events.h"
 #include "base/log.h"
 #include "base/signals.h"
 #include "sigma/version.h"
@@ -37,6 +38,7 @@ int run_main(CLI::App& app, int argc, char** argv, std::string_view tool, Common
     return to_int(ExitCode::kUsage);
   }
   init_logging(tool, opts.log_level);
+  set_event_tool(tool);
   install_stop_handlers();
   Status st;
   try {

@@ -1,14 +1,78 @@
 #include "base/events.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
 
 #include "base/log.h"
 #include "base/time.h"
 
 namespace sigma {
+namespace {
+
+std::string& event_tool() {
+  static std::string tool;
+  return tool;
+}
+
+void random_bytes(uint8_t* p, size_t n) {
+  while (n > 0) {
+    ssize_t r = getrandom(p, n, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      // No entropy source at all: fall back to time and pid; ids stay
+      // unique in this process through the counter.
+      uint64_t x = static_cast<uint64_t>(unix_ms_now()) * 6364136223846793005ULL + getpid();
+      for (size_t i = 0; i < n; ++i, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+        p[i] = static_cast<uint8_t>(x >> 56);
+      return;
+    }
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+}
+
+}  // namespace
+
+void set_event_tool(std::string_view tool) { event_tool() = std::string(tool); }
+
+std::string new_event_id() {
+  static std::mutex mu;
+  static int64_t last_ms = 0;
+  static uint16_t counter = 0;
+  uint8_t b[16];
+  random_bytes(b, sizeof b);
+  int64_t ms;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ms = unix_ms_now();
+    if (ms <= last_ms) {
+      // The same millisecond (or the clock stepped back): count on from
+      // the last id; a full counter moves on to the next millisecond.
+      ms = last_ms;
+      if (++counter > 0x0fff) {
+        ++ms;
+        counter = 0;
+      }
+    } else {
+      counter = static_cast<uint16_t>(((b[6] << 8) | b[7]) & 0x07ff);  // random start, room to count
+    }
+    last_ms = ms;
+    b[6] = static_cast<uint8_t>(0x70 | (counter >> 8));
+    b[7] = static_cast<uint8_t>(counter & 0xff);
+  }
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(static_cast<uint64_t>(ms) >> (40 - 8 * i));
+  b[8] = static_cast<uint8_t>(0x80 | (b[8] & 0x3f));
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
 
 EventWriter::~EventWriter() {
   if (owned_ && fd_ >= 0) close(fd_);
@@ -38,7 +102,9 @@ Status EventWriter::open(const std::string& target) {
 void EventWriter::emit(const std::string& type, const std::string& channel, nlohmann::json fields) {
   if (fd_ < 0) return;
   nlohmann::json j = nlohmann::json::object();
+  j["id"] = new_event_id();
   j["time"] = now_iso8601();
+  if (!event_tool().empty()) j["tool"] = event_tool();
   if (!channel.empty()) j["channel"] = channel;
   j["type"] = type;
   for (auto& [k, v] : fields.items()) j[k] = v;

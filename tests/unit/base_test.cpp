@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
+#include <vector>
 
 #include "base/events.h"
 #include "base/fs.h"
@@ -107,4 +109,40 @@ TEST(Events, OneJsonLinePerEvent) {
   EXPECT_EQ(j1["time"].get<std::string>().size(), 24u);
   EXPECT_FALSE(nlohmann::json::parse(l2).contains("channel"));
   std::filesystem::remove(p);
+}
+
+TEST(Events, IdAndToolSetOnceKeptWhenHandedOn) {
+  auto p = std::filesystem::temp_directory_path() / ("sigma_ev2_" + std::to_string(getpid()));
+  set_event_tool("sigma-test");
+  {
+    EventWriter w;
+    ASSERT_TRUE(w.open(p.string()).is_ok());
+    w.emit("stream.started", "demo");
+    // Handed on, as the supervisor copies a stage's event: its own id,
+    // time and tool stay.
+    w.emit("segment.written", "demo",
+           {{"id", "0190a000-0000-7000-8000-000000000000"}, {"tool", "sigma-package"}, {"time", "x"}});
+  }
+  std::ifstream in(p);
+  std::string l1, l2;
+  std::getline(in, l1);
+  std::getline(in, l2);
+  auto j1 = nlohmann::json::parse(l1), j2 = nlohmann::json::parse(l2);
+  EXPECT_EQ(j1["tool"], "sigma-test");
+  EXPECT_EQ(j1["id"].get<std::string>().size(), 36u);
+  EXPECT_EQ(j1["id"].get<std::string>()[14], '7');  // version 7
+  EXPECT_EQ(j2["tool"], "sigma-package");
+  EXPECT_EQ(j2["id"], "0190a000-0000-7000-8000-000000000000");
+  EXPECT_EQ(j2["time"], "x");
+  set_event_tool("");
+  std::filesystem::remove(p);
+}
+
+TEST(Events, IdsAreUniqueAndSortedByTime) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20000; ++i) ids.push_back(new_event_id());
+  for (size_t i = 1; i < ids.size(); ++i) ASSERT_LT(ids[i - 1], ids[i]) << i;
+  // The first 48 bits are the Unix ms of now.
+  uint64_t ms = std::stoull(ids.back().substr(0, 8) + ids.back().substr(9, 4), nullptr, 16);
+  EXPECT_LE(std::llabs(static_cast<long long>(ms) - unix_ms_now()), 5000);
 }
