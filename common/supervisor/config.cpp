@@ -6,6 +6,7 @@
 #include <set>
 
 #include "base/fs.h"
+#include "base/time_spec.h"
 
 namespace sigma::supervisor {
 namespace {
@@ -221,7 +222,9 @@ class Parser {
   }
 
   Status channel_key(ChannelConfig& ch, const std::string& key, const std::string& v) {
-    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(ch.stages, {"dvr", "package", "source", "transcode"}, key, v));
+    if (key == "thumbnails" || key.rfind("thumbnails.", 0) == 0) return thumbnails_key(ch, key, v);
+    SIGMA_ASSIGN_OR_RETURN(bool is_stage,
+                           stage_key(ch.stages, {"dvr", "package", "source", "thumb", "transcode"}, key, v));
     if (is_stage) return {};
     if (key == "enabled") {
       SIGMA_ASSIGN_OR_RETURN(ch.enabled, parse_bool(v));
@@ -311,6 +314,49 @@ class Parser {
       return {};
     }
     return usage_error("unknown key '" + key + "' in [channel " + ch.name + "]");
+  }
+
+  // thumbnails = yes|no, thumbnails.every, .widths, .sprites: checked
+  // here so that a typo is this file's error, not sigma-thumb's exit.
+  static Status thumbnails_key(ChannelConfig& ch, const std::string& key, const std::string& v) {
+    if (key == "thumbnails") {
+      SIGMA_ASSIGN_OR_RETURN(ch.thumbnails, parse_bool(v));
+      return {};
+    }
+    auto interval = [&](std::string& out, const char* example) -> Status {
+      auto ms = parse_duration_ms(v);
+      if (!ms || *ms < 100 || *ms > 3600000)
+        return usage_error(key + ": expected an interval between 100ms and 1h, like " + example + ", got '" + v + "'");
+      out = format_duration(*ms);
+      return {};
+    };
+    if (key == "thumbnails.every") return interval(ch.thumbnails_every, "2s");
+    if (key == "thumbnails.sprites") {
+      if (v == "off" || v == "no") {
+        ch.thumbnails_sprites = "off";
+        return {};
+      }
+      return interval(ch.thumbnails_sprites, "10s or off");
+    }
+    if (key == "thumbnails.widths") {
+      std::string out;
+      size_t i = 0;
+      while (true) {
+        size_t comma = v.find(',', i);
+        std::string w = trim(v.substr(i, comma == std::string::npos ? std::string::npos : comma - i));
+        auto n = parse_count(w);
+        if (!n || *n < 16 || *n > 7680 || *n % 2)
+          return usage_error("thumbnails.widths: expected even widths in pixels (16 to 7680), like 320,640, got '" + v +
+                             "'");
+        out += (out.empty() ? "" : ",") + std::to_string(*n);
+        if (comma == std::string::npos) break;
+        i = comma + 1;
+      }
+      ch.thumbnails_widths = out;
+      return {};
+    }
+    return usage_error("unknown key '" + key + "': expected thumbnails, thumbnails.every, thumbnails.widths or "
+                       "thumbnails.sprites");
   }
 
   std::string origin_;

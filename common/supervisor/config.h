@@ -53,11 +53,18 @@ struct ChannelConfig {
   int archive_line = 0;              // of the first archive key, for messages
   bool archived() const { return !archive.empty() || !archive_max.empty(); }
   bool record = false;
+  // Thumbnails (sigma-thumb, a stage of the channel) when yes; the other
+  // keys are kept in the forms sigma-thumb reads ("" = its default) and
+  // count only while thumbnails = yes.
+  bool thumbnails = false;
+  std::string thumbnails_every;    // "2s", "500ms"
+  std::string thumbnails_widths;   // "320,640"
+  std::string thumbnails_sprites;  // "10s", or "off"
   // A published channel without a ladder is packaged inside the shared
   // sigma-ingest (no FIFO, no sigma-package process); no: its own process.
   bool package_in_ingest = true;
   std::string events;                // NDJSON file for this channel's events
-  std::map<std::string, StageOverride> stages;  // source, transcode, package, dvr
+  std::map<std::string, StageOverride> stages;  // source, transcode, package, dvr, thumb
 };
 
 struct GlobalConfig {

@@ -93,6 +93,28 @@ StageSpec dvr_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::s
   return s;
 }
 
+// sigma-thumb over the channel's directory, fed segment.written events on
+// its stdin as sigma-dvr is; while it is down the events are not kept (the
+// live picture comes back with the next segment).
+StageSpec thumb_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::string& exe_dir,
+                      const std::string& events, const std::map<std::string, std::string>& vars) {
+  StageSpec s;
+  s.id = ch.name + "/thumb";
+  s.channel = ch.name;
+  s.stage = "thumb";
+  s.argv = {tool_path(g, exe_dir, "sigma-thumb"), "run", "--dir", ch.output_dir, "--channel", ch.name,
+            "--events-in", "-"};
+  if (!ch.thumbnails_every.empty()) s.argv.insert(s.argv.end(), {"--every", ch.thumbnails_every});
+  if (!ch.thumbnails_widths.empty()) s.argv.insert(s.argv.end(), {"--widths", ch.thumbnails_widths});
+  if (!ch.thumbnails_sprites.empty()) s.argv.insert(s.argv.end(), {"--sprite-every", ch.thumbnails_sprites});
+  s.stdin_events = true;
+  s.events_file = events;
+  auto v = vars;
+  v["output"] = ch.output_dir;
+  apply_override(s, ch.stages, v);
+  return s;
+}
+
 }  // namespace
 
 std::vector<std::string> Plan::all_fifos() const {
@@ -162,6 +184,7 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
       // The channel is up when the shared ingest is (and its archive).
       cp.stages.push_back(plan.shared.front());
       if (ch.archived()) cp.stages.push_back(dvr_stage(ch, g, exe_dir, events, vars));
+      if (ch.thumbnails) cp.stages.push_back(thumb_stage(ch, g, exe_dir, events, vars));
       plan.channels.push_back(std::move(cp));
       continue;
     }
@@ -234,6 +257,7 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     apply_override(s, ch.stages, v);
     cp.stages.push_back(std::move(s));
     if (ch.archived()) cp.stages.push_back(dvr_stage(ch, g, exe_dir, events, vars));
+    if (ch.thumbnails) cp.stages.push_back(thumb_stage(ch, g, exe_dir, events, vars));
     plan.channels.push_back(std::move(cp));
   }
   return plan;
@@ -268,7 +292,8 @@ std::string render_shell(const Plan& plan) {
         o << "# sigma-supervisor writes the segment.written events to its stdin; here it follows the events file\n";
       } else {
         o << "# sigma-supervisor writes the segment.written events to its stdin; here (no events file) it\n"
-             "# indexes what the directory holds when it starts\n";
+          << (s.stage == "dvr" ? "# indexes what the directory holds when it starts\n"
+                               : "# reads none: follow the packager's events yourself\n");
       }
     }
     std::string line;

@@ -3,7 +3,8 @@
 // sigma-ingest (when a channel takes published input; which channels it
 // packages or records is in its --channels file), sigma-origin, and
 // per channel [source] -> FIFO -> [sigma-transcode] -> FIFO -> sigma-package,
-// and sigma-dvr beside them when the channel has an archive.
+// and sigma-dvr beside them when the channel has an archive (sigma-thumb
+// when it has thumbnails).
 // The same plan is what the supervisor runs and what --dry-run prints as
 // shell commands a user can paste.
 #include <string>
@@ -29,7 +30,8 @@ struct StageSpec {
   bool events_pipe = true;    // passes --events fd:4 (read by the supervisor)
   std::string events_file;    // where those events end up (dry-run shows this)
   // Its stdin is a pipe the supervisor writes the channel's segment.written
-  // events to (the dvr stage: sigma-dvr run --events-in -).
+  // events to (the dvr and thumb stages: sigma-dvr/sigma-thumb run
+  // --events-in -).
   bool stdin_events = false;
   // A file the stage reads at start and again on SIGHUP (the shared
   // ingest's channel routes): the supervisor writes reload_text there, and

@@ -66,13 +66,14 @@ std::string render_status_table(const nlohmann::json& st) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
-  // A dvr stage that fell behind: how many segments wait for its next start.
+  // A dvr or thumb stage that fell behind: how many events it lost.
   if (st.contains("channels"))
     for (auto& ch : st["channels"])
       for (auto& s : ch["stages"])
         if (s.contains("events_in") && s["events_in"].value("dropped", int64_t{0}) > 0)
           out += str(ch, "name") + " " + str(s, "stage") + ": " + s["events_in"]["dropped"].dump() +
-                 " segment.written events dropped (not keeping up); indexed at its next start\n";
+                 " segment.written events dropped (not keeping up)" +
+                 (str(s, "stage") == "dvr" ? "; indexed at its next start\n" : "\n");
   bool healthy = st.value("healthy", false);
   out += healthy ? "healthy\n" : "unhealthy:";
   if (!healthy) {

@@ -269,41 +269,39 @@ void Supervisor::on_stage_event(StageRuntime& s, const std::string& line) {
       while (!ch->recent_bytes.empty() && ch->recent_bytes.front().first < now - 30'000)
         ch->recent_bytes.erase(ch->recent_bytes.begin());
     }
-    if (s.spec.stage != "dvr") {
-      j["channel"] = channel;
-      forward_to_archive(*ch, std::move(j));
-    }
+    j["channel"] = channel;
+    forward_to_stdin_stages(*ch, s, j);
   }
 }
 
-void Supervisor::forward_to_archive(ChannelRuntime& ch, nlohmann::json event) {
-  StageRuntime* dvr = nullptr;
-  for (auto& spec : ch.plan.stages)
-    if (spec.stdin_events) {
-      auto it = stages_.find(spec.id);
-      if (it != stages_.end()) dvr = it->second.get();
+void Supervisor::forward_to_stdin_stages(ChannelRuntime& ch, const StageRuntime& from, const nlohmann::json& event) {
+  std::string line;
+  for (auto& spec : ch.plan.stages) {
+    if (!spec.stdin_events || spec.id == from.spec.id) continue;
+    auto it = stages_.find(spec.id);
+    if (it == stages_.end()) continue;
+    StageRuntime* to = it->second.get();
+    if (to->stdin_wr < 0) {
+      ++to->while_down;
+      continue;
     }
-  if (!dvr) return;
-  if (dvr->stdin_wr < 0) {
-    ++dvr->while_down;
-    return;
+    if (line.empty()) line = event.dump() + "\n";
+    // A write of at most PIPE_BUF bytes to a non-blocking pipe is whole or
+    // EAGAIN: the stage never sees half a line. The supervisor never waits
+    // on it: a full pipe loses the event, which the stage's next start
+    // recovers from the directory.
+    ssize_t n = line.size() <= PIPE_BUF ? ::write(to->stdin_wr, line.data(), line.size()) : -1;
+    if (n == static_cast<ssize_t>(line.size())) {
+      ++to->forwarded;
+      continue;
+    }
+    if (to->dropped++ % 100 == 0)
+      spdlog::warn("{}: {} ({} dropped so far; its next start catches up from the directory)", to->spec.id,
+                   n < 0 && errno == EAGAIN ? "not keeping up, segment.written event dropped"
+                   : line.size() > PIPE_BUF ? "segment.written event too long to forward, dropped"
+                                            : std::string("event pipe: ") + std::strerror(errno),
+                   to->dropped);
   }
-  std::string line = event.dump() + "\n";
-  // A write of at most PIPE_BUF bytes to a non-blocking pipe is whole or
-  // EAGAIN: the stage never sees half a line. The supervisor never waits
-  // on it: a full pipe loses the event, which the stage's next start
-  // recovers from the directory.
-  ssize_t n = line.size() <= PIPE_BUF ? ::write(dvr->stdin_wr, line.data(), line.size()) : -1;
-  if (n == static_cast<ssize_t>(line.size())) {
-    ++dvr->forwarded;
-    return;
-  }
-  if (dvr->dropped++ % 100 == 0)
-    spdlog::warn("{}: {} ({} dropped so far; its next start indexes them from the directory)", dvr->spec.id,
-                 n < 0 && errno == EAGAIN ? "not keeping up, segment.written event dropped"
-                 : line.size() > PIPE_BUF ? "segment.written event too long to forward, dropped"
-                                          : std::string("event pipe: ") + std::strerror(errno),
-                 dvr->dropped);
 }
 
 void Supervisor::on_reaped(pid_t pid, int wstatus) {

@@ -100,7 +100,9 @@ class Supervisor {
   void handle_signals();
   void begin_stop();
   void on_stage_event(StageRuntime& s, const std::string& line);
-  void forward_to_archive(ChannelRuntime& ch, nlohmann::json event);
+  // To every stage of the channel that reads events on its stdin (dvr,
+  // thumb), but the one the event came from.
+  void forward_to_stdin_stages(ChannelRuntime& ch, const StageRuntime& from, const nlohmann::json& event);
   ChannelRuntime* channel_of(const StageRuntime& s);
   nlohmann::json status_json() const;
   std::vector<std::string> unhealthy_reasons() const;
