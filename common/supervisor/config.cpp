@@ -5,37 +5,20 @@
 #include <cstdint>
 #include <set>
 
+#include "base/conf.h"
 #include "base/fs.h"
 #include "base/time_spec.h"
 
 namespace sigma::supervisor {
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+std::string trim(const std::string& s) { return conf_trim(s); }
 
 bool valid_channel_name(const std::string& n) {
   if (n.empty() || n.size() > 64 || n[0] == '.' || n[0] == '-') return false;
   for (char c : n)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
   return true;
-}
-
-Result<bool> parse_bool(const std::string& v) {
-  if (v == "yes" || v == "true" || v == "on" || v == "1") return true;
-  if (v == "no" || v == "false" || v == "off" || v == "0") return false;
-  return usage_error("expected yes or no, got '" + v + "'");
-}
-
-Result<int> parse_count(const std::string& v) {
-  if (v.empty() || v.size() > 6) return usage_error("expected a number, got '" + v + "'");
-  for (char c : v)
-    if (!std::isdigit(static_cast<unsigned char>(c))) return usage_error("expected a number, got '" + v + "'");
-  return std::stoi(v);
 }
 
 // host:port with a numeric port; "off" where allowed.
@@ -71,55 +54,23 @@ class Parser {
   Result<Config> run(const std::string& text) {
     Config cfg;
     cfg.path = origin_;
-    enum { kNone, kGlobal, kChannel } section = kNone;
-    std::set<std::string> seen_keys;
-    size_t pos = 0;
-    int line_no = 0;
-    bool seen_global = false;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      std::string raw = text.substr(pos, nl - pos);
-      pos = nl + 1;
-      ++line_no;
-      line_ = line_no;
-      std::string line = trim(raw);
-      if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-      if (line[0] == '[') {
-        if (line.back() != ']') return error("section header without a closing ']'");
-        std::string inner = trim(line.substr(1, line.size() - 2));
-        seen_keys.clear();
-        if (inner == "global") {
-          if (seen_global) return error("a second [global] section");
-          seen_global = true;
-          section = kGlobal;
-          continue;
-        }
-        if (inner.rfind("channel", 0) == 0 && inner.size() > 7 && std::isspace(static_cast<unsigned char>(inner[7]))) {
-          std::string name = trim(inner.substr(7));
-          if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
-          if (!valid_channel_name(name))
-            return error("channel name '" + name + "': use letters, digits, '-', '_' or '.' (it names directories)");
-          if (cfg.find(name)) return error("channel '" + name + "' is defined twice");
-          ChannelConfig ch;
-          ch.name = name;
-          ch.line = line_no;
-          cfg.channels.push_back(std::move(ch));
-          section = kChannel;
-          continue;
-        }
-        return error("unknown section [" + inner + "]: expected [global] or [channel NAME]");
-      }
-      auto eq = line.find('=');
-      if (eq == std::string::npos) return error("expected 'key = value', '[global]' or '[channel NAME]'");
-      std::string key = trim(line.substr(0, eq));
-      std::string value = trim(line.substr(eq + 1));
-      if (key.empty()) return error("a value without a key");
-      if (section == kNone) return error("'" + key + "' before any [global] or [channel NAME] section");
-      if (!seen_keys.insert(key).second) return error("'" + key + "' is set twice in this section");
-      Status st = section == kGlobal ? global_key(cfg.global, key, value) : channel_key(cfg.channels.back(), key, value);
-      if (!st.is_ok()) return error(st.message());
-    }
+    ConfVisitor v;
+    v.on_section = [&](const ConfSection& sec) -> Status {
+      line_ = sec.line;
+      if (sec.kind != "channel") return {};
+      if (!valid_channel_name(sec.name))
+        return usage_error("channel name '" + sec.name + "': use letters, digits, '-', '_' or '.' (it names directories)");
+      ChannelConfig ch;
+      ch.name = sec.name;
+      ch.line = sec.line;
+      cfg.channels.push_back(std::move(ch));
+      return {};
+    };
+    v.on_key = [&](const ConfSection& sec, const std::string& key, const std::string& value, int line) {
+      line_ = line;
+      return sec.kind == "global" ? global_key(cfg.global, key, value) : channel_key(cfg.channels.back(), key, value);
+    };
+    SIGMA_RETURN_IF_ERROR(read_conf(text, origin_, {{"global", false}, {"channel", true}}, v));
     std::set<std::string> outputs;
     for (auto& ch : cfg.channels) {
       line_ = ch.line;
@@ -150,10 +101,7 @@ class Parser {
   }
 
  private:
-  Status error(const std::string& msg) const {
-    if (line_ > 0) return usage_error(origin_ + ":" + std::to_string(line_) + ": " + msg);
-    return usage_error(origin_ + ": " + msg);
-  }
+  Status error(const std::string& msg) const { return conf_error(origin_, line_, msg); }
 
   // "<stage>.args" / "<stage>.command"; returns false when key is not one.
   static Result<bool> stage_key(std::map<std::string, StageOverride>& stages,
@@ -369,76 +317,6 @@ const ChannelConfig* Config::find(const std::string& name) const {
   for (auto& c : channels)
     if (c.name == name) return &c;
   return nullptr;
-}
-
-Result<int64_t> parse_duration_ms(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-  if (i == 0 || i > 9) return usage_error("expected a duration like 500ms, 30s, 5m or 2h, got '" + s + "'");
-  int64_t n = std::stoll(s.substr(0, i));
-  std::string unit = s.substr(i);
-  if (unit == "ms") return n;
-  if (unit.empty() || unit == "s") return n * 1000;
-  if (unit == "m" || unit == "min") return n * 60'000;
-  if (unit == "h") return n * 3'600'000;
-  if (unit == "d") return n * 86'400'000;
-  return usage_error("unknown duration unit '" + unit + "' in '" + s + "' (ms, s, m, h, d)");
-}
-
-Result<int64_t> parse_size_bytes(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-  if (i == 0 || i > 12) return usage_error("expected a size like 500M, 100G or 2T, got '" + s + "'");
-  int64_t n = std::stoll(s.substr(0, i));
-  std::string unit = s.substr(i);
-  int shift = unit.empty() ? 0 : unit == "K" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : unit == "T" ? 40 : -1;
-  if (shift < 0) return usage_error("unknown size unit '" + unit + "' in '" + s + "' (K, M, G, T)");
-  if (n > (INT64_MAX >> shift)) return usage_error("size '" + s + "' is too large");
-  return n << shift;
-}
-
-Result<std::vector<std::string>> split_words(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool in_word = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\'' || c == '"') {
-      size_t end = i + 1;
-      in_word = true;
-      while (end < s.size() && s[end] != c) {
-        if (c == '"' && s[end] == '\\' && end + 1 < s.size()) ++end;
-        cur += s[end++];
-      }
-      if (end >= s.size()) return usage_error(std::string("unterminated ") + c + " quote");
-      i = end;
-    } else if (c == '\\') {
-      if (i + 1 >= s.size()) return usage_error("a trailing backslash");
-      cur += s[++i];
-      in_word = true;
-    } else if (c == ' ' || c == '\t') {
-      if (in_word) out.push_back(std::move(cur));
-      cur.clear();
-      in_word = false;
-    } else {
-      cur += c;
-      in_word = true;
-    }
-  }
-  if (in_word) out.push_back(std::move(cur));
-  return out;
-}
-
-std::string shell_quote(const std::string& w) {
-  if (w.empty()) return "''";
-  bool plain = true;
-  for (char c : w)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string("-_./:=,@%+").find(c) == std::string::npos)
-      plain = false;
-  if (plain) return w;
-  std::string q = "'";
-  for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
 }
 
 Result<Config> parse_config(const std::string& text, const std::string& origin) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/conf.h"
 #include "base/status.h"
 
 namespace sigma::supervisor {
@@ -96,15 +97,11 @@ struct Config {
 Result<Config> parse_config(const std::string& text, const std::string& origin);
 Result<Config> load_config(const std::string& path);
 
-// Helpers shared with the parser's tests.
-// "30s", "500ms", "2m", "1h", "7d", "90" (seconds) -> milliseconds.
-Result<int64_t> parse_duration_ms(const std::string& s);
-// "100G", "500M", "64K", "2T" (powers of 1024) or plain bytes -> bytes.
-Result<int64_t> parse_size_bytes(const std::string& s);
-// Shell-like word splitting: blanks separate, '...' and "..." quote,
-// backslash escapes. No expansion of any kind.
-Result<std::vector<std::string>> split_words(const std::string& s);
-// Quotes a word for a POSIX shell only when it needs it.
-std::string shell_quote(const std::string& word);
+// The config format's value helpers (parse_duration_ms, parse_size_bytes,
+// split_words, shell_quote) live in base/conf.h, shared with sigma-hook.
+using sigma::parse_duration_ms;
+using sigma::parse_size_bytes;
+using sigma::shell_quote;
+using sigma::split_words;
 
 }  // namespace sigma::supervisor
