@@ -1,8 +1,8 @@
 #pragma once
 // The archive index of one channel: every segment of every track
 // (variant or audio rendition) that the packager wrote and sigma-dvr
-// recorded, in SQLite (WAL). This class is the one owner of sqlite3 in
-// Sigma: sigma-dvr opens it read-write, sigma-origin read-only.
+// recorded, in SQLite (WAL, through common/db, Sigma's one owner of
+// sqlite3): sigma-dvr opens it read-write, sigma-origin read-only.
 //
 // Where: <channel dir>/.dvr/index.sqlite (kIndexPath below; the origin
 // never serves dot paths). One database per channel.
