@@ -85,6 +85,27 @@ std::optional<Result<CatchupRequest>> parse_catchup(const std::string& rel,
     r.kind = CatchupRequest::Kind::kJson;
     return Result<CatchupRequest>(r);
   }
+  if (name == "thumbnails.vtt") {
+    r.kind = CatchupRequest::Kind::kThumbnails;
+    if (parts.size() == 2) {
+      if (!query.count("start") && !query.count("end")) {
+        r.live_window = true;
+        return Result<CatchupRequest>(r);
+      }
+      auto got = parse_catchup(parts[0] + "/master.m3u8", query, now_ms);  // the query form's rules
+      if (got && *got) got->value().kind = CatchupRequest::Kind::kThumbnails;
+      return got;
+    }
+    // /CH/RANGE/thumbnails.vtt: RANGE is what names a catch-up master.
+    const std::string& range = parts[1];
+    if (!starts_with(range, "archive-") && !starts_with(range, "timeshift_rel-")) return std::nullopt;
+    auto got = parse_catchup(parts[0] + "/" + range + ".m3u8", {}, now_ms);
+    if (!got) return std::nullopt;
+    if (!*got) return got;
+    got->value().kind = CatchupRequest::Kind::kThumbnails;
+    got->value().track = range;
+    return got;
+  }
   if (starts_with(name, "archive-") && (m3u8 || (mp4 && parts.size() == 2))) {
     std::string_view mid(name);
     mid.remove_prefix(8);

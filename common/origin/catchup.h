@@ -26,12 +26,20 @@ struct CatchupRequest {
     kMedia,   // /CH/TRACK/archive-FROM-DURATION.m3u8, /CH/TRACK/x.m3u8?start=..
     kMp4,     // /CH/archive-FROM-DURATION.mp4
     kJson,    // /CH/archive.json
+    // Seek previews (WebVTT over thumbs/sprite-K.jpg):
+    // /CH/thumbnails.vtt?start=..&end=.. (cues from start, URIs "thumbs/..."),
+    // /CH/archive-FROM-DURATION/thumbnails.vtt, /CH/archive-FROM-now/...,
+    // /CH/timeshift_rel-SECONDS/... (URIs "../thumbs/..."), and
+    // /CH/thumbnails.vtt alone: the live playlist's window (live_window).
+    kThumbnails,
   };
   Kind kind = Kind::kMaster;
   std::string channel;  // the channel's directory under the root
-  std::string track;    // kMedia: the track's directory ("720p", "audio")
+  std::string track;    // kMedia: the track's directory ("720p", "audio"); kThumbnails:
+                        // RANGE of /CH/RANGE/thumbnails.vtt ("" for /CH/thumbnails.vtt)
   int64_t from_ms = 0, to_ms = 0;  // [from, to), to never past now
   bool query_form = false;  // the master's URIs keep their names and get ?start=&end=
+  bool live_window = false;  // kThumbnails: the range is the live playlist's, found by the service
   // kMp4
   std::string variant;   // ?variant=NAME; "": the export's default
   bool attachment = false;  // ?download=1 or ?filename=

@@ -19,17 +19,6 @@ namespace sigma::origin {
 namespace bhttp = boost::beast::http;
 using http::Response;
 
-// A built answer: the body and, made on first demand, its gzip form.
-struct CatchupService::Answer {
-  bhttp::status status = bhttp::status::ok;
-  std::string content_type;
-  std::string cache_control;
-  std::shared_ptr<const std::string> body;
-  mutable std::mutex mu;
-  mutable std::shared_ptr<const std::string> gz;
-  mutable bool gz_done = false;
-  size_t bytes() const { return body->size() + (gz ? gz->size() : 0); }
-};
 
 struct CatchupService::Channel {
   std::mutex mu;  // one query at a time on the connection
@@ -262,6 +251,10 @@ void CatchupService::work(const std::shared_ptr<http::Exchange>& ex, const Catch
   std::string key = std::to_string(static_cast<int>(r.kind)) + "|" + r.channel + "|" + r.track + "|" +
                     std::to_string(r.from_ms) + "|" + std::to_string(r.to_ms) + "|" + (r.query_form ? "q" : "p");
   std::shared_ptr<const Answer> a = r.kind == Kind::kJson ? nullptr : cached(key);
+  if (!a && r.kind == Kind::kThumbnails) {
+    if (!(a = thumbnails_answer(ex, r))) return;
+    if (!r.live_window) remember(key, a);
+  }
   if (!a) {
     auto opened = channel(r.channel);
     if (!opened) {

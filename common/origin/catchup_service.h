@@ -56,6 +56,9 @@ class CatchupService {
   bool submit(std::function<void()> job);
   void work(const std::shared_ptr<http::Exchange>& ex, const CatchupRequest& r);
   void serve_mp4(const std::shared_ptr<http::Exchange>& ex, const CatchupRequest& r);
+  // The WebVTT of a kThumbnails request (catchup_thumbs.cpp), or null once
+  // an error has been answered.
+  std::shared_ptr<const Answer> thumbnails_answer(const std::shared_ptr<http::Exchange>& ex, const CatchupRequest& r);
   // The channel's index (opened once, reopened when the file is replaced),
   // or the status to answer with (404 no archive, 503 unreadable).
   struct Opened {
@@ -112,6 +115,18 @@ class CatchupService {
   };
   std::mutex exports_mu_;
   std::list<Export> exports_;
+};
+
+// A built answer: the body and, made on first demand, its gzip form.
+struct CatchupService::Answer {
+  boost::beast::http::status status = boost::beast::http::status::ok;
+  std::string content_type;
+  std::string cache_control;
+  std::shared_ptr<const std::string> body;
+  mutable std::mutex mu;
+  mutable std::shared_ptr<const std::string> gz;
+  mutable bool gz_done = false;
+  size_t bytes() const { return body->size() + (gz ? gz->size() : 0); }
 };
 
 }  // namespace sigma::origin

@@ -5,12 +5,14 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "base/time.h"
 #include "http/mime.h"
 #include "http/range.h"
 #include "http/url.h"
 #include "origin/catchup_service.h"
 #include "origin/gzip.h"
 #include "origin/responses.h"
+#include "origin/thumbs.h"
 
 namespace sigma::origin {
 
@@ -218,7 +220,10 @@ void OriginService::handle(const std::shared_ptr<http::Exchange>& ex) {
   if (ends_with(*rel, ".m3u8")) return serve_playlist(ex, *rel, *target);
 
   auto got = store_.get(*rel);
-  if (std::holds_alternative<FileData>(got)) return serve_file(ex, *rel, std::get<FileData>(got), cache_control_for(*rel));
+  if (std::holds_alternative<FileData>(got)) {
+    auto thumbs = thumbs_cache_control(store_, *rel, unix_ms_now());
+    return serve_file(ex, *rel, std::get<FileData>(got), thumbs ? std::string_view(*thumbs) : cache_control_for(*rel));
+  }
   switch (std::get<OpenError>(got)) {
     case OpenError::kNotFound: return serve_missing(ex, *rel);
     case OpenError::kForbidden: return ex->send(text_response(bhttp::status::forbidden, "forbidden", head));

@@ -1,0 +1,88 @@
+#include "origin/thumbs.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "base/time_spec.h"
+#include "origin/responses.h"
+#include "thumb/files.h"
+
+namespace sigma::origin {
+namespace {
+
+constexpr int64_t kClosedAfterMs = 5 * 60 * 1000;
+
+// The next line of text from pos ('\r' dropped).
+std::string_view next_line(std::string_view text, size_t& pos) {
+  size_t nl = text.find('\n', pos);
+  std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+  pos = nl == std::string_view::npos ? text.size() : nl + 1;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+}  // namespace
+
+std::optional<std::string> read_text(FileStore& store, const std::string& rel) {
+  auto got = store.get(rel);
+  if (!std::holds_alternative<FileData>(got)) return std::nullopt;
+  const FileData& f = std::get<FileData>(got);
+  if (f.bytes) return *f.bytes;
+  std::string text(f.size, '\0');
+  ssize_t n = ::pread(f.file->fd(), text.data(), text.size(), 0);
+  if (n < 0) return std::nullopt;
+  text.resize(static_cast<size_t>(n));
+  return text;
+}
+
+std::optional<std::string> thumbs_cache_control(FileStore& store, const std::string& rel, int64_t now_ms) {
+  const std::string dir = std::string("/") + thumb::kDir + "/";
+  size_t at = rel.find(dir);
+  if (at == std::string::npos || at == 0 || rel.find('/') != at) return std::nullopt;  // CH/thumbs/NAME only
+  std::string name = rel.substr(at + dir.size());
+  if (name.find('/') != std::string::npos) return std::nullopt;
+  if (name.rfind("latest", 0) == 0) return std::string("public, max-age=1");
+  bool jpg = ends_with(name, ".jpg");
+  if (name.rfind("sprite-", 0) == 0 && (jpg || ends_with(name, ".json"))) {
+    std::string json = rel.substr(0, rel.size() - (jpg ? 4 : 5)) + ".json";
+    auto text = read_text(store, json);
+    auto j = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    if (j.is_object()) {
+      int64_t sheet = j.value("sheet", int64_t{-1}), interval = j.value("interval_ms", int64_t{0});
+      int64_t per = int64_t{j.value("cols", 0)} * j.value("rows", 0);
+      if (sheet >= 0 && interval > 0 && per > 0 && (sheet + 1) * per * interval + kClosedAfterMs < now_ms)
+        return std::string("public, max-age=3600");
+    }
+    return std::string("public, max-age=2");
+  }
+  return std::string(kShort);
+}
+
+Result<int64_t> live_window_start(FileStore& store, const std::string& channel) {
+  auto master = read_text(store, channel + "/master.m3u8");
+  if (!master) return data_error("the channel has no master.m3u8");
+  std::string variant;
+  for (size_t pos = 0; pos < master->size() && variant.empty();) {
+    std::string_view line = next_line(*master, pos);
+    if (!line.empty() && line[0] != '#') variant = std::string(line.substr(0, line.find('?')));
+  }
+  if (variant.empty() || variant.find("://") != std::string::npos || variant[0] == '/' ||
+      variant.find("..") != std::string::npos)
+    return data_error("the master lists no variant of this channel");
+  auto media = read_text(store, channel + "/" + variant);
+  if (!media) return data_error("the live playlist " + variant + " is missing");
+  constexpr std::string_view kPdt = "#EXT-X-PROGRAM-DATE-TIME:";
+  for (size_t pos = 0; pos < media->size();) {
+    std::string_view line = next_line(*media, pos);
+    if (line.substr(0, kPdt.size()) == kPdt) {
+      auto t = parse_time(std::string(line.substr(kPdt.size())), 0);
+      if (!t) return data_error("the live playlist's date-time: " + t.status().message());
+      return *t;
+    }
+  }
+  return data_error("the live playlist " + variant + " has no EXT-X-PROGRAM-DATE-TIME");
+}
+
+}  // namespace sigma::origin

@@ -1,0 +1,33 @@
+#pragma once
+// What the origin adds to sigma-thumb's files (thumb/files.h): their
+// Cache-Control, and the live window a /CH/thumbnails.vtt covers.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "origin/file_store.h"
+
+namespace sigma::origin {
+
+// The Cache-Control of a file under CH/thumbs/ (nullopt: rel is not one).
+// latest*.jpg and latest.json are replaced every couple of seconds: a
+// second's caching lets a CDN answer every viewer of a channel list with
+// one request a second, and keeps the picture at most a second older than
+// the origin's. A sprite sheet (and its .json) is rewritten as each tile
+// of it is added, so while its slots reach into the last few minutes it
+// gets 2 s; once they all lie 5 minutes or more in the past nothing adds a
+// tile to it and it gets an hour (not forever: a sigma-thumb restarted
+// with a longer sprite interval numbers its sheets anew and may reuse an
+// old sheet's name; retention deleting it is harmless to a cache).
+std::optional<std::string> thumbs_cache_control(FileStore& store, const std::string& rel, int64_t now_ms);
+
+// A text file beneath the store's root (nullopt: absent or unreadable).
+std::optional<std::string> read_text(FileStore& store, const std::string& rel);
+
+// The media time (Unix ms) where the channel's live window starts: the
+// first EXT-X-PROGRAM-DATE-TIME of the master's first variant. Errors:
+// no master, no variant, no date-time (a data error, answered 404).
+Result<int64_t> live_window_start(FileStore& store, const std::string& channel);
+
+}  // namespace sigma::origin
