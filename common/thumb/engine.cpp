@@ -1,0 +1,481 @@
+// `sigma-thumb run`: follows segment.written, keeps thumbs/ as files.h says.
+#include "thumb/engine.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "base/cli.h"
+#include "base/event_follower.h"
+#include "base/events.h"
+#include "base/fs.h"
+#include "base/signals.h"
+#include "base/time.h"
+#include "dvr/index.h"
+#include "dvr/playlist_scan.h"
+#include "thumb/files.h"
+#include "thumb/picture.h"
+
+namespace sigma::thumb {
+
+namespace {
+
+struct Seg {
+  std::string track, uri, init;
+  int64_t msn = 0, pdt_ms = 0, duration_ms = 0;
+  bool independent = true, gap = false, discontinuity = false;
+};
+
+bool safe_relative(const std::string& p) {
+  return !p.empty() && p[0] != '/' && p.find("..") == std::string::npos;
+}
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+bool file_exists(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+int64_t vm_hwm_kb() {
+  auto s = read_file("/proc/self/status");
+  if (!s.is_ok()) return 0;
+  size_t at = s->find("VmHWM:");
+  return at == std::string::npos ? 0 : std::atoll(s->c_str() + at + 6);
+}
+
+class Engine {
+ public:
+  explicit Engine(const RunParams& p) : p_(p), thumbs_(p.dir + "/" + kDir) {}
+  Status run();
+
+ private:
+  std::optional<Seg> parse(const std::string& line);
+  void on_event(const Seg& s);
+  Status process(const Seg& s, bool sprites, bool live);
+  Status write_latest(const AVFrame* f, const Seg& s, int64_t pdt_ms);
+  Status write_json();
+  void mark_stale(const std::string& reason);
+  void mark_fresh();
+  Status add_tile(int64_t slot, int64_t pdt_ms, const AVFrame* f);
+  Status load_sheet(int64_t k);
+  bool slot_filled(int64_t slot);
+  Status backfill();
+  void retention();
+  void choose(const std::string& why);
+  dvr::Index* index();
+
+  RunParams p_;
+  std::string thumbs_;
+  EventWriter events_;
+  std::vector<Variant> variants_;
+  std::string preferred_, chosen_;
+  std::map<std::string, int64_t> last_seen_;  // track -> monotonic ms of its last segment
+  int64_t seg_ms_ = 2000;                    // the newest segment duration seen
+  int64_t per_sheet_ = 100;
+
+  // latest.json
+  bool have_picture_ = false, stale_ = false;
+  std::string stale_reason_, pic_track_, pic_segment_;
+  int64_t pic_pdt_ = 0, last_live_pdt_ = std::numeric_limits<int64_t>::min();
+  int pic_w_ = 0, pic_h_ = 0;
+  int64_t stale_since_ = 0;
+
+  // The sheet being filled.
+  int64_t sheet_ = std::numeric_limits<int64_t>::min();
+  SheetMeta meta_;
+  std::unique_ptr<SheetCanvas> canvas_;
+
+  std::unique_ptr<dvr::Index> index_;
+  int64_t next_retention_ = 0;
+  int64_t ignored_ = 0;
+};
+
+dvr::Index* Engine::index() {
+  if (!index_ && file_exists(p_.dir + "/" + dvr::kIndexPath)) {
+    auto ix = dvr::Index::open(p_.dir, dvr::Index::Mode::kReadOnly);
+    if (ix.is_ok()) index_ = std::move(*ix);
+  }
+  return index_.get();
+}
+
+void Engine::choose(const std::string& why) {
+  variants_ = read_variants(p_.dir);
+  int want = *std::max_element(p_.widths.begin(), p_.widths.end());
+  preferred_ = choose_variant(variants_, want);
+  if (chosen_.empty() && !preferred_.empty()) {
+    chosen_ = preferred_;
+    spdlog::info("pictures from track {} ({})", chosen_, why);
+  }
+}
+
+std::optional<Seg> Engine::parse(const std::string& line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    if (++ignored_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
+    return std::nullopt;
+  }
+  auto str = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto num = [&](const char* k) -> std::optional<double> {
+    auto it = j.find(k);
+    if (it == j.end() || !it->is_number()) return std::nullopt;
+    return it->get<double>();
+  };
+  auto flag = [&](const char* k, bool d) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_boolean() ? it->get<bool>() : d;
+  };
+  if (str("type") != "segment.written") return std::nullopt;
+  if (!p_.channel.empty() && str("channel") != p_.channel) return std::nullopt;
+  Seg s;
+  s.track = str("track");
+  s.uri = str("uri");
+  s.init = str("init");
+  s.gap = flag("gap", false);
+  s.independent = flag("independent", true);
+  s.discontinuity = flag("discontinuity", false);
+  auto msn = num("msn"), pdt = num("pdt_ms"), dur = num("duration");
+  if (s.track.empty() || !msn || !pdt || (!s.gap && !safe_relative(s.uri)) || (!s.init.empty() && !safe_relative(s.init))) {
+    if (++ignored_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms, ignored: {:.120}", line);
+    return std::nullopt;
+  }
+  s.msn = static_cast<int64_t>(*msn);
+  s.pdt_ms = static_cast<int64_t>(*pdt);
+  s.duration_ms = dur ? static_cast<int64_t>(std::llround(*dur * 1000)) : 0;
+  if (!s.gap && !file_exists(p_.dir + "/" + s.uri)) {
+    spdlog::debug("segment {} is not in {}: ignored", s.uri, p_.dir);
+    return std::nullopt;
+  }
+  return s;
+}
+
+void Engine::mark_stale(const std::string& reason) {
+  if (!stale_) {
+    stale_since_ = unix_ms_now();
+    spdlog::warn("picture stale: {}", reason);
+    events_.emit("thumb.stale", p_.channel, {{"reason", reason}, {"track", chosen_}, {"pdt_ms", pic_pdt_}});
+  }
+  stale_ = true;
+  stale_reason_ = reason;
+  if (have_picture_) {
+    Status st = write_json();
+    if (!st.is_ok()) spdlog::warn("{}", st.message());
+  }
+}
+
+void Engine::mark_fresh() {
+  if (stale_) {
+    spdlog::info("picture fresh again from {}", chosen_);
+    events_.emit("thumb.resumed", p_.channel,
+                 {{"track", chosen_}, {"stale_ms", unix_ms_now() - stale_since_}, {"was", stale_reason_}});
+  }
+  stale_ = false;
+  stale_reason_.clear();
+}
+
+Status Engine::write_json() {
+  nlohmann::json j = {{"pdt_ms", pic_pdt_},   {"written_ms", unix_ms_now()}, {"track", pic_track_},
+                      {"segment", pic_segment_}, {"widths", p_.widths},      {"width", pic_w_},
+                      {"height", pic_h_},       {"stale", stale_},          {"stale_reason", stale_reason_}};
+  return write_file_atomic(thumbs_ + "/latest.json", j.dump() + "\n");
+}
+
+Status Engine::write_latest(const AVFrame* f, const Seg& s, int64_t pdt_ms) {
+  std::string first;
+  int fw = 0, fh = 0;
+  for (int w : p_.widths) {
+    int h = scaled_height(f, w);
+    SIGMA_ASSIGN_OR_RETURN(std::string jpg, encode_jpeg(f, w, h));
+    SIGMA_RETURN_IF_ERROR(write_file_atomic(thumbs_ + "/latest-" + std::to_string(w) + ".jpg", jpg));
+    if (first.empty()) first = std::move(jpg), fw = w, fh = h;
+  }
+  SIGMA_RETURN_IF_ERROR(write_file_atomic(thumbs_ + "/latest.jpg", first));
+  have_picture_ = true;
+  pic_pdt_ = pdt_ms;
+  pic_track_ = s.track;
+  pic_segment_ = s.uri;
+  pic_w_ = fw;
+  pic_h_ = fh;
+  mark_fresh();
+  return write_json();
+}
+
+Status Engine::load_sheet(int64_t k) {
+  if (sheet_ == k && canvas_) return {};
+  sheet_ = k;
+  meta_ = SheetMeta{};
+  meta_.sheet = k;
+  meta_.interval_ms = p_.sprite_every_ms;
+  meta_.cols = p_.cols;
+  meta_.rows = p_.rows;
+  meta_.tile_w = p_.tile_w;
+  meta_.tile_h = p_.tile_h;
+  SIGMA_ASSIGN_OR_RETURN(canvas_, SheetCanvas::make(p_.cols * p_.tile_w, p_.rows * p_.tile_h));
+  const std::string json = thumbs_ + "/" + sheet_json_name(k), jpg = thumbs_ + "/" + sheet_jpg_name(k);
+  if (!file_exists(json)) return {};
+  auto old = read_sheet_meta(json);
+  if (!old.is_ok()) {
+    spdlog::warn("{}: unreadable, sheet {} starts again", old.status().message(), k);
+    return {};
+  }
+  if (old->interval_ms != meta_.interval_ms || old->cols != meta_.cols || old->rows != meta_.rows ||
+      old->tile_w != meta_.tile_w || old->tile_h != meta_.tile_h) {
+    spdlog::warn("sheet {} was made with another interval or geometry: it starts again", k);
+    return {};
+  }
+  Status st = canvas_->load_jpeg(jpg);
+  if (!st.is_ok()) {
+    spdlog::warn("{}: sheet {} starts again", st.message(), k);
+    SIGMA_ASSIGN_OR_RETURN(canvas_, SheetCanvas::make(p_.cols * p_.tile_w, p_.rows * p_.tile_h));
+    return {};
+  }
+  meta_.tiles = old->tiles;
+  return {};
+}
+
+bool Engine::slot_filled(int64_t slot) {
+  int64_t k = floor_div(slot, per_sheet_);
+  if (!load_sheet(k).is_ok()) return true;  // cannot hold it: do not try
+  return std::any_of(meta_.tiles.begin(), meta_.tiles.end(), [&](const Tile& t) { return t.slot == slot; });
+}
+
+Status Engine::add_tile(int64_t slot, int64_t pdt_ms, const AVFrame* f) {
+  int64_t k = floor_div(slot, per_sheet_);
+  bool new_sheet = k != sheet_;
+  SIGMA_RETURN_IF_ERROR(load_sheet(k));
+  int pos = static_cast<int>(slot - k * per_sheet_);
+  Tile t{slot, pdt_ms, (pos % p_.cols) * p_.tile_w, (pos / p_.cols) * p_.tile_h};
+  SIGMA_RETURN_IF_ERROR(canvas_->put(f, t.x, t.y, p_.tile_w, p_.tile_h));
+  SIGMA_ASSIGN_OR_RETURN(std::string jpg, canvas_->encode());
+  auto at = std::lower_bound(meta_.tiles.begin(), meta_.tiles.end(), slot,
+                             [](const Tile& a, int64_t s) { return a.slot < s; });
+  meta_.tiles.insert(at, t);
+  // The JPEG first, then the JSON: the JSON never names a tile the JPEG lacks.
+  SIGMA_RETURN_IF_ERROR(write_file_atomic(thumbs_ + "/" + sheet_jpg_name(k), jpg));
+  SIGMA_RETURN_IF_ERROR(write_sheet_meta(thumbs_ + "/" + sheet_json_name(k), meta_));
+  if (new_sheet) retention();
+  return {};
+}
+
+Status Engine::process(const Seg& s, bool sprites, bool live) {
+  if (s.gap) {
+    if (live) mark_stale("gap in " + s.track + " at msn " + std::to_string(s.msn));
+    return {};
+  }
+  auto rd = SegmentReader::open(s.init.empty() ? "" : p_.dir + "/" + s.init, p_.dir + "/" + s.uri);
+  if (!rd.is_ok()) {
+    spdlog::warn("segment {}: {}", s.uri, rd.status().message());
+    if (live) mark_stale("cannot read " + s.uri);
+    return rd.status().code() == ExitCode::kData || !file_exists(p_.dir + "/" + s.uri) ? Status() : rd.status();
+  }
+  SegmentReader& r = **rd;
+  const auto& keys = r.keyframes();
+  if (keys.empty()) {
+    if (live) mark_stale("no keyframe in " + s.uri);
+    return {};
+  }
+  int decoded = -1;
+  const AVFrame* frame = nullptr;
+  auto get = [&](int i) -> Result<const AVFrame*> {
+    if (decoded == i) return frame;
+    SIGMA_ASSIGN_OR_RETURN(frame, r.decode(i));
+    decoded = i;
+    return frame;
+  };
+  if (sprites) {
+    int64_t last_slot = std::numeric_limits<int64_t>::min();
+    for (const auto& k : keys) {
+      int64_t pdt = s.pdt_ms + k.offset_ms;
+      int64_t slot = floor_div(pdt, p_.sprite_every_ms);
+      if (slot == last_slot || slot_filled(slot)) continue;
+      last_slot = slot;
+      auto f = get(k.index);
+      if (!f.is_ok()) {
+        spdlog::warn("{}", f.status().message());
+        continue;
+      }
+      Status st = add_tile(slot, pdt, *f);
+      if (!st.is_ok()) {
+        if (st.code() == ExitCode::kSystem) return st.wrap("sprite sheet");
+        spdlog::warn("{}", st.message());
+      }
+    }
+  }
+  if (live) {
+    const auto& k = keys.back();
+    int64_t pdt = s.pdt_ms + k.offset_ms;
+    if (!stale_ && have_picture_ && std::llabs(pdt - last_live_pdt_) < p_.every_ms) return {};
+    auto f = get(k.index);
+    if (!f.is_ok()) {
+      spdlog::warn("{}", f.status().message());
+      mark_stale("cannot decode " + s.uri);
+      return {};
+    }
+    SIGMA_RETURN_IF_ERROR_CTX(write_latest(*f, s, pdt), "latest picture");
+    last_live_pdt_ = pdt;
+  }
+  return {};
+}
+
+void Engine::on_event(const Seg& s) {
+  int64_t now = monotonic_ms();
+  if (variants_.empty() || std::none_of(variants_.begin(), variants_.end(), [&](const Variant& v) { return v.track == s.track; }))
+    choose("master.m3u8 read");
+  if (std::none_of(variants_.begin(), variants_.end(), [&](const Variant& v) { return v.track == s.track; })) return;  // audio
+  last_seen_[s.track] = now;
+  if (s.duration_ms > 0 && s.track == chosen_) seg_ms_ = s.duration_ms;
+  const int64_t quiet = std::max<int64_t>(3 * seg_ms_, 4000);
+  if (s.track != chosen_) {
+    if (s.track == preferred_) {
+      // The cheapest track is back.
+      events_.emit("thumb.switched", p_.channel, {{"from", chosen_}, {"to", s.track}, {"reason", "back"}});
+      spdlog::info("pictures from track {} again", s.track);
+      chosen_ = s.track;
+    } else {
+      auto it = last_seen_.find(chosen_);
+      bool stopped = it == last_seen_.end() || now - it->second > quiet;
+      if (!stopped) return;
+      // The chosen track stopped (a rung shed): take the cheapest of those still arriving.
+      std::vector<std::string> skip;
+      for (const auto& v : variants_) {
+        auto ls = last_seen_.find(v.track);
+        if (ls == last_seen_.end() || now - ls->second > quiet) skip.push_back(v.track);
+      }
+      int want = *std::max_element(p_.widths.begin(), p_.widths.end());
+      std::string next = choose_variant(variants_, want, skip);
+      if (next != s.track) return;
+      std::string from = chosen_;
+      mark_stale("segments of " + from + " stopped arriving");
+      events_.emit("thumb.switched", p_.channel, {{"from", from}, {"to", next}, {"reason", "stopped"}});
+      spdlog::warn("segments of {} stopped arriving: pictures from {}", from, next);
+      chosen_ = next;
+    }
+  }
+  Status st = process(s, true, true);
+  if (!st.is_ok()) spdlog::warn("{}", st.message());
+}
+
+void Engine::retention() {
+  int64_t oldest = std::numeric_limits<int64_t>::min();
+  if (dvr::Index* ix = index()) {
+    auto span = ix->span();
+    if (!span.is_ok() || !*span) return;
+    oldest = (*span)->first;
+  } else {
+    if (chosen_.empty()) return;
+    auto pl = dvr::read_media_playlist(p_.dir, chosen_ + "/index.m3u8");
+    if (!pl.is_ok() || pl->segments.empty() || !pl->segments.front().pdt_ms) return;
+    oldest = *pl->segments.front().pdt_ms;
+  }
+  auto all = tiles_in_range(p_.dir, std::numeric_limits<int64_t>::min() / 4, std::numeric_limits<int64_t>::max() / 4);
+  if (!all.is_ok()) return;
+  std::vector<int64_t> sheets;
+  for (const auto& t : *all)
+    if (sheets.empty() || sheets.back() != t.sheet) sheets.push_back(t.sheet);
+  for (int64_t k : sheets) {
+    if (k == sheet_) continue;
+    int64_t end_ms = (k + 1) * per_sheet_ * p_.sprite_every_ms;
+    if (end_ms > oldest) continue;
+    ::unlink((thumbs_ + "/" + sheet_json_name(k)).c_str());  // the JSON first: no tile named in a JPEG gone
+    ::unlink((thumbs_ + "/" + sheet_jpg_name(k)).c_str());
+    spdlog::info("sheet {} ends before the oldest segment: deleted", k);
+    events_.emit("thumb.sheet_deleted", p_.channel, {{"sheet", k}});
+  }
+}
+
+Status Engine::backfill() {
+  choose("at start");
+  if (chosen_.empty()) return {};
+  auto all = tiles_in_range(p_.dir, std::numeric_limits<int64_t>::min() / 4, std::numeric_limits<int64_t>::max() / 4);
+  std::optional<int64_t> last_slot;
+  if (all.is_ok() && !all->empty()) last_slot = all->back().tile.slot;
+  std::vector<Seg> segs;
+  if (last_slot && index()) {
+    int64_t from = (*last_slot + 1) * p_.sprite_every_ms;
+    auto rows = index()->segments(chosen_, from, std::numeric_limits<int64_t>::max() / 4);
+    if (rows.is_ok())
+      for (const auto& r : *rows)
+        segs.push_back(Seg{r.track, r.uri, r.init, r.msn, r.start_ms, r.duration_ms, r.independent, r.gap, r.discontinuity});
+  }
+  // The live playlist: everything newer than the index knows (or all of
+  // it when there is no archive).
+  auto pl = dvr::read_media_playlist(p_.dir, chosen_ + "/index.m3u8");
+  if (pl.is_ok()) {
+    int64_t after = segs.empty() ? std::numeric_limits<int64_t>::min() : segs.back().msn;
+    for (const auto& l : pl->segments) {
+      if (!l.pdt_ms || l.msn <= after) continue;
+      if (last_slot && *l.pdt_ms + l.duration_ms <= (*last_slot + 1) * p_.sprite_every_ms) continue;
+      segs.push_back(Seg{chosen_, l.uri, l.init, l.msn, *l.pdt_ms, l.duration_ms, true, l.gap, l.discontinuity});
+    }
+  }
+  int64_t n = 0;
+  for (size_t i = 0; i < segs.size() && !stop_requested(); ++i) {
+    if (!segs[i].gap && !file_exists(p_.dir + "/" + segs[i].uri)) continue;
+    SIGMA_RETURN_IF_ERROR(process(segs[i], true, i + 1 == segs.size()));
+    ++n;
+  }
+  if (n) spdlog::info("{} segment(s) of {} on disk looked at for missed sprites", n, chosen_);
+  return {};
+}
+
+Status Engine::run() {
+  per_sheet_ = int64_t(p_.cols) * p_.rows;
+  struct stat st {};
+  if (::stat(p_.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return usage_error("no channel directory " + p_.dir);
+  SIGMA_RETURN_IF_ERROR_CTX(make_dirs(thumbs_), "create " + thumbs_);
+  if (::access(thumbs_.c_str(), W_OK) != 0) return errno_error("cannot write into " + thumbs_, errno);
+  SIGMA_RETURN_IF_ERROR(events_.open(p_.events));
+  // A file is followed from its end: what it held before is on disk and
+  // the backfill reads it from there.
+  uint64_t inode = 0, offset = 0;
+  struct stat es {};
+  if (p_.events_in != "-" && p_.events_in.rfind("fd:", 0) != 0 && ::stat(p_.events_in.c_str(), &es) == 0 &&
+      S_ISREG(es.st_mode))
+    inode = es.st_ino, offset = es.st_size;
+  SIGMA_ASSIGN_OR_RETURN(auto in, EventFollower::open(p_.events_in, inode, offset));
+  SIGMA_RETURN_IF_ERROR(backfill());
+  retention();
+  spdlog::info("thumbnails of {} into {}, following events from {}", p_.dir, thumbs_, p_.events_in);
+  notify_ready(p_.ready_fd);
+  std::vector<std::string> lines;
+  next_retention_ = monotonic_ms() + 60'000;
+  while (!stop_requested() && !in->ended()) {
+    lines.clear();
+    SIGMA_RETURN_IF_ERROR(in->read(lines, 1000));
+    for (const auto& l : lines) {
+      if (stop_requested()) break;
+      if (auto s = parse(l)) on_event(*s);
+    }
+    int64_t now = monotonic_ms();
+    auto it = last_seen_.find(chosen_);
+    if (have_picture_ && !stale_ && it != last_seen_.end() && now - it->second > std::max<int64_t>(3 * seg_ms_, 4000))
+      mark_stale("no segments of " + chosen_ + " for " + std::to_string((now - it->second) / 1000) + " s");
+    if (now >= next_retention_) {
+      retention();
+      next_retention_ = now + 60'000;
+    }
+  }
+  if (in->ended()) spdlog::info("events input {} ended", p_.events_in);
+  spdlog::info("stopped; peak RSS {} kB", vm_hwm_kb());
+  return {};
+}
+
+}  // namespace
+
+Status run_thumb(const RunParams& p) {
+  Engine e(p);
+  return e.run();
+}
+
+}  // namespace sigma::thumb
