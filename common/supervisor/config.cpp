@@ -279,13 +279,7 @@ class Parser {
       return {};
     };
     if (key == "thumbnails.every") return interval(ch.thumbnails_every, "2s");
-    if (key == "thumbnails.sprites") {
-      if (v == "off" || v == "no") {
-        ch.thumbnails_sprites = "off";
-        return {};
-      }
-      return interval(ch.thumbnails_sprites, "10s or off");
-    }
+    if (key == "thumbnails.sprites") return interval(ch.thumbnails_sprites, "10s");
     if (key == "thumbnails.widths") {
       std::string out;
       size_t i = 0;

@@ -60,7 +60,7 @@ struct ChannelConfig {
   bool thumbnails = false;
   std::string thumbnails_every;    // "2s", "500ms"
   std::string thumbnails_widths;   // "320,640"
-  std::string thumbnails_sprites;  // "10s", or "off"
+  std::string thumbnails_sprites;  // "10s"
   // A published channel without a ladder is packaged inside the shared
   // sigma-ingest (no FIFO, no sigma-package process); no: its own process.
   bool package_in_ingest = true;

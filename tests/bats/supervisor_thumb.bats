@@ -41,7 +41,7 @@ EVENTS_PACKAGE="package.command = sh -c 'echo >&{ready_fd}; i=0; while :; do i=\
   run sigma-supervisor -c "$T/sv.conf" --dry-run
   [[ $status -eq 100 && $output == *"$T/sv.conf:11: expected yes or no, got 'maybe'"* ]]
   for bad in "thumbnails.every = 0s" "thumbnails.every = soon" "thumbnails.widths = 320,abc" "thumbnails.widths = 321" \
-    "thumbnails.sprites = never" "thumbnails.size = 2"; do
+    "thumbnails.sprites = off" "thumbnails.size = 2"; do
     conf
     channel tv "$FAKE_SOURCE" "thumbnails = yes" "$bad"
     run sigma-supervisor -c "$T/sv.conf" --dry-run
@@ -51,14 +51,14 @@ EVENTS_PACKAGE="package.command = sh -c 'echo >&{ready_fd}; i=0; while :; do i=\
   conf "rtmp = 127.0.0.1:1935"
   channel tv "input = pull srt://127.0.0.1:9000" "thumbnails = yes" "thumbnails.every = 1s" \
     "thumbnails.widths = 320, 640" "thumbnails.sprites = 5s" "archive = 1h"
-  channel studio "input = publish" "thumbnails = yes" "thumbnails.sprites = off"
+  channel studio "input = publish" "thumbnails = yes" "thumbnails.sprites = 20s"
   channel plain "input = publish" "thumbnails.every = 3s"
   run sigma-supervisor -c "$T/sv.conf" --dry-run
   echo "$output"
   [[ $status -eq 0 ]]
   [[ $output == *"sigma-thumb run --dir $T/out/tv --channel tv --events-in $T/events.ndjson --every 1s --widths 320,640 --sprite-every 5s --events $T/events.ndjson </dev/null >/dev/null &"* ]]
   # Packaged in the shared ingest: the thumb stage all the same.
-  [[ $output == *"sigma-thumb run --dir $T/out/studio --channel studio --events-in $T/events.ndjson --sprite-every off --events"* ]]
+  [[ $output == *"sigma-thumb run --dir $T/out/studio --channel studio --events-in $T/events.ndjson --sprite-every 20s --events"* ]]
   # thumbnails.* alone does not turn thumbnails on.
   [[ $(grep -c 'sigma-thumb run' <<<"$output") -eq 2 ]]
   [[ $output != *"out/plain --channel plain --events-in"* ]]
