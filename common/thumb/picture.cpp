@@ -173,12 +173,15 @@ Result<av::FramePtr> make_yuvj(int w, int h) {
 Status scale_into(const AVFrame* src, AVFrame* dst, int x, int y, int w, int h) {
   // YUV420P as the destination format (the layout of YUVJ420P) with the
   // range set explicitly: swscale's J formats are deprecated.
-  av::SwsPtr sws(sws_getContext(src->width, src->height, static_cast<AVPixelFormat>(src->format), w, h,
-                                AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr));
-  if (!sws) return data_error("cannot scale a " + std::to_string(src->width) + "x" + std::to_string(src->height) + " picture");
   AVPixelFormat sf = static_cast<AVPixelFormat>(src->format);
   bool src_full = src->color_range == AVCOL_RANGE_JPEG || sf == AV_PIX_FMT_YUVJ420P || sf == AV_PIX_FMT_YUVJ422P ||
                   sf == AV_PIX_FMT_YUVJ444P;
+  if (sf == AV_PIX_FMT_YUVJ420P) sf = AV_PIX_FMT_YUV420P;
+  if (sf == AV_PIX_FMT_YUVJ422P) sf = AV_PIX_FMT_YUV422P;
+  if (sf == AV_PIX_FMT_YUVJ444P) sf = AV_PIX_FMT_YUV444P;
+  av::SwsPtr sws(sws_getContext(src->width, src->height, sf, w, h, AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr,
+                                nullptr, nullptr));
+  if (!sws) return data_error("cannot scale a " + std::to_string(src->width) + "x" + std::to_string(src->height) + " picture");
   int* inv = nullptr;
   int* tab = nullptr;
   int sr = 0, dr = 0, b = 0, c = 0, s = 0;
