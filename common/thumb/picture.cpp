@@ -40,6 +40,33 @@ struct MemoryInput {
 
 constexpr int kIoBuffer = 64 * 1024;
 
+// The top-level boxes must fill the file exactly: a segment cut short (a
+// crash, a full disk) has its mdat running past the end, and libavformat
+// would hand out the partial sample as if whole.
+Status check_boxes(const std::string& b, const std::string& name) {
+  size_t at = 0;
+  while (at < b.size()) {
+    if (b.size() - at < 8) return data_error(name + ": truncated (a box header cut at byte " + std::to_string(at) + ")");
+    auto u8 = [&](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(b[at + i])); };
+    uint64_t size = u8(0) << 24 | u8(1) << 16 | u8(2) << 8 | u8(3);
+    size_t header = 8;
+    if (size == 1) {
+      if (b.size() - at < 16) return data_error(name + ": truncated (a box header cut)");
+      size = 0;
+      for (int i = 8; i < 16; ++i) size = size << 8 | u8(i);
+      header = 16;
+    } else if (size == 0) {
+      size = b.size() - at;  // to the end of the file
+    }
+    if (size < header) return data_error(name + ": corrupt (a box of " + std::to_string(size) + " bytes)");
+    if (size > b.size() - at)
+      return data_error(name + ": truncated (a box of " + std::to_string(size) + " bytes at byte " + std::to_string(at) +
+                        ", " + std::to_string(b.size() - at) + " left)");
+    at += size;
+  }
+  return {};
+}
+
 }  // namespace
 
 struct SegmentReader::Impl {
@@ -61,10 +88,12 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::open(const std::string& in
   m.name = seg_path;
   if (!init_path.empty()) {
     SIGMA_ASSIGN_OR_RETURN(m.in.bytes, read_file(init_path));
+    SIGMA_RETURN_IF_ERROR(check_boxes(m.in.bytes, init_path));
   }
   {
     SIGMA_ASSIGN_OR_RETURN(std::string seg, read_file(seg_path));
     if (seg.empty()) return data_error(seg_path + ": empty segment");
+    SIGMA_RETURN_IF_ERROR(check_boxes(seg, seg_path));
     m.in.bytes += seg;
   }
   auto* buf = static_cast<uint8_t*>(av_malloc(kIoBuffer));
@@ -110,6 +139,7 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::open(const std::string& in
   int packets = 0;
   while ((rc = av_read_frame(ctx, pkt.get())) >= 0) {
     if (pkt->stream_index == vs) {
+      if (pkt->flags & AV_PKT_FLAG_CORRUPT) return data_error(seg_path + ": a corrupt sample");
       ++packets;
       int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
       if (pts != AV_NOPTS_VALUE) first_pts = std::min(first_pts, pts);

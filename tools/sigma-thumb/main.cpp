@@ -5,7 +5,9 @@
 
 #include "base/cli.h"
 #include "base/time_spec.h"
+#include "base/time.h"
 #include "thumb/engine.h"
+#include "thumb/files.h"
 
 namespace {
 
@@ -57,8 +59,26 @@ int main(int argc, char** argv) {
   at_cmd->add_option("--width", at.width, "the picture's width in pixels (even)")->capture_default_str();
   at_cmd->add_option("-o,--output", at.out, "the JPEG to write (atomically: <out>.tmp, then renamed)")->required();
 
+  std::string vtt_dir, vtt_from, vtt_to, vtt_prefix = "thumbs/";
+  auto* vtt_cmd = app.add_subcommand("vtt", "print the WebVTT seek previews of a range (as the origin serves them)");
+  vtt_cmd->add_option("CHANNEL_DIR", vtt_dir, "the channel directory")->required();
+  vtt_cmd->add_option("--from", vtt_from, "start, as --time")->required();
+  vtt_cmd->add_option("--to", vtt_to, "end, as --time")->required();
+  vtt_cmd->add_option("--prefix", vtt_prefix, "how the cues' URLs reach thumbs/")->capture_default_str();
+
   return sigma::run_main(app, argc, argv, "sigma-thumb", common, [&]() -> sigma::Status {
     if (at_cmd->parsed()) return sigma::thumb::run_at(at);
+    if (vtt_cmd->parsed()) {
+      int64_t now = sigma::unix_ms_now();
+      SIGMA_ASSIGN_OR_RETURN(int64_t from, sigma::parse_time(vtt_from, now));
+      SIGMA_ASSIGN_OR_RETURN(int64_t to, sigma::parse_time(vtt_to, now));
+      if (to <= from) return sigma::usage_error("--to must be after --from");
+      SIGMA_ASSIGN_OR_RETURN(auto tiles, sigma::thumb::tiles_in_range(vtt_dir, from, to));
+      std::string out = sigma::thumb::make_vtt(tiles, from, to, vtt_prefix);
+      if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0)
+        return sigma::system_error("write stdout");
+      return {};
+    }
     SIGMA_ASSIGN_OR_RETURN(run.every_ms, positive_ms(every, "--every"));
     SIGMA_ASSIGN_OR_RETURN(run.sprite_every_ms, positive_ms(sprite_every, "--sprite-every"));
     run.widths.clear();
