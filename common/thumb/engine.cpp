@@ -71,6 +71,7 @@ class Engine {
   Status backfill();
   void retention();
   void choose(const std::string& why);
+  void load_latest();
   dvr::Index* index();
 
   RunParams p_;
@@ -105,6 +106,23 @@ dvr::Index* Engine::index() {
     if (ix.is_ok()) index_ = std::move(*ix);
   }
   return index_.get();
+}
+
+// The picture a previous run left: kept (and marked stale) until a newer one.
+void Engine::load_latest() {
+  auto text = read_file(thumbs_ + "/latest.json");
+  if (!text.is_ok() || !file_exists(thumbs_ + "/latest.jpg")) return;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("pdt_ms") || !j["pdt_ms"].is_number()) return;
+  have_picture_ = true;
+  pic_pdt_ = last_live_pdt_ = j["pdt_ms"].get<int64_t>();
+  pic_track_ = j.value("track", "");
+  pic_segment_ = j.value("segment", "");
+  pic_w_ = j.value("width", 0);
+  pic_h_ = j.value("height", 0);
+  stale_ = j.value("stale", false);
+  stale_reason_ = j.value("stale_reason", "");
+  if (stale_) stale_since_ = unix_ms_now();
 }
 
 void Engine::choose(const std::string& why) {
@@ -315,7 +333,9 @@ Status Engine::process(const Seg& s, bool sprites, bool live) {
   if (live) {
     const auto& k = keys.back();
     int64_t pdt = s.pdt_ms + k.offset_ms;
-    if (!stale_ && have_picture_ && std::llabs(pdt - last_live_pdt_) < p_.every_ms) return {};
+    // Never back in time (events replayed after a backfill), at most once per --every.
+    if (have_picture_ && pdt <= last_live_pdt_) return {};
+    if (!stale_ && have_picture_ && pdt - last_live_pdt_ < p_.every_ms) return {};
     auto f = get(k.index);
     if (!f.is_ok()) {
       spdlog::warn("{}", f.status().message());
@@ -444,6 +464,7 @@ Status Engine::run() {
       S_ISREG(es.st_mode))
     inode = es.st_ino, offset = es.st_size;
   SIGMA_ASSIGN_OR_RETURN(auto in, EventFollower::open(p_.events_in, inode, offset));
+  load_latest();
   SIGMA_RETURN_IF_ERROR(backfill());
   retention();
   spdlog::info("thumbnails of {} into {}, following events from {}", p_.dir, thumbs_, p_.events_in);

@@ -111,8 +111,8 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::open(const std::string& in
   int rc = avformat_open_input(&ctx, nullptr, mp4, nullptr);
   if (rc < 0) return data_error(seg_path + ": " + av::error_string(rc));  // ctx freed by libav
   m.fmt.reset(ctx);
-  rc = avformat_find_stream_info(ctx, nullptr);
-  if (rc < 0) return data_error(seg_path + ": " + av::error_string(rc));
+  // No avformat_find_stream_info: it would decode frames to learn what
+  // the init's sample entry already says.
   int vs = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (vs < 0) return data_error(seg_path + ": no video stream");
   for (unsigned i = 0; i < ctx->nb_streams; ++i)
