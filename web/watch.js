@@ -6,7 +6,8 @@
 // A live playlist longer than any mode's default window (30 s: the channel
 // has a DVR window, sigma-supervisor's dvr key) gets a seek bar over it, a
 // pause button and a LIVE button back to the live edge; dvr=1 or dvr=0 in
-// the query forces it on or off.
+// the query forces it on or off. A channel with thumbnails (sigma-thumb)
+// shows its live picture in the list and a preview above the seek bar.
 (function () {
   'use strict';
   const params = new URLSearchParams(location.search);
@@ -133,6 +134,133 @@
   setInterval(updateDvr, 1000);  // also while paused: the window moves on
   window.__sigmaDvr = { window: liveWindow, goLive, update: updateDvr };
 
+  // Seek previews (sigma-thumb's sprites): the position under the pointer
+  // (or being dragged to) is a media time of the element; the fragment
+  // holding it gives its program date-time, and the cue of the window's
+  // thumbnails.vtt holding that date-time the sprite and tile to show.
+  const preview = {
+    el: document.getElementById('dvr-preview'),
+    cues: [], start_ms: null, url: null, loaded_at: 0, loading: false, missing: false,
+  };
+  preview.tile = preview.el.querySelector('.tile');
+  preview.when = preview.el.querySelector('.when');
+  S.thumbs = { vtt_url: null, cues: 0, preview: null };
+
+  function vttSeconds(t) {
+    const p = t.split(':').map(Number);
+    return p.length === 3 ? p[0] * 3600 + p[1] * 60 + p[2] : p[0] * 60 + p[1];
+  }
+
+  // Cues of sigma-origin's thumbnails.vtt: "START --> END" then
+  // "URI#xywh=X,Y,W,H", the URI relative to the VTT's URL.
+  function parseVtt(text, base) {
+    const cues = [];
+    for (const block of text.replace(/\r/g, '').split(/\n\n+/)) {
+      const lines = block.split('\n').filter(Boolean);
+      const i = lines.findIndex((l) => l.includes('-->'));
+      if (i < 0 || !lines[i + 1]) continue;
+      const [a, b] = lines[i].split('-->').map((x) => vttSeconds(x.trim().split(/\s+/)[0]));
+      const [uri, frag] = lines[i + 1].split('#xywh=');
+      const [x, y, w, h] = (frag || '').split(',').map(Number);
+      if (!(w > 0 && h > 0)) continue;
+      cues.push({ start: a, end: b, url: new URL(uri, base).href, x, y, w, h });
+    }
+    return cues;
+  }
+
+  function fragments() {
+    const d = window.__hls && window.__hls.latestLevelDetails;
+    return d && d.fragments && d.fragments.length ? d.fragments : null;
+  }
+
+  // The program date-time (Unix ms) at a media position, from the fragment
+  // that holds it (each carries its own, re-anchored after a break).
+  function pdtAt(pos) {
+    const frags = fragments();
+    if (!frags) return null;
+    let f = null;
+    for (const g of frags) { if (g.start <= pos) f = g; else break; }
+    if (!f || !f.programDateTime) return null;
+    return f.programDateTime + (pos - f.start) * 1000;
+  }
+
+  // The window's VTT, asked again every 10 s (a tile is added every
+  // sprite interval); a channel without thumbnails (404) is asked again
+  // only once a minute.
+  function loadPreviews() {
+    const frags = fragments();
+    if (!frags || !S.src || preview.loading) return;
+    if (Date.now() - preview.loaded_at < (preview.missing ? 60000 : 10000)) return;
+    const first = frags[0], last = frags[frags.length - 1];
+    if (!first.programDateTime || !last.programDateTime) return;
+    const from = Math.floor(first.programDateTime / 1000);
+    const to = Math.ceil((last.programDateTime + last.duration * 1000) / 1000);
+    const url = new URL('thumbnails.vtt?start=' + from + '&end=' + to, new URL(S.src, location.href)).href;
+    preview.loading = true;
+    fetch(url)
+      .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+      .then((text) => {
+        Object.assign(preview, { cues: parseVtt(text, url), start_ms: from * 1000, url, missing: false });
+        S.thumbs.vtt_url = url;
+        S.thumbs.cues = preview.cues.length;
+      })
+      .catch(() => { preview.missing = true; })
+      .finally(() => { preview.loading = false; preview.loaded_at = Date.now(); });
+  }
+
+  function hidePreview() {
+    preview.el.hidden = true;
+    S.thumbs.preview = null;
+  }
+
+  // Shows the tile of media position pos above the bar at clientX.
+  function showPreview(pos, clientX) {
+    loadPreviews();
+    const pdt = pdtAt(pos);
+    const t = pdt === null || preview.start_ms === null ? null : (pdt - preview.start_ms) / 1000;
+    const cue = t === null ? null : preview.cues.find((c) => c.start <= t && t < c.end);
+    if (!cue) { hidePreview(); return; }
+    preview.tile.style.width = cue.w + 'px';
+    preview.tile.style.height = cue.h + 'px';
+    preview.tile.style.backgroundImage = 'url("' + cue.url + '")';
+    preview.tile.style.backgroundPosition = (-cue.x) + 'px ' + (-cue.y) + 'px';
+    preview.when.textContent = new Date(pdt).toLocaleTimeString();
+    preview.el.hidden = false;
+    const bar = dvr.bar.getBoundingClientRect();
+    const left = Math.min(Math.max(0, clientX - bar.left - cue.w / 2), bar.width - cue.w - 6);
+    preview.el.style.left = left + 'px';
+    S.thumbs.preview = { pos, pdt, url: cue.url, x: cue.x, y: cue.y, w: cue.w, h: cue.h };
+  }
+
+  // The media position under clientX on the range input (its track spans
+  // the input's width).
+  function seekPosAt(clientX) {
+    const r = dvr.seek.getBoundingClientRect();
+    const min = Number(dvr.seek.min), max = Number(dvr.seek.max);
+    return min + Math.min(1, Math.max(0, (clientX - r.left) / r.width)) * (max - min);
+  }
+
+  dvr.seek.addEventListener('pointermove', (e) => showPreview(seekPosAt(e.clientX), e.clientX));
+  dvr.seek.addEventListener('pointerleave', () => { if (!dvr.dragging) hidePreview(); });
+  dvr.seek.addEventListener('input', () => {
+    const r = dvr.seek.getBoundingClientRect();
+    const min = Number(dvr.seek.min), max = Number(dvr.seek.max), v = Number(dvr.seek.value);
+    showPreview(v, r.left + (max > min ? (v - min) / (max - min) : 0) * r.width);
+  });
+  dvr.seek.addEventListener('change', hidePreview);
+  setInterval(() => { if (S.dvr.shown) loadPreviews(); }, 2000);
+  window.__sigmaThumbs = { pdtAt, seekPosAt, show: showPreview, load: loadPreviews };
+
+  // Each channel's live picture in the list, asked again every 2 s. The
+  // query is the same for every viewer within those 2 s, so a CDN in
+  // front answers them all from one request.
+  const LIST_REFRESH_MS = 2000;
+  function refreshListPictures() {
+    const bucket = Math.floor(Date.now() / LIST_REFRESH_MS);
+    for (const img of nav.querySelectorAll('img.thumb')) img.src = img.dataset.src + '?t=' + bucket;
+  }
+  setInterval(refreshListPictures, LIST_REFRESH_MS);
+
   function play(src, lowLatency) {
     S.src = src;
     S.started_at = Date.now();
@@ -187,10 +315,21 @@
         for (const c of channels) {
           const a = document.createElement('a');
           a.href = '?channel=' + encodeURIComponent(c.name);
-          a.textContent = c.name;
+          if (c.thumbnail) {
+            const img = document.createElement('img');
+            img.className = 'thumb';
+            img.alt = '';
+            img.dataset.src = c.thumbnail;
+            // Not written yet (a channel's first seconds): hidden until it is.
+            img.addEventListener('error', () => { img.hidden = true; });
+            img.addEventListener('load', () => { img.hidden = false; });
+            a.appendChild(img);
+          }
+          a.appendChild(document.createTextNode(c.name));
           if (c.name === current) a.className = 'current';
           nav.appendChild(a);
         }
+        refreshListPictures();
         if (!current && !params.get('src')) say(channels.length + ' channel(s): pick one.');
       })
       .catch((e) => { nav.innerHTML = ''; nav.textContent = 'channel list unavailable (' + e.message + ')'; });

@@ -553,7 +553,10 @@ void OriginService::serve_channels(const std::shared_ptr<http::Exchange>& ex) {
     if (name.empty() || name[0] == '.' || name[0] == '_') continue;
     auto master = load(name + "/master.m3u8");
     if (!master || !master->index) continue;
-    list.push_back({{"name", name}, {"url", "/" + name + "/master.m3u8"}});
+    nlohmann::json c = {{"name", name}, {"url", "/" + name + "/master.m3u8"}};
+    // sigma-thumb writes this channel's pictures: the list can show them.
+    if (store_.is_directory(name + "/thumbs")) c["thumbnail"] = "/" + name + "/thumbs/latest.jpg";
+    list.push_back(std::move(c));
   }
   Response res = base_response(bhttp::status::ok);
   res.set(bhttp::field::content_type, "application/json");
