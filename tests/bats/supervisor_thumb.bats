@@ -115,3 +115,31 @@ EVENTS_PACKAGE="package.command = sh -c 'echo >&{ready_fd}; i=0; while :; do i=\
   [[ $(stage_field tv/dvr pid) == "$dvr" && $(stage_field tv/package pid) == "$pkg" ]]
   WAIT_SECS=5 wait_for curl -sf "$HEALTH/healthz"
 }
+
+@test "thumbnails = yes with the real sigma-thumb: latest.jpg at each width from the packager's segments, sprites the origin serves through the window's VTT" {
+  local ts op out vtt uri
+  ts=$(make_ts t90 90)
+  op=$(free_port)
+  out=$T/out/live
+  conf "origin = 127.0.0.1:$op"
+  channel live "input = exec ffmpeg -nostdin -loglevel error -re -i $ts -c copy -f mpegts -" "mode = low" \
+    "thumbnails = yes" "thumbnails.every = 1s" "thumbnails.widths = 320,640" "thumbnails.sprites = 2s"
+  start_sv
+  WAIT_SECS=20 wait_for stage_is live/thumb up || { cat "$T/sv.log"; return 1; }
+  WAIT_SECS=20 wait_for test -s "$out/thumbs/latest.json" || { cat "$T/sv.log"; return 1; }
+  [[ $(ffprobe -v error -show_entries stream=width,height -of csv=p=0 "$out/thumbs/latest.jpg") == 320,180 ]]
+  WAIT_SECS=5 wait_for test -s "$out/thumbs/latest-640.jpg"
+  [[ $(ffprobe -v error -show_entries stream=width,height -of csv=p=0 "$out/thumbs/latest-640.jpg") == 640,360 ]]
+  # The picture is of the live edge: its media time within a few segments of now.
+  (( $(date +%s%3N) - $(jq .pdt_ms "$out/thumbs/latest.json") < 10000 ))
+  WAIT_SECS=20 wait_for bash -c "(( \$(curl -sf 'http://127.0.0.1:$op/live/thumbnails.vtt' | grep -c -- '-->') >= 3 ))" ||
+    { cat "$T/sv.log"; return 1; }
+  vtt=$(curl -sf "http://127.0.0.1:$op/live/thumbnails.vtt")
+  echo "$vtt"
+  for uri in $(grep '#xywh=' <<<"$vtt" | cut -d'#' -f1 | sort -u); do
+    [[ $(curl -s -o /dev/null -w '%{http_code} %{content_type}' "http://127.0.0.1:$op/live/$uri") == "200 image/jpeg" ]]
+  done
+  (( $(status_json | jq '.channels[0].stages[] | select(.stage == "thumb") | .events_in.forwarded') >= 5 ))
+  [[ $(status_json | jq '.channels[0].stages[] | select(.stage == "thumb") | .events_in.dropped') -eq 0 ]]
+  WAIT_SECS=5 wait_for curl -sf "$HEALTH/healthz"
+}
