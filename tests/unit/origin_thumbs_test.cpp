@@ -1,6 +1,12 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "origin/catchup.h"
+#include "origin/file_store.h"
+#include "origin/thumbs.h"
 
 namespace sigma::origin {
 namespace {
@@ -53,6 +59,62 @@ TEST(ThumbnailsUrl, Forms) {
   auto end_only = parse_catchup("demo/thumbnails.vtt", {{"end", "1796288400"}}, kNow);
   ASSERT_TRUE(end_only.has_value());
   EXPECT_FALSE(end_only->is_ok());
+}
+
+class ThumbsFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/origin-thumbs-XXXXXX";
+    base_ = mkdtemp(tmpl);
+    std::filesystem::create_directories(base_ + "/ch/thumbs");
+    std::filesystem::create_directories(base_ + "/ch/v0");
+    auto s = FileStore::open(base_);
+    ASSERT_TRUE(s);
+    store_ = std::move(*s);
+  }
+  void TearDown() override { std::filesystem::remove_all(base_); }
+  void write(const std::string& rel, const std::string& text) { std::ofstream(base_ + "/" + rel) << text; }
+  std::string cc(const std::string& rel, int64_t now) { return thumbs_cache_control(*store_, rel, now).value_or("-"); }
+  std::string base_;
+  std::unique_ptr<FileStore> store_;
+};
+
+TEST_F(ThumbsFiles, CacheControl) {
+  // Sheet 7 of 100 tiles of 10 s: slots 700-799, ending at 8,000 s.
+  write("ch/thumbs/sprite-7.json",
+        R"({"sheet":7,"interval_ms":10000,"cols":10,"rows":10,"tile_w":160,"tile_h":90,"tiles":[]})");
+  write("ch/thumbs/sprite-7.jpg", "jpeg");
+  const int64_t end = 8000 * 1000;
+  EXPECT_EQ(cc("ch/thumbs/sprite-7.jpg", end - 1000), "public, max-age=2");      // still filling
+  EXPECT_EQ(cc("ch/thumbs/sprite-7.jpg", end + 299000), "public, max-age=2");    // a late tile may come
+  EXPECT_EQ(cc("ch/thumbs/sprite-7.jpg", end + 301000), "public, max-age=3600"); // closed
+  EXPECT_EQ(cc("ch/thumbs/sprite-7.json", end + 301000), "public, max-age=3600");
+  EXPECT_EQ(cc("ch/thumbs/sprite-8.jpg", end + 301000), "public, max-age=2");    // no sidecar: not known closed
+  EXPECT_EQ(cc("ch/thumbs/latest.jpg", 0), "public, max-age=1");
+  EXPECT_EQ(cc("ch/thumbs/latest-640.jpg", 0), "public, max-age=1");
+  EXPECT_EQ(cc("ch/thumbs/latest.json", 0), "public, max-age=1");
+  EXPECT_EQ(cc("ch/thumbs/other.jpg", 0), "public, max-age=5");
+  // Not a channel's thumbs/ file.
+  EXPECT_EQ(cc("ch/v0/seg-1.m4s", 0), "-");
+  EXPECT_EQ(cc("thumbs/latest.jpg", 0), "-");
+  EXPECT_EQ(cc("a/b/thumbs/latest.jpg", 0), "-");
+  EXPECT_EQ(cc("ch/thumbs/x/latest.jpg", 0), "-");
+}
+
+TEST_F(ThumbsFiles, LiveWindowStart) {
+  EXPECT_FALSE(live_window_start(*store_, "ch"));  // no master
+  write("ch/master.m3u8", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv0/index.m3u8?x=1\n");
+  EXPECT_FALSE(live_window_start(*store_, "ch"));  // no media playlist
+  write("ch/v0/index.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg-0.m4s\n");
+  EXPECT_FALSE(live_window_start(*store_, "ch"));  // no date-time
+  write("ch/v0/index.m3u8",
+        "#EXTM3U\r\n#EXT-X-PROGRAM-DATE-TIME:2026-12-03T10:00:00.250Z\r\n#EXTINF:1,\r\nseg-0.m4s\r\n"
+        "#EXT-X-PROGRAM-DATE-TIME:2026-12-03T10:00:01.250Z\r\n#EXTINF:1,\r\nseg-1.m4s\r\n");
+  auto t = live_window_start(*store_, "ch");
+  ASSERT_TRUE(t) << t.status().message();
+  EXPECT_EQ(*t, kNow + 250);
+  write("ch/master.m3u8", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n../other/index.m3u8\n");
+  EXPECT_FALSE(live_window_start(*store_, "ch"));  // never outside the channel
 }
 
 }  // namespace
