@@ -97,6 +97,18 @@ class Parser {
       line_ = 0;
       return error("backoff_max is shorter than backoff_initial");
     }
+    if (!cfg.global.hooks.empty()) {
+      // sigma-hook follows a file (and keeps its read position in it): the
+      // supervisor's events must go to one.
+      line_ = cfg.global.hooks_line;
+      const std::string& ev = cfg.global.events;
+      if (ev.empty() || ev == "-" || ev.rfind("fd:", 0) == 0)
+        return error("hooks = " + cfg.global.hooks + " needs [global] events = FILE: sigma-hook follows that file");
+      if (cfg.global.hooks_state.empty()) {
+        auto slash = ev.rfind('/');
+        cfg.global.hooks_state = (slash == std::string::npos ? std::string(".") : ev.substr(0, slash)) + "/hooks.sqlite";
+      }
+    }
     return cfg;
   }
 
@@ -124,7 +136,7 @@ class Parser {
   }
 
   Status global_key(GlobalConfig& g, const std::string& key, const std::string& v) {
-    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(g.stages, {"ingest", "origin"}, key, v));
+    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(g.stages, {"hook", "ingest", "origin"}, key, v));
     if (is_stage) return {};
     RestartPolicy& r = g.restart;
     auto duration = [&](int64_t& out) -> Status {
@@ -166,6 +178,12 @@ class Parser {
       SIGMA_ASSIGN_OR_RETURN(r.death_window_ms, parse_duration_ms(trim(v.substr(in + 4))));
       return {};
     }
+    if (key == "hooks" || key == "hooks_state") {
+      if (key == "hooks") g.hooks_line = line_;
+      return nonempty_path(key == "hooks" ? g.hooks : g.hooks_state);
+    }
+    SIGMA_ASSIGN_OR_RETURN(bool is_alert, alert_key(g.alerts, key, v));
+    if (is_alert) return {};
     return usage_error("unknown key '" + key + "' in [global]");
   }
 

@@ -10,6 +10,7 @@
 
 #include "base/conf.h"
 #include "base/status.h"
+#include "supervisor/alerts.h"
 
 namespace sigma::supervisor {
 
@@ -82,7 +83,14 @@ struct GlobalConfig {
   std::string record_dir;
   std::string events;
   RestartPolicy restart;
-  std::map<std::string, StageOverride> stages;  // ingest, origin
+  AlertSettings alerts;
+  // sigma-hook's subscription file (sigma-hook(5)): a "hook" stage that
+  // follows the events files; its state (SQLite) in hooks_state, by
+  // default beside the [global] events file.
+  std::string hooks;
+  std::string hooks_state;
+  int hooks_line = 0;
+  std::map<std::string, StageOverride> stages;  // ingest, origin, hook
 };
 
 struct Config {

@@ -115,6 +115,27 @@ StageSpec thumb_stage(const ChannelConfig& ch, const GlobalConfig& g, const std:
   return s;
 }
 
+// sigma-hook over the events files the supervisor writes ([global] events
+// and the channels' own): it follows them with a durable read position, so
+// it needs no pipe from the supervisor; its own events (webhook_failed)
+// come back on the events fd as every stage's do.
+StageSpec hook_stage(const Config& cfg, const std::string& exe_dir, const std::map<std::string, std::string>& vars) {
+  const GlobalConfig& g = cfg.global;
+  StageSpec s;
+  s.id = s.stage = "hook";
+  s.argv = {tool_path(g, exe_dir, "sigma-hook"), "run", "--config", g.hooks, "--state", g.hooks_state,
+            "--events-in", g.events};
+  std::vector<std::string> files = {g.events};
+  for (auto& ch : cfg.channels)
+    if (ch.enabled && !ch.events.empty() && std::find(files.begin(), files.end(), ch.events) == files.end()) {
+      files.push_back(ch.events);
+      s.argv.insert(s.argv.end(), {"--events-in", ch.events});
+    }
+  s.events_file = g.events;
+  apply_override(s, g.stages, vars);
+  return s;
+}
+
 }  // namespace
 
 std::vector<std::string> Plan::all_fifos() const {
@@ -170,6 +191,7 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     apply_override(s, g.stages, gvars);
     plan.shared.push_back(std::move(s));
   }
+  if (!g.hooks.empty()) plan.shared.push_back(hook_stage(cfg, exe_dir, gvars));
 
   for (auto& ch : cfg.channels) {
     if (!ch.enabled) continue;

@@ -74,6 +74,13 @@ std::string render_status_table(const nlohmann::json& st) {
           out += str(ch, "name") + " " + str(s, "stage") + ": " + s["events_in"]["dropped"].dump() +
                  " segment.written events dropped (not keeping up)" +
                  (str(s, "stage") == "dvr" ? "; indexed at its next start\n" : "\n");
+  // Open alerts: what fired, when, about what.
+  if (st.contains("alerts") && st["alerts"].is_array() && !st["alerts"].empty()) {
+    out += "open alerts:\n";
+    for (auto& a : st["alerts"])
+      out += "  " + str(a, "severity") + " " + str(a, "alert") + " " + str(a, "key") + " since " + str(a, "since") +
+             ": " + str(a, "summary") + "\n";
+  }
   bool healthy = st.value("healthy", false);
   out += healthy ? "healthy\n" : "unhealthy:";
   if (!healthy) {

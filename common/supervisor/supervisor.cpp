@@ -58,7 +58,7 @@ Status Supervisor::start() {
   if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return errno_error("sigprocmask", errno);
   sig_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sig_fd_ < 0) return errno_error("signalfd", errno);
-  SIGMA_ASSIGN_OR_RETURN(Config cfg, load_config(params_.config_path));
+  SIGMA_ASSIGN_OR_RETURN(Config cfg, load_checked_config(params_.config_path, params_.exe_dir));
   SIGMA_RETURN_IF_ERROR(apply(cfg));
   spdlog::info("supervising {} channel(s) from {}{}", channels_.size(), params_.config_path,
                health_.listening() ? ", health on http://" + health_.address() + "/healthz" : "");
@@ -67,6 +67,7 @@ Status Supervisor::start() {
 }
 
 void Supervisor::emit(const std::string& type, const std::string& channel, nlohmann::json fields) {
+  note_event(type, channel, fields, false);
   events_->emit(type, channel, fields);
   auto it = channels_.find(channel);
   if (it != channels_.end() && it->second.events) it->second.events->emit(type, channel, std::move(fields));
@@ -258,6 +259,7 @@ void Supervisor::on_stage_event(StageRuntime& s, const std::string& line) {
   // events go.
   EventWriter& w = ch && ch->events ? *ch->events : *events_;
   w.emit(type, channel, j);
+  note_event(type, channel, j, true);
   if (ch && type == "segment.written") {
     int64_t now = unix_ms_now();
     ch->last_segment_unix_ms = now;
@@ -456,6 +458,7 @@ Status Supervisor::loop() {
         dispatch(*s, StageEvent::kTimer);
       }
     sweep();
+    check_alerts();
   }
   // Descendants adopted as subreaper (killed with their stage's process
   // group) may still be dying: reap them too, so none is handed to init

@@ -13,6 +13,7 @@
 
 #include "base/cli.h"
 #include "base/events.h"
+#include "supervisor/alerts.h"
 #include "supervisor/config.h"
 #include "supervisor/health_http.h"
 #include "supervisor/plan.h"
@@ -27,6 +28,11 @@ struct SupervisorParams {
   std::string exe_dir;
   int ready_fd = -1;
 };
+
+// load_config, then `sigma-hook check` of [global] hooks (a bad subscription
+// file is a usage error, as a bad channel config is).
+Result<Config> load_checked_config(const std::string& path, const std::string& exe_dir);
+Status check_hooks(const Config& cfg, const std::string& exe_dir);
 
 // Runs until SIGTERM/SIGINT; returns ok after stopping every child.
 Status run_supervisor(const SupervisorParams& params);
@@ -106,6 +112,11 @@ class Supervisor {
   ChannelRuntime* channel_of(const StageRuntime& s);
   nlohmann::json status_json() const;
   std::vector<std::string> unhealthy_reasons() const;
+  // supervisor_alerts.cpp: the alert conditions, every half second.
+  void check_alerts();
+  void note_event(const std::string& type, const std::string& channel, const nlohmann::json& event, bool from_stage);
+  nlohmann::json alerts_json() const;
+  std::vector<std::string> alert_reasons() const;
   HttpReply serve(const std::string& path) const;
 
   SupervisorParams params_;
@@ -120,6 +131,10 @@ class Supervisor {
   std::map<std::string, std::unique_ptr<StageRuntime>> stages_;
   std::map<std::string, ChannelRuntime> channels_;
   std::map<pid_t, std::string> pids_;
+  AlertWatch alerts_{[this](const std::string& type, const std::string& channel, nlohmann::json fields) {
+    emit(type, channel, std::move(fields));
+  }};
+  int64_t next_alert_check_ = 0;
 };
 
 }  // namespace sigma::supervisor

@@ -55,6 +55,7 @@ Status Supervisor::apply(const Config& cfg) {
       SIGMA_RETURN_IF_ERROR_CTX(write_file_atomic(s.reload_file, s.reload_text), s.id + " --channels file");
   }
   cfg_ = cfg;
+  alerts_.configure(g.alerts);
 
   // Channels first: their FIFOs must exist before any stage opens them.
   std::map<std::string, const ChannelPlan*> wanted_channels;
@@ -192,7 +193,7 @@ void Supervisor::close_channel(ChannelRuntime& ch) {
 }
 
 void Supervisor::reload() {
-  auto cfg = load_config(params_.config_path);
+  auto cfg = load_checked_config(params_.config_path, params_.exe_dir);
   if (!cfg) {
     spdlog::error("reload refused, still running the previous config: {}", cfg.status().message());
     emit("config.rejected", "", {{"reason", cfg.status().message()}});

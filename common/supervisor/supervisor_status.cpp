@@ -61,6 +61,7 @@ std::vector<std::string> Supervisor::unhealthy_reasons() const {
         reasons.push_back("channel " + name + ": " + describe(*it->second));
     }
   }
+  for (auto& r : alert_reasons()) reasons.push_back(r);
   if (stopping_) reasons.insert(reasons.begin(), "stopping");
   return reasons;
 }
@@ -73,6 +74,7 @@ nlohmann::json Supervisor::status_json() const {
                       {"reasons", reasons},
                       {"supervisor", {{"pid", ::getpid()}, {"uptime_s", (now - started_at_) / 1000.0},
                                       {"config", params_.config_path}}},
+                      {"alerts", alerts_json()},
                       {"shared", nlohmann::json::array()},
                       {"channels", nlohmann::json::array()}};
   for (auto& [id, s] : stages_)
@@ -129,7 +131,7 @@ Status run_supervisor(const SupervisorParams& params) {
 }
 
 Status print_dry_run(const SupervisorParams& params) {
-  SIGMA_ASSIGN_OR_RETURN(Config cfg, load_config(params.config_path));
+  SIGMA_ASSIGN_OR_RETURN(Config cfg, load_checked_config(params.config_path, params.exe_dir));
   std::cout << render_shell(make_plan(cfg, params.exe_dir));
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include "base/time.h"
 #include "supervisor/alerts.h"
+#include "supervisor/status_view.h"
 
 using namespace sigma;
 using namespace sigma::supervisor;
@@ -203,4 +204,18 @@ TEST(AlertWatch, DiskLowByPercentOrBytesOncePerFilesystem) {
   EXPECT_FALSE(alert_key(s, "disk_low", "5 %").is_ok());
   EXPECT_FALSE(alert_key(s, "restarts_too_frequent", "often").is_ok());
   EXPECT_FALSE(*alert_key(s, "not_an_alert_key", "x"));
+}
+
+TEST(AlertWatch, StatusTableListsOpenAlerts) {
+  auto st = nlohmann::json::parse(R"json({
+    "healthy": false, "shared": [], "channels": [],
+    "reasons": ["alert disk_low (warning): /srv: 1 MiB free of 8 MiB (12.5%), under 25%"],
+    "alerts": [{"alert": "disk_low", "key": "/srv", "severity": "warning", "channel": null,
+                "since": "2026-12-03T10:00:00.000Z", "summary": "/srv: 1 MiB free of 8 MiB (12.5%), under 25%"}]})json");
+  EXPECT_EQ(render_status_table(st),
+            "CHANNEL  STAGE  STATE  PID  RESTARTS  UPTIME  LAST EXIT  INPUT  LAST SEGMENT\n"
+            "open alerts:\n"
+            "  warning disk_low /srv since 2026-12-03T10:00:00.000Z: /srv: 1 MiB free of 8 MiB (12.5%), under 25%\n"
+            "unhealthy:\n"
+            "  alert disk_low (warning): /srv: 1 MiB free of 8 MiB (12.5%), under 25%\n");
 }
