@@ -114,3 +114,87 @@ stage_up() { [[ $(stage_field "$1" state) == up ]]; }
   [[ $(alerts stage_failed firing) -eq 1 && $(alerts stage_failed resolved) -eq 1 ]]
   ! open_alert stage_failed
 }
+
+# verify_delivery LOGLINE SECRET_FILE: the request's v1 signature is
+# HMAC-SHA256(secret, id.timestamp.body), computed here by openssl.
+verify_delivery() {
+  local key hex want
+  key=$(head -1 "$2")
+  hex=$(printf '%s' "${key#whsec_}" | base64 -d | od -An -vtx1 | tr -d ' \n')
+  want=$(jq -j '"\(.id).\(.timestamp).\(.body)"' <<<"$1" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$hex" -binary |
+    base64)
+  [[ " $(jq -r .signature <<<"$1") " == *" v1,$want "* ]]
+}
+delivered() { jq -e -s 'map(.body | fromjson | select(.type == "stream.started" and .channel == "pub")) | length > 0' \
+  "$T/r.log" >/dev/null 2>&1; }
+
+@test "hooks = FILE: sigma-hook runs as a stage; a real publish's stream.started reaches a receiver signed; a bad subscription file is FILE:LINE and exit 100" {
+  local ts RP line
+  ts=$(make_ts t20 20)
+  RP=$(free_port)
+  echo "whsec_$(head -c 32 /dev/urandom | base64)" >"$T/r.secret"
+  spawn "$T/r.out" python3 "$BATS_TEST_DIRNAME/hook_receiver.py" --port-file "$T/r.port" --log "$T/r.log"
+  wait_for test -s "$T/r.port"
+  # Nothing listens on the dead one's port: its event is dead-lettered
+  # after max_age, and sigma-hook says so with alert.webhook_failed.
+  cat >"$T/hooks.conf" <<CONF
+[subscription r]
+url = http://127.0.0.1:$(cat "$T/r.port")/hook
+secret_file = $T/r.secret
+events = stream.*
+
+[subscription dead]
+url = http://127.0.0.1:$(free_port)/x
+secret_file = $T/r.secret
+events = stream.started
+max_age = 1s
+backoff_initial = 100ms
+CONF
+  # sigma-hook follows a file: hooks without an events file is refused.
+  conf "events = -" "hooks = $T/hooks.conf"
+  run sigma-supervisor -c "$T/sv.conf"
+  [[ $status -eq 100 && $output == *"$T/sv.conf:7: hooks = $T/hooks.conf needs [global] events = FILE"* ]]
+  conf "rtmp = 127.0.0.1:$RP" "open_keys = yes" "hooks = $T/hooks.conf" "disk_low = off" "alert_hold = 1s"
+  channel pub "input = publish" "mode = low"
+  # A bad subscription file: sigma-hook check's FILE:LINE, exit 100, at start and in --dry-run.
+  cp "$T/hooks.conf" "$T/hooks.good"
+  echo "timeout = soon" >>"$T/hooks.conf"
+  run sigma-supervisor -c "$T/sv.conf" --dry-run
+  [[ $status -eq 100 && $output == *"$T/hooks.conf:12:"* ]]
+  run sigma-supervisor -c "$T/sv.conf"
+  [[ $status -eq 100 && $output == *"$T/hooks.conf:12:"* ]]
+  cp "$T/hooks.good" "$T/hooks.conf"
+  run sigma-supervisor -c "$T/sv.conf" --dry-run
+  [[ $status -eq 0 ]]
+  [[ $output == *"sigma-hook run --config $T/hooks.conf --state $T/hooks.sqlite --events-in $T/events.ndjson"* ]]
+  start_sv
+  WAIT_SECS=10 wait_for stage_up hook || { tail -20 "$T/sv.log"; return 1; }
+  local hook_pid
+  hook_pid=$(stage_field hook pid)
+  spawn "$T/pub.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$ts" -c copy -f flv \
+    "rtmp://127.0.0.1:$RP/live/pub"
+  WAIT_SECS=20 wait_for delivered || { tail -20 "$T/sv.log"; cat "$T/r.log"; return 1; }
+  line=$(jq -c 'select((.body | fromjson) | .type == "stream.started" and .channel == "pub")' "$T/r.log" | head -1)
+  verify_delivery "$line" "$T/r.secret"
+  # The body is the event the ingest wrote, id and all.
+  local id
+  id=$(jq -r '.body | fromjson | .id' <<<"$line")
+  [[ $(jq -r .id <<<"$line") == "$id" ]]
+  [[ $(count_events stream.started ".id == \"$id\" and .tool == \"sigma-ingest\"") -eq 1 ]]
+  # A signature made with another secret does not verify.
+  echo "whsec_$(head -c 32 /dev/urandom | base64)" >"$T/other.secret"
+  ! verify_delivery "$line" "$T/other.secret"
+  # sigma-hook's alert comes back through the supervisor: in the events
+  # file, open in /status and in /healthz.
+  WAIT_SECS=15 wait_for alerts_at_least webhook_failed firing 1 || { tail -20 "$T/sv.log"; return 1; }
+  all_events alert.webhook_failed '.tool == "sigma-hook" and .key == "dead"'
+  status_json | jq -e '.alerts[] | select(.alert == "webhook_failed") | .key == "dead" and .from == "stage"' >/dev/null
+  run curl -s "$HEALTH/healthz"
+  [[ $output == *"alert webhook_failed (warning): webhook dead failed"* ]]
+  # SIGHUP with a broken subscription file: refused, the hook stage goes on.
+  echo "bogus_key = 1" >>"$T/hooks.conf"
+  kill -HUP "$SV"
+  wait_for events_at_least config.rejected 1
+  all_events config.rejected '.reason | test("hooks.conf:12: ")'
+  [[ $(stage_field hook pid) == "$hook_pid" && $(stage_field hook state) == up ]]
+}
