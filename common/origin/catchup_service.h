@@ -25,6 +25,7 @@
 #include "http/url.h"
 #include "origin/catchup.h"
 #include "origin/file_store.h"
+#include "origin/thumbs.h"
 
 namespace sigma::origin {
 
@@ -80,6 +81,7 @@ class CatchupService {
 
   FileStore& store_;
   CatchupOptions opts_;
+  SheetCache sheets_;  // thumbnails.vtt's sprite sheets
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -32,7 +32,7 @@ std::shared_ptr<const CatchupService::Answer> CatchupService::thumbnails_answer(
     to = now;
     if (to <= from) to = from + 1;
   }
-  auto tiles = thumb::tiles_in_range(store_.root() + "/" + r.channel, from, to);
+  auto tiles = sheets_.tiles(store_.root() + "/" + r.channel, from, to);
   if (!tiles) {
     spdlog::warn("thumbnails {}: {}", r.channel, tiles.status().message());
     return fail(bhttp::status::service_unavailable, "thumbnails unreadable: " + tiles.status().message());

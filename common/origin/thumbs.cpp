@@ -1,8 +1,15 @@
 #include "origin/thumbs.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string_view>
 
 #include "base/time_spec.h"
@@ -83,6 +90,71 @@ Result<int64_t> live_window_start(FileStore& store, const std::string& channel) 
     }
   }
   return data_error("the live playlist " + variant + " has no EXT-X-PROGRAM-DATE-TIME");
+}
+
+Result<std::vector<thumb::TileRef>> SheetCache::tiles(const std::string& channel_dir, int64_t from_ms,
+                                                       int64_t to_ms) {
+  std::vector<thumb::TileRef> out;
+  if (to_ms <= from_ms) return out;
+  const std::string dir = channel_dir + "/" + thumb::kDir;
+  std::shared_ptr<Channel> ch;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = channels_[dir];
+    if (!slot) slot = std::make_shared<Channel>();
+    ch = slot;
+  }
+  std::set<int64_t> listed;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      const char* n = e->d_name;
+      if (std::strncmp(n, "sprite-", 7) != 0) continue;
+      char* end = nullptr;
+      errno = 0;
+      long long k = std::strtoll(n + 7, &end, 10);
+      if (errno || end == n + 7 || std::strcmp(end, ".json") != 0) continue;
+      listed.insert(k);
+    }
+    ::closedir(d);
+  }
+  std::lock_guard lock(ch->mu);
+  for (auto it = ch->sheets.begin(); it != ch->sheets.end();)
+    it = listed.count(it->first) ? std::next(it) : ch->sheets.erase(it);
+  for (int64_t k : listed) {
+    std::string path = dir + "/" + thumb::sheet_json_name(k);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      ch->sheets.erase(k);
+      continue;
+    }
+    int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+    auto it = ch->sheets.find(k);
+    if (it == ch->sheets.end() || it->second.dev != st.st_dev || it->second.ino != st.st_ino ||
+        it->second.size != st.st_size || it->second.mtime_ns != mtime_ns) {
+      auto meta = thumb::read_sheet_meta(path);
+      // Being replaced, or broken by a crash: skipped, as tiles_in_range does.
+      if (!meta) {
+        ch->sheets.erase(k);
+        continue;
+      }
+      ch->sheets[k] = Sheet{st.st_dev, st.st_ino, st.st_size, mtime_ns, std::move(*meta)};
+    }
+    const thumb::SheetMeta& m = ch->sheets[k].meta;
+    const int64_t per = int64_t{m.cols} * m.rows;
+    if ((k + 1) * per * m.interval_ms <= from_ms || k * per * m.interval_ms >= to_ms) continue;
+    for (const auto& t : m.tiles) {
+      const int64_t s0 = t.slot * m.interval_ms;
+      if (s0 + m.interval_ms <= from_ms || s0 >= to_ms) continue;
+      out.push_back(thumb::TileRef{k, t, m.tile_w, m.tile_h, m.interval_ms});
+    }
+  }
+  auto start = [](const thumb::TileRef& r) { return r.tile.slot * r.interval_ms; };
+  std::stable_sort(out.begin(), out.end(), [&](const auto& a, const auto& b) { return start(a) < start(b); });
+  // Two sheets claiming one slot start (sheets of another interval left by
+  // an earlier run): the first kept, so cues never overlap.
+  out.erase(std::unique(out.begin(), out.end(), [&](const auto& a, const auto& b) { return start(a) == start(b); }),
+            out.end());
+  return out;
 }
 
 }  // namespace sigma::origin

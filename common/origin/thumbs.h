@@ -1,12 +1,19 @@
 #pragma once
 // What the origin adds to sigma-thumb's files (thumb/files.h): their
 // Cache-Control, and the live window a /CH/thumbnails.vtt covers.
+#include <sys/types.h>
+
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 #include "origin/file_store.h"
+#include "thumb/files.h"
 
 namespace sigma::origin {
 
@@ -29,5 +36,33 @@ std::optional<std::string> read_text(FileStore& store, const std::string& rel);
 // first EXT-X-PROGRAM-DATE-TIME of the master's first variant. Errors:
 // no master, no variant, no date-time (a data error, answered 404).
 Result<int64_t> live_window_start(FileStore& store, const std::string& channel);
+
+// thumb::tiles_in_range's answer from sheets parsed once: that function
+// reads and parses every sheet's JSON on each call, 130-150 ms for a week
+// of 10 s tiles (605 sheets, bench/thumb-origin.sh), where a catch-up
+// answer should take a few ms. Each sheet is kept with its file's
+// identity (inode, size, mtime: sigma-thumb renames every new version
+// into place), so a call costs a directory listing, a stat per sheet and
+// the tiles of the range; a sheet that changed is read again, one that is
+// gone is dropped. Thread-safe.
+class SheetCache {
+ public:
+  Result<std::vector<thumb::TileRef>> tiles(const std::string& channel_dir, int64_t from_ms, int64_t to_ms);
+
+ private:
+  struct Sheet {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    int64_t mtime_ns = 0;
+    thumb::SheetMeta meta;
+  };
+  struct Channel {
+    std::mutex mu;
+    std::map<int64_t, Sheet> sheets;  // by K
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<Channel>> channels_;
+};
 
 }  // namespace sigma::origin

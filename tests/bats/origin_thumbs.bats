@@ -4,7 +4,7 @@
 # previews of the live window and of any range (the ?start=&end= form and
 # the catch-up forms /CH/archive-FROM-DURATION/thumbnails.vtt), over a
 # channel directory made as files.h describes (sheets on the media clock,
-# a closed one in the past, a gap, an open one near now). Each VTT is
+# a closed one in the past, a gap, then the last 15 minutes but 2). Each VTT is
 # checked as a player reads it: every cue's time says which slot it is,
 # and that slot's sheet and place in the sheet must be what its URI names;
 # the cues tile the range; every URI resolves from the VTT's URL to a
@@ -34,13 +34,18 @@ setup_file() {
   ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=640x360 -frames:v 1 -y "$th/latest.jpg"
   ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=320x180 -frames:v 1 -y "$th/latest-320.jpg"
   export NOW_MS=$(date +%s%3N)
-  # A closed sheet long past (full), nothing for the next ones (a gap),
-  # and the open sheet holding now - 120 s, filled up to that slot.
+  # A closed sheet long past (full, ending 1000 s or more before now),
+  # nothing after it (a gap), then every slot from now - 900 s to now -
+  # 120 s, in the one or two sheets they fall in; the one holding now -
+  # 120 s is open.
   export OLD=$((NOW_MS / 1000000 - 3))
   export OPEN=$(((NOW_MS - 120000) / 1000000))
-  export LAST_SLOT=$(((NOW_MS - 120000) / INTERVAL))
+  export FIRST_SLOT=$(((NOW_MS - 900000) / INTERVAL)) LAST_SLOT=$(((NOW_MS - 120000) / INTERVAL))
   sheet "$th" "$OLD" $((OLD * PER)) $((OLD * PER + PER - 1))
-  sheet "$th" "$OPEN" $((OPEN * PER)) "$LAST_SLOT"
+  local k
+  for ((k = FIRST_SLOT / PER; k <= OPEN; k++)); do
+    sheet "$th" "$k" $((k * PER > FIRST_SLOT ? k * PER : FIRST_SLOT)) $((k * PER + PER - 1 < LAST_SLOT ? k * PER + PER - 1 : LAST_SLOT))
+  done
   echo "{\"pdt_ms\":$NOW_MS,\"written_ms\":$NOW_MS,\"track\":\"v0\",\"width\":640,\"height\":360,\"stale\":false}" >"$th/latest.json"
   # The live playlist: its window starts 300 s ago.
   export LIVE_FROM_MS=$((NOW_MS - 300000))
@@ -69,15 +74,19 @@ for i, b in enumerate(blocks[1:]):
     assert s == prev_end, ("gap or overlap", prev_end, lines[0])
     assert e > s, lines[0]
     prev_end = e
-    # The slot this cue shows: the one holding its start (the first cue
-    # starts at the range's start, inside its slot; the others on a slot's
-    # start, which a FROM known to within half a second still finds).
-    slot = (frm + s + (500 if i else 0)) // IV
-    k, pos = slot // PER, slot % PER
-    want = "sprite-%d.jpg#xywh=%d,%d,%d,%d" % (k, pos % COLS * W, pos // COLS * H, W, H)
-    assert lines[1].endswith(want), (lines[0], lines[1], want)
-    x, y, w, h = map(int, lines[1].split("#xywh=")[1].split(","))
-    assert x + w <= COLS * W and y + h <= (PER // COLS) * H
+    m = re.fullmatch(r"(?:\.\./)?thumbs/sprite-(\d+)\.jpg#xywh=(\d+),(\d+),(\d+),(\d+)", lines[1]); assert m, lines[1]
+    k, x, y, w, h = map(int, m.groups())
+    assert (w, h) == (W, H) and x % W == 0 and y % H == 0 and x + w <= COLS * W and y + h <= (PER // COLS) * H
+    # The slot this tile is in its sheet, read row by row (files.h).
+    slot = k * PER + y // H * COLS + x // W
+    if i == 0:
+        # The first cue starts at the range's start: its tile's slot holds
+        # that start, or (a range starting in a gap) begins before the cue ends.
+        assert (slot + 1) * IV > frm and slot * IV < frm + e, (lines, frm)
+    else:
+        # The others start on their tile's slot (FROM known to within
+        # half a second is enough).
+        assert abs(slot * IV - (frm + s)) < 500, (lines, frm + s, slot * IV)
     uris.add(lines[1].split("#")[0])
 assert abs(prev_end - (to - frm)) <= 1000 if to else True, ("the cues end at", prev_end, "not", to - frm)
 for u in uris:  # each sheet named resolves from the VTT's URL
@@ -151,9 +160,9 @@ check_vtt() { python3 "$BATS_FILE_TMPDIR/check-vtt.py" "$@"; }
   # Across the gap: the closed sheet's last 10 tiles, then the open sheet's.
   now=$(date +%s%3N)
   n=$(check_vtt "$BASE/demo/thumbnails.vtt?start=$from" $((from * 1000)) "$now")
-  (( n == 10 + LAST_SLOT - OPEN * PER + 1 ))
+  (( n == 10 + LAST_SLOT - FIRST_SLOT + 1 ))
   n=$(check_vtt "$BASE/demo/archive-$from-now/thumbnails.vtt" $((from * 1000)) "$(date +%s%3N)")
-  (( n == 10 + LAST_SLOT - OPEN * PER + 1 ))
+  (( n == 10 + LAST_SLOT - FIRST_SLOT + 1 ))
   now=$(date +%s%3N)
   n=$(check_vtt "$BASE/demo/timeshift_rel-200/thumbnails.vtt" $((now - 200000)) "$now")
   (( n >= 7 && n <= 10 ))
@@ -171,7 +180,7 @@ check_vtt() { python3 "$BATS_FILE_TMPDIR/check-vtt.py" "$@"; }
   curl -s "$BASE/demo/thumbnails.vtt?start=$((from + 20))&end=$from" | grep -q 'catch-up range: '
   # Before the first sheet, and in the gap.
   [[ $(code "$BASE/demo/thumbnails.vtt?start=$((from - 7200))&end=$((from - 3600))") == 404 ]]
-  [[ $(code "$BASE/demo/archive-$((from + 1100))-600/thumbnails.vtt") == 404 ]]
+  [[ $(code "$BASE/demo/archive-$((from + 1000))-60/thumbnails.vtt") == 404 ]]
   curl -s "$BASE/demo/archive-$((from - 7200))-60/thumbnails.vtt" | grep -q '^no thumbnails between '
   [[ $(code "$BASE/nosuch/thumbnails.vtt") == 404 ]]
   [[ $(code "$BASE/nosuch/archive-$from-60/thumbnails.vtt") == 404 ]]

@@ -77,6 +77,7 @@ class ThumbsFiles : public ::testing::Test {
   std::string cc(const std::string& rel, int64_t now) { return thumbs_cache_control(*store_, rel, now).value_or("-"); }
   std::string base_;
   std::unique_ptr<FileStore> store_;
+  SheetCache cache_;
 };
 
 TEST_F(ThumbsFiles, CacheControl) {
@@ -115,6 +116,46 @@ TEST_F(ThumbsFiles, LiveWindowStart) {
   EXPECT_EQ(*t, kNow + 250);
   write("ch/master.m3u8", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n../other/index.m3u8\n");
   EXPECT_FALSE(live_window_start(*store_, "ch"));  // never outside the channel
+}
+
+// Same tiles as thumb::tiles_in_range, before and after a sheet grows, is
+// replaced or disappears.
+TEST_F(ThumbsFiles, SheetCacheAnswersAsTilesInRange) {
+  auto sheet = [&](int64_t k, int64_t first, int64_t last) {
+    thumb::SheetMeta m;
+    m.sheet = k;
+    for (int64_t s = first; s <= last; ++s)
+      m.tiles.push_back({s, s * 10000 + 5, int(s % 100 % 10 * 160), int(s % 100 / 10 * 90)});
+    EXPECT_TRUE(thumb::write_sheet_meta(base_ + "/ch/thumbs/" + thumb::sheet_json_name(k), m).is_ok());
+  };
+  auto same = [&](int64_t from, int64_t to) -> size_t {
+    SCOPED_TRACE(std::to_string(from) + ".." + std::to_string(to));
+    auto want = thumb::tiles_in_range(base_ + "/ch", from, to);
+    auto got = cache_.tiles(base_ + "/ch", from, to);
+    EXPECT_TRUE(want && got);
+    if (!want || !got) return 999;
+    EXPECT_EQ(got->size(), want->size());
+    if (got->size() != want->size()) return 998;
+    for (size_t i = 0; i < got->size(); ++i) {
+      EXPECT_EQ((*got)[i].sheet, (*want)[i].sheet);
+      EXPECT_EQ((*got)[i].tile.slot, (*want)[i].tile.slot);
+      EXPECT_EQ((*got)[i].tile.x, (*want)[i].tile.x);
+      EXPECT_EQ((*got)[i].tile.y, (*want)[i].tile.y);
+      EXPECT_EQ((*got)[i].w, (*want)[i].w);
+    }
+    return got->size();
+  };
+  sheet(3, 300, 399);
+  sheet(5, 500, 542);
+  EXPECT_EQ(same(3000000, 6000000), 143u);
+  EXPECT_EQ(same(3055000, 3105000), 6u);  // slots 305-310
+  EXPECT_EQ(same(4000000, 5000000), 0u);  // the gap
+  sheet(5, 500, 560);                     // grows (a new file renamed into place)
+  EXPECT_EQ(same(5000000, 6000000), 61u);
+  std::filesystem::remove(base_ + "/ch/thumbs/" + thumb::sheet_json_name(3));
+  EXPECT_EQ(same(3000000, 6000000), 61u);
+  EXPECT_EQ(same(0, 1), 0u);
+  EXPECT_TRUE(cache_.tiles(base_ + "/nothing", 0, 10)->empty());
 }
 
 }  // namespace
