@@ -8,7 +8,7 @@
 # first request after the origin starts, which parses every sheet.
 #
 # Usage: bench/thumb-origin.sh [BIN_DIR] [N]   (default build/bin, 50)
-# Needs: a built sigma-origin, jq, curl, python3.
+# Needs: a built sigma-origin, curl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-build/bin}
