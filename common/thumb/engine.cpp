@@ -70,6 +70,7 @@ class Engine {
   bool slot_filled(int64_t slot);
   Status backfill();
   void retention();
+  void check_quiet(int64_t now);
   void choose(const std::string& why);
   void load_latest();
   dvr::Index* index();
@@ -79,6 +80,7 @@ class Engine {
   EventWriter events_;
   std::vector<Variant> variants_;
   std::string preferred_, chosen_;
+  std::vector<Seg> pending_;                 // segments seen before master.m3u8
   std::map<std::string, int64_t> last_seen_;  // track -> monotonic ms of its last segment
   int64_t seg_ms_ = 2000;                    // the newest segment duration seen
   int64_t per_sheet_ = 100;
@@ -131,6 +133,7 @@ void Engine::choose(const std::string& why) {
   preferred_ = choose_variant(variants_, want);
   if (chosen_.empty() && !preferred_.empty()) {
     chosen_ = preferred_;
+    last_seen_[chosen_] = monotonic_ms();
     spdlog::info("pictures from track {} ({})", chosen_, why);
   }
 }
@@ -352,10 +355,20 @@ void Engine::on_event(const Seg& s) {
   int64_t now = monotonic_ms();
   if (variants_.empty() || std::none_of(variants_.begin(), variants_.end(), [&](const Variant& v) { return v.track == s.track; }))
     choose("master.m3u8 read");
+  if (variants_.empty()) {
+    // The packager writes master.m3u8 once every track has begun: keep the
+    // first segments until then.
+    if (pending_.size() < 256) pending_.push_back(s);
+    return;
+  }
+  if (!pending_.empty()) {
+    std::vector<Seg> before;
+    before.swap(pending_);
+    for (const auto& b : before) on_event(b);
+  }
   if (std::none_of(variants_.begin(), variants_.end(), [&](const Variant& v) { return v.track == s.track; })) return;  // audio
   last_seen_[s.track] = now;
   if (s.duration_ms > 0 && s.track == chosen_) seg_ms_ = s.duration_ms;
-  const int64_t quiet = std::max<int64_t>(3 * seg_ms_, 4000);
   if (s.track != chosen_) {
     if (s.track == preferred_) {
       // The cheapest track is back.
@@ -363,26 +376,40 @@ void Engine::on_event(const Seg& s) {
       spdlog::info("pictures from track {} again", s.track);
       chosen_ = s.track;
     } else {
-      auto it = last_seen_.find(chosen_);
-      bool stopped = it == last_seen_.end() || now - it->second > quiet;
-      if (!stopped) return;
-      // The chosen track stopped (a rung shed): take the cheapest of those still arriving.
-      std::vector<std::string> skip;
-      for (const auto& v : variants_) {
-        auto ls = last_seen_.find(v.track);
-        if (ls == last_seen_.end() || now - ls->second > quiet) skip.push_back(v.track);
-      }
-      int want = *std::max_element(p_.widths.begin(), p_.widths.end());
-      std::string next = choose_variant(variants_, want, skip);
-      if (next != s.track) return;
-      std::string from = chosen_;
-      mark_stale("segments of " + from + " stopped arriving");
-      events_.emit("thumb.switched", p_.channel, {{"from", from}, {"to", next}, {"reason", "stopped"}});
-      spdlog::warn("segments of {} stopped arriving: pictures from {}", from, next);
-      chosen_ = next;
+      check_quiet(now);
+      if (s.track != chosen_) return;
     }
   }
   Status st = process(s, true, true);
+  if (!st.is_ok()) spdlog::warn("{}", st.message());
+}
+
+// The chosen track quiet for a while: a rung shed (take the cheapest of
+// those still arriving) or the whole channel stopped (the picture is stale).
+void Engine::check_quiet(int64_t now) {
+  auto it = last_seen_.find(chosen_);
+  if (chosen_.empty() || it == last_seen_.end()) return;
+  const int64_t quiet = std::max<int64_t>(3 * seg_ms_, 4000);
+  if (now - it->second <= quiet) return;
+  std::vector<std::string> skip;
+  for (const auto& v : variants_) {
+    auto ls = last_seen_.find(v.track);
+    if (ls == last_seen_.end() || now - ls->second > quiet) skip.push_back(v.track);
+  }
+  int want = *std::max_element(p_.widths.begin(), p_.widths.end());
+  std::string next = choose_variant(variants_, want, skip);
+  if (next.empty() || next == chosen_) {
+    if (have_picture_ && !stale_)
+      mark_stale("no segments of " + chosen_ + " for " + std::to_string((now - it->second) / 1000) + " s");
+    return;
+  }
+  std::string from = chosen_;
+  mark_stale("segments of " + from + " stopped arriving");
+  events_.emit("thumb.switched", p_.channel, {{"from", from}, {"to", next}, {"reason", "stopped"}});
+  spdlog::warn("segments of {} stopped arriving: pictures from {}", from, next);
+  chosen_ = next;
+  // The slots since the last tile, from the new track's segments on disk.
+  Status st = backfill();
   if (!st.is_ok()) spdlog::warn("{}", st.message());
 }
 
@@ -415,7 +442,7 @@ void Engine::retention() {
 }
 
 Status Engine::backfill() {
-  choose("at start");
+  if (chosen_.empty()) choose("at start");
   if (chosen_.empty()) return {};
   auto all = tiles_in_range(p_.dir, std::numeric_limits<int64_t>::min() / 4, std::numeric_limits<int64_t>::max() / 4);
   std::optional<int64_t> last_slot;
@@ -479,9 +506,7 @@ Status Engine::run() {
       if (auto s = parse(l)) on_event(*s);
     }
     int64_t now = monotonic_ms();
-    auto it = last_seen_.find(chosen_);
-    if (have_picture_ && !stale_ && it != last_seen_.end() && now - it->second > std::max<int64_t>(3 * seg_ms_, 4000))
-      mark_stale("no segments of " + chosen_ + " for " + std::to_string((now - it->second) / 1000) + " s");
+    check_quiet(now);
     if (now >= next_retention_) {
       retention();
       next_retention_ = now + 60'000;

@@ -111,16 +111,23 @@ all_tiles() {
 # publisher is the pdt of its first segment (a discontinuity starts the next).
 check_tiles() {
   local dir=$1 ev=$2 iv=$3 tw=$4 th=$5
-  local want got
-  want=$(jq -r --argjson iv "$iv" 'select(.type == "segment.written" and .track == "v0") | "\((.pdt_ms / $iv) | floor) \(.pdt_ms)"' "$ev" |
-    sort -n -k1,1 -k2,2 | awk '$1 != last { print; last = $1 }')
-  got=$(all_tiles "$dir" | awk '{ print $1, $2 }')
-  diff <(echo "$want") <(echo "$got") || { echo "tiles differ from the slots with keyframes"; return 1; }
+  local want got firsts
+  # Per video track, each slot's first keyframe ("slot pdt"); a tile may
+  # come from any track read (a rung shed switches), never a later keyframe.
+  firsts=$(jq -r --argjson iv "$iv" 'select(.type == "segment.written" and (.track | test("^v"))) | "\(.track) \((.pdt_ms / $iv) | floor) \(.pdt_ms)"' "$ev" |
+    sort -k1,1 -k2,2n -k3,3n | awk '$1 != lt || $2 != ls { print $2, $3; lt = $1; ls = $2 }' | sort -u)
+  want=$(awk '{ print $1 }' <<<"$firsts" | sort -un)
+  got=$(all_tiles "$dir" | awk '{ print $1 }')
+  diff <(echo "$want") <(echo "$got") || { echo "tiles differ from the slots with keyframes (or one is twice)"; return 1; }
+  local bad
+  bad=$(all_tiles "$dir" | awk '{ print $1, $2 }' | grep -vxFf <(echo "$firsts") || true)
+  [[ -z $bad ]] || { echo "tiles not their slot's first keyframe: $bad"; return 1; }
   local starts slot pdt k x y n base expect
   starts=$(jq -r 'select(.type == "segment.written" and .track == "v0") | "\(.pdt_ms) \(.discontinuity)"' "$ev" |
     awk 'NR == 1 || $2 == "true" { print $1 }')
   while read -r slot pdt k x y; do
-    base=$(awk -v p="$pdt" '$1 <= p { b = $1 } END { print b }' <<<"$starts")
+    # (another track's keyframe may lead v0's by a few ms)
+    base=$(awk -v p="$pdt" 'NR == 1 || $1 <= p { b = $1 } END { print b }' <<<"$starts")
     expect=$(((pdt - base) * 30 / 1000))
     n=$($BAR "$dir/thumbs/sprite-$k.jpg" "$x" "$y" "$tw" "$th")
     ((n >= expect - 30 && n <= expect + 30)) || { echo "slot $slot (sheet $k at $x,$y): frame $n, want $expect"; return 1; }
@@ -250,4 +257,99 @@ check_tiles() {
   [ "$status" -eq 100 ]
   run sigma-thumb run --dir "$ch" --tile 161x90
   [ "$status" -eq 100 ]
+}
+
+@test "live: the preview follows a publisher reconnect at another size; kill -9 and a restart leave the sprites without a hole or a duplicate" {
+  local a b ch=$T/ch ev=$T/ev.ndjson fifo=$T/in.fifo pkg pub th
+  a=$(bar_ts thumb-bar10 10 320x180)
+  b=$(bar_ts thumb-bar10-43 10 320x240)
+  mkdir -p "$ch"
+  : >"$ev"
+  mkfifo "$fifo"
+  spawn "$T/pkg.log" sigma-package -i "$fifo" -o "$ch" --mode low --segment-duration 1 --window 30 --channel ch \
+    --events "$ev" --log-level warn
+  pkg=$SPAWNED_PID
+  thumb() {
+    spawn "$T/thumb$1.log" sigma-thumb run --dir "$ch" --channel ch --events-in "$ev" --every 1s --widths 320,160 \
+      --sprite-every 2s --grid 3x3 --events "$T/thumb.ndjson"
+    th=$SPAWNED_PID
+  }
+  thumb 1
+  # 10 s at 16:9, then a second publisher at 4:3 (a discontinuity).
+  spawn "$T/pub.log" bash -c "ffmpeg -nostdin -loglevel error -re -i '$a' -c copy -f mpegts -y '$fifo';
+    ffmpeg -nostdin -loglevel error -re -i '$b' -c copy -f mpegts -y '$fifo'"
+  pub=$SPAWNED_PID
+  tiles_at_least() { [ "$(all_tiles "$ch" 2>/dev/null | wc -l)" -ge "$1" ]; }
+  WAIT_SECS=20 wait_for tiles_at_least 2 || { cat "$T/thumb1.log"; false; }
+  kill -9 "$th"
+  sleep 3
+  thumb 2
+  timeout 40 tail --pid="$pub" -f /dev/null
+  kill -TERM "$pkg"
+  timeout 10 tail --pid="$pkg" -f /dev/null
+  last=$(video_pdts "$ev" | tail -1)
+  caught_up() { [ "$(jq .pdt_ms "$ch/thumbs/latest.json")" = "$last" ]; }
+  WAIT_SECS=10 wait_for caught_up || { cat "$T/thumb2.log"; cat "$ch/thumbs/latest.json"; false; }
+  # The restart filled what it missed while down from the live playlist.
+  grep -q 'looked at for missed sprites' "$T/thumb2.log"
+  # The live picture is the second publisher's, at its shape, fresh.
+  [ "$(jq -c '[.width, .height, .stale]' "$ch/thumbs/latest.json")" = '[320,240,false]' ]
+  [ "$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 "$ch/thumbs/latest-160.jpg")" = "160,120" ]
+  bstart=$(jq -r 'select(.type == "segment.written" and .track == "v0" and .discontinuity) | .pdt_ms' "$ev" | head -1)
+  [ -n "$bstart" ]
+  expect=$(((last - bstart) * 30 / 1000))
+  n=$($BAR "$ch/thumbs/latest.jpg" 0 0 320 240)
+  ((n >= expect - 30 && n <= expect + 30)) || { echo "latest: frame $n, want $expect"; false; }
+  # Every slot with a keyframe has its first keyframe, once, across the
+  # kill, the restart and the reconnect; each tile shows its frame.
+  check_tiles "$ch" "$ev" 2000 160 90
+}
+
+@test "the cheapest variant is read; when its segments stop (a rung shed) the picture goes stale, then comes from the next, the sprites without a hole" {
+  local big small st=$T/stage ch=$T/ch ev=$T/ev.ndjson
+  big=$(bar_ts thumb-bar16-640 16 640x360)
+  small=$(bar_ts thumb-bar10 10 320x180)
+  # Two rungs from one source (v0 640x360, v1 320x180), packaged into a
+  # stage; then replayed into the channel a segment time every 0.6 s, as a
+  # live packager writes them, except that v1's stop after msn 4 (shed).
+  mkdir -p "$st" "$ch"
+  ffmpeg -nostdin -loglevel error -i "$big" -i "$small" -map 0:v -map 1:v -map 0:a -c copy -f mpegts - |
+    sigma-package -o "$st" --mode low --segment-duration 1 --window 30 --channel ch --events "$st.events" --log-level warn
+  (cd "$st" && cp --parents master.m3u8 */index.m3u8 */init*.mp4 "$ch/")
+  : >"$ev"
+  spawn "$T/thumb.log" sigma-thumb run --dir "$ch" --events-in "$ev" --every 1s --widths 160 --sprite-every 2s \
+    --grid 3x3 --events "$T/thumb.ndjson"
+  python3 - "$st" "$ch" "$st.events" "$ev" <<'PY'
+import json, os, shutil, sys, time
+st, ch, src, dst = sys.argv[1:5]
+by_msn = {}
+for line in open(src):
+    e = json.loads(line)
+    if e.get("type") == "segment.written": by_msn.setdefault(e["msn"], []).append(line)
+with open(dst, "a") as out:
+    for msn in sorted(by_msn):
+        for line in by_msn[msn]:
+            e = json.loads(line)
+            if e["track"] == "v1" and msn > 4: continue
+            os.makedirs(os.path.dirname(f"{ch}/{e['uri']}"), exist_ok=True)
+            shutil.copy(f"{st}/{e['uri']}", f"{ch}/{e['uri']}.tmp"); os.rename(f"{ch}/{e['uri']}.tmp", f"{ch}/{e['uri']}")
+            out.write(line); out.flush()
+        time.sleep(0.6)
+PY
+  last=$(jq -r 'select(.type == "segment.written" and .track == "v0") | .pdt_ms' "$ev" | tail -1)
+  caught_up() { [ "$(jq .pdt_ms "$ch/thumbs/latest.json")" = "$last" ]; }
+  WAIT_SECS=10 wait_for caught_up || { cat "$T/thumb.log"; false; }
+  cat "$T/thumb.log"
+  # v1 first (320 wide is the narrowest of at least 160), then v0.
+  grep -q 'pictures from track v1' "$T/thumb.log"
+  EVENTS_FILE=$T/thumb.ndjson
+  [ "$(count_events thumb.stale '.reason == "segments of v1 stopped arriving"')" -eq 1 ]
+  [ "$(count_events thumb.switched '.from == "v1" and .to == "v0"')" -eq 1 ]
+  [ "$(count_events thumb.resumed '.track == "v0"')" -eq 1 ]
+  # (stale may be true again by now: 4 s after the replay's end, the
+  # channel has stopped.)
+  [ "$(jq -c '[.track, .width, .height]' "$ch/thumbs/latest.json")" = '["v0",160,90]' ]
+  # Both tracks' keyframes share their times: the tiles are every slot's
+  # first keyframe, from whichever track was read, no slot missed.
+  check_tiles "$ch" "$ev" 2000 160 90
 }
