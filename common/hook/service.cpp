@@ -405,6 +405,9 @@ Status run_check(const std::string& config) {
 
 Status run_status(const StatusParams& p) {
   SIGMA_ASSIGN_OR_RETURN(auto set, load_subscriptions(p.config));
+  // Only to say which subscriptions are held for their secret; the keys
+  // themselves go nowhere.
+  (void)load_secrets(set);
   SIGMA_ASSIGN_OR_RETURN(auto store, Store::open(p.state, true));
   SIGMA_ASSIGN_OR_RETURN(auto rows, store->status());
   std::map<std::string, SubStatus> by;
@@ -414,6 +417,10 @@ Status run_status(const StatusParams& p) {
     auto it = by.find(s.name);
     SubStatus st = it == by.end() ? SubStatus{} : it->second;
     st.name = s.name;
+    if (!s.secret_error.empty()) {
+      st.held = true;
+      st.last_error = s.secret_error;
+    }
     list.push_back(st);
   }
   SIGMA_ASSIGN_OR_RETURN(int64_t garbage, store->garbage());
@@ -422,7 +429,7 @@ Status run_status(const StatusParams& p) {
     for (const auto& s : list) {
       nlohmann::json j = {{"name", s.name},           {"delivered", s.delivered}, {"pending", s.pending},
                           {"retrying", s.retrying},   {"failed", s.failed},       {"disabled", s.disabled},
-                          {"alert", s.alert_since_ms > 0}, {"last_error", s.last_error}};
+                          {"alert", s.alert_since_ms > 0}, {"held", s.held}, {"last_error", s.last_error}};
       j["last_error_time"] = s.last_error_ms ? nlohmann::json(iso8601_utc(s.last_error_ms)) : nlohmann::json();
       j["last_success_time"] = s.last_success_ms ? nlohmann::json(iso8601_utc(s.last_success_ms)) : nlohmann::json();
       j["next_retry_time"] = s.next_retry_ms ? nlohmann::json(iso8601_utc(s.next_retry_ms)) : nlohmann::json();
@@ -434,7 +441,7 @@ Status run_status(const StatusParams& p) {
   std::printf("%-16s %9s %8s %8s %6s  %-8s  %-24s  %s\n", "SUBSCRIPTION", "DELIVERED", "PENDING", "RETRYING", "FAILED",
               "STATE", "LAST SUCCESS", "LAST ERROR");
   for (const auto& s : list) {
-    std::string state = s.disabled ? "disabled" : s.alert_since_ms > 0 ? "failing" : "active";
+    std::string state = s.disabled ? "disabled" : s.held ? "held" : s.alert_since_ms > 0 ? "failing" : "active";
     std::printf("%-16s %9lld %8lld %8lld %6lld  %-8s  %-24s  %s\n", s.name.c_str(), (long long)s.delivered,
                 (long long)s.pending, (long long)s.retrying, (long long)s.failed, state.c_str(),
                 when(s.last_success_ms).c_str(),

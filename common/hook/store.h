@@ -55,6 +55,7 @@ struct SubStatus {
   std::string name;
   int64_t delivered = 0, pending = 0, retrying = 0, failed = 0;
   bool disabled = false;
+  bool held = false;  // its secret cannot be read (status only: from the config)
   std::string disabled_target;
   std::string last_error;
   int64_t last_error_ms = 0, last_success_ms = 0, alert_since_ms = 0, disabled_since_ms = 0;

@@ -20,13 +20,14 @@ teardown() {
 
 new_secret() { echo "whsec_$(head -c 32 /dev/urandom | base64)" >"$1"; }
 
-# receiver NAME [PORT]: starts a receiver logging to $T/NAME.log, answering
-# as $T/NAME.ctl says; sets NAME's port in $T/NAME.port.
+# receiver NAME [PORT [receiver options]]: starts a receiver logging to
+# $T/NAME.log, answering as $T/NAME.ctl says; its port in $T/NAME.port.
 receiver() {
   local name=$1 port=${2:-0}
+  shift $(($# > 1 ? 2 : 1))
   rm -f "$T/$name.port"
   spawn "$T/$name.out" python3 "$BATS_TEST_DIRNAME/hook_receiver.py" --port "$port" \
-    --port-file "$T/$name.port" --log "$T/$name.log" --control "$T/$name.ctl"
+    --port-file "$T/$name.port" --log "$T/$name.log" --control "$T/$name.ctl" "$@"
   eval "${name}_PID=$SPAWNED_PID"
   wait_for test -s "$T/$name.port"
   touch "$T/$name.log"
@@ -103,6 +104,7 @@ verify_all() {
 # For wait_for, which runs its command again each time:
 lines_at_least() { (($(wc -l <"$1" 2>/dev/null || echo 0) >= $2)); }
 field_is() { [[ $(field "$1" "$2") == "$3" ]]; }
+field_at_least() { (($(field "$1" "$2") >= $3)); }
 # in_order NAME CHANNEL: ids of CHANNEL in first-arrival order are sorted.
 in_order() {
   diff <(jq -r --arg c "$2" 'select((.body | fromjson).channel == $c) | .id' "$T/$1.log" | awk '!seen[$0]++') \
@@ -271,7 +273,8 @@ in_order() {
   [[ $(status_json | jq .garbage_lines) -eq 3 ]]
   grep -q "not a JSON event" "$T/hook.log"
   grep -q "secret_file $T/nosecret.secret" "$T/hook.log"
-  [[ $(field nosecret pending) -eq 10 ]]
+  [[ $(field nosecret pending) -eq 10 && $(field nosecret held) == true ]]
+  [[ $(field nosecret last_error) == *"secret_file $T/nosecret.secret: No such file"* ]]
   # The unreachable one: retried, then given up after max_age: one alert.
   WAIT_SECS=15 wait_for field_is down failed 10
   [[ $(field down last_error) == *"127.0.0.1:1"* ]]
@@ -298,4 +301,20 @@ CONF
   wait_for lines_at_least "$T/r.log" 8
   [[ $(unique_ids r) -eq 4 ]]
   [[ $(wc -l <"$T/exec.out") -eq 4 ]]
+}
+
+@test "HTTPS: a receiver whose certificate does not verify gets nothing, and is retried" {
+  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 \
+    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+  receiver tls 0 --tls "$T/cert.pem" "$T/key.pem"
+  receiver r
+  sub self "https://127.0.0.1:$(port_of tls)/self"
+  sub plain r
+  emit 1 3
+  start_hook
+  wait_for got_at_least r 3
+  wait_for field_at_least self retrying 1
+  [[ $(field self last_error) == *"certificate"* ]]
+  [[ $(field self delivered) -eq 0 ]]
+  [[ ! -s $T/tls.log ]]
 }

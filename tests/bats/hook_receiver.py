@@ -7,7 +7,8 @@ answers as --control says, read again at every request:
   ok (or missing/empty)   200
   status N [RETRY_AFTER]  N, with Retry-After when given
   sleep S                 waits S seconds, then 200
-The port it listens on is written to --port-file once it is serving.
+The port it listens on is written to --port-file once it is serving;
+--tls CERT KEY serves HTTPS instead.
 """
 import argparse
 import json
@@ -26,6 +27,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--control")
     ap.add_argument("--quiet-log", action="store_true", help="log ids only (bench)")
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with this certificate")
     a = ap.parse_args()
     log = open(a.log, "a", buffering=1)
 
@@ -67,6 +69,11 @@ def main():
 
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), H)
     srv.daemon_threads = True
+    if a.tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls[0], a.tls[1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     if a.port_file:
         tmp = a.port_file + ".tmp"
         with open(tmp, "w") as f:
