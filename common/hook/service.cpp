@@ -69,6 +69,7 @@ std::string one_line(std::string s) {
 struct SubRuntime {
   std::set<std::string> channels;  // with rows in the outbox
   std::set<std::string> busy;      // a delivery in flight
+  std::string last_started;        // round robin between channels
   int64_t dead_since_alert = 0;    // dead letters while the alert is open
 };
 
@@ -211,7 +212,13 @@ class Runner {
       if (disabled_.count(s.name) || !s.secret_error.empty()) continue;
       auto& r = rt_[s.name];
       std::vector<std::string> empty;
-      for (const auto& ch : r.channels) {
+      // Round robin: start after the channel that got the last slot, so
+      // that with more channels than slots none waits behind the others.
+      std::vector<std::string> order;
+      auto mid = r.channels.upper_bound(r.last_started);
+      order.insert(order.end(), mid, r.channels.end());
+      order.insert(order.end(), r.channels.begin(), mid);
+      for (const auto& ch : order) {
         if (static_cast<int>(r.busy.size()) >= s.concurrency) break;
         if (r.busy.count(ch)) continue;
         SIGMA_ASSIGN_OR_RETURN(auto head, store_->head(s.name, ch));
@@ -225,6 +232,7 @@ class Runner {
         }
         SIGMA_RETURN_IF_ERROR(start(s, *head, now));
         r.busy.insert(ch);
+        r.last_started = ch;
       }
       for (const auto& ch : empty) r.channels.erase(ch);
     }
@@ -298,7 +306,13 @@ class Runner {
         else if (c == 408 || c == 429 || c >= 500) kind = kTransient;
         else kind = kPermanent;
       }
-      if (kind == kOk) {
+      if (!s && kind != kOk) {
+        // Its subscription left the config (SIGHUP) meanwhile: the row
+        // stays queued, as the others of that name do.
+        f.outcome = Outcome::kRetry;
+        f.next_ms = now;
+        f.error = why;
+      } else if (kind == kOk) {
         f.outcome = Outcome::kDelivered;
         succeeded.insert(r.sub);
       } else if (kind == kGone) {
@@ -315,9 +329,9 @@ class Runner {
         dead_alerts.emplace_back(r.sub, why + " (not retried)");
         spdlog::warn("subscription {}: event #{}: {}: a permanent failure, not retried", r.sub, r.seq, why);
       } else {
-        int64_t max_age = s ? s->max_age_ms : 0;
+        int64_t max_age = s->max_age_ms;
         int64_t deadline = created + max_age;
-        if (!s || now >= deadline) {
+        if (now >= deadline) {
           f.outcome = Outcome::kFailed;
           f.error = why + " (gave up after " + std::to_string(attempts + 1) + " attempts over " +
                     format_duration(now - created) + ")";

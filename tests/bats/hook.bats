@@ -318,3 +318,14 @@ CONF
   [[ $(field self delivered) -eq 0 ]]
   [[ ! -s $T/tls.log ]]
 }
+
+@test "more channels than slots: channels take turns, none waits behind another's backlog" {
+  receiver r
+  sub a r "concurrency = 1"
+  emit 1 40 "a b c d"
+  start_hook
+  wait_for got_at_least r 40
+  # In the first 8 deliveries every channel has had its turn.
+  [[ $(head -8 "$T/r.log" | jq -r '.body | fromjson | .channel' | sort -u | wc -l) -eq 4 ]]
+  for c in a b c d; do in_order r "$c"; done
+}
