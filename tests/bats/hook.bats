@@ -170,6 +170,11 @@ in_order() {
     ! sigma-hook status --config "$T/hooks.conf" --state "$T/state.sqlite" | grep -qF "${k#whsec_}"
   done
   [[ $(field a delivered) -eq 22 && $(field a pending) -eq 0 ]]
+  # SIGTERM: a clean stop, exit 0.
+  kill -TERM "$HOOK_PID"
+  rc=0
+  wait "$HOOK_PID" || rc=$?
+  [[ $rc -eq 0 ]]
 }
 
 @test "receiver down during a burst, then up: every event arrives, each id once after de-dup, in order per channel" {
@@ -328,4 +333,25 @@ CONF
   # In the first 8 deliveries every channel has had its turn.
   [[ $(head -8 "$T/r.log" | jq -r '.body | fromjson | .channel' | sort -u | wc -l) -eq 4 ]]
   for c in a b c d; do in_order r "$c"; done
+}
+
+@test "alert.webhook_failed fires once while deliveries are given up and resolves once when they succeed again" {
+  receiver r
+  echo "status 503" >"$T/r.ctl"
+  sub a r "max_age = 1s"
+  emit 1 6 "a b"
+  start_hook
+  WAIT_SECS=20 wait_for field_is a failed 6
+  EVENTS_FILE=$T/alerts.ndjson
+  [[ $(count_events alert.webhook_failed '.state == "firing"') -eq 1 ]]
+  [[ $(count_events alert.webhook_failed '.state == "resolved"') -eq 0 ]]
+  [[ $(field a alert) == true ]]
+  echo ok >"$T/r.ctl"
+  emit 7 8 "a b"
+  wait_for field_is a delivered 2
+  wait_for events_at_least alert.webhook_failed 2
+  [[ $(count_events alert.webhook_failed '.state == "firing"') -eq 1 ]]
+  [[ $(count_events alert.webhook_failed \
+    '.state == "resolved" and .key == "a" and .severity == "warning" and (.since | length) > 0 and .tool == "sigma-hook"') -eq 1 ]]
+  [[ $(field a alert) == false ]]
 }
