@@ -77,34 +77,55 @@ shaka() {
   jq -e '.requests.http_errors == {}' <<<"$J"
 }
 
-# Known bug, kept visible (issue 12 stays open): on a channel in its first
-# minute (as here, and for any viewer who joins a new stream) Shaka 5.2
-# aborts its SourceBuffer before most parts it appends at the live edge
-# (30-50 aborts in 8 s against 5-7 on a channel ten minutes old), its
-# timestamp offsets flip by 1 ms, and MSE drops each part that does not
-# start with a keyframe: playback stalls from gap to gap. The parts' tfdt
-# equal the playlist's part start times to the tick and PROGRAM-DATE-TIME
-# follows media time exactly (checked); the cause is not found yet.
-# SIGMA_SHAKA_LL=1 runs these two.
-shaka_ll_known_bug() {
-  [[ -n ${SIGMA_SHAKA_LL:-} ]] || skip "known bug: Shaka drops LL-HLS parts after SourceBuffer aborts in some runs (SIGMA_SHAKA_LL=1 runs it)"
+# Shaka 5.2.12 (the newest on npm) has a bug in its default segments mode
+# that LL-HLS parts expose: shaka-player#10589, fixed on Shaka's main branch
+# by PR #10559 (nightly, not released). setTimestampOffset_ adds 1 ms to any
+# negative offset (an old Edge workaround, lib/media/media_source_engine.js
+# :2109-2113); appendBuffer then compares each newly computed offset with the
+# SourceBuffer's shifted one and, if they differ by >= 0.001, calls abort()
+# and sets it again (:1401-1416). They differ by 1 ms give or take a double's
+# rounding, so whether that happens before every append depends on the
+# offset's last bits: for a steady offset, on its magnitude (|offset| in
+# [0.016, 1), [4, 8), [16, 32), [64, 256): always; [1, 4), [8, 16), [32, 64),
+# [256, 2048): never). The offset is minus the media time of the first
+# segment Shaka loaded: -0.021 s (the first video frame) on a channel in its
+# first seconds, as here; -82 s at 107 s (aborts), -32 s at 56 s (none).
+# Each abort resets the browser's parser, which then drops a part up to its
+# next keyframe: 29-31 aborts in 10 s, 10-11 buffered ranges, 68-110 of
+# 300 frames shown (muxed audio, 4 runs; separate audio failed 2 of 3).
+# Nothing in the playlists causes it (every part's tfdt is its playlist start
+# to the tick). manifest.hls.ignoreManifestTimestampsInSegmentsMode (keep
+# the offset computed at the start, as the manifest and media times agree)
+# turns that recalculation off: 1-2 aborts, no gap, all frames, muxed or
+# separate audio. manifest.hls.sequenceMode, the maintainers' suggestion in
+# #10589, also stops the aborts but not with separate audio: there Shaka
+# appends the same five video parts twice after its first playlist update
+# (harmless when parts are placed by their timestamps), which in sequence
+# mode shifts the video 2 s and stalls it (2 runs of 6). These two tests set
+# the first, as a Shaka 5.2 user playing LL-HLS would;
+# SIGMA_SHAKA_LL_DEFAULTS=1 runs them with Shaka's defaults instead (to see
+# whether a newer Shaka is fixed).
+shaka_ll() {
+  if [[ -n ${SIGMA_SHAKA_LL_DEFAULTS:-} ]]; then
+    shaka "$@" --low-latency
+  else
+    shaka "$@" --low-latency --config '{"manifest":{"hls":{"ignoreManifestTimestampsInSegmentsMode":true}}}'
+  fi
+  jq -e '.requests.blocking > 5 and .requests.parts > 5' <<<"$J"
+  jq -e '.latency_s < 4' <<<"$J"
+  # no part dropped: the buffer is one range, without holes to jump
+  jq -e '(.buffered | length) == 1' <<<"$J"
 }
 
 @test "Shaka Player plays the ultra-low (LL-HLS) channel live in lowLatencyMode: blocking reloads and parts" {
-  shaka_ll_known_bug
-  shaka "$BASE/ll/master.m3u8" 10 --low-latency
-  jq -e '.requests.blocking > 5 and .requests.parts > 5' <<<"$J"
-  jq -e '.latency_s < 4' <<<"$J"
+  shaka_ll "$BASE/ll/master.m3u8" 10
 }
 
 # The same LL-HLS channel with its audio in a rendition of its own
 # (--hls-channel audio=separate) instead of muxed into the video's parts:
 # tells a problem with the muxed parts from one with LL-HLS itself.
 @test "Shaka Player plays an ultra-low (LL-HLS) channel with separate audio live in lowLatencyMode" {
-  shaka_ll_known_bug
-  shaka "$BASE/llsep/master.m3u8" 10 --low-latency
-  jq -e '.requests.blocking > 5 and .requests.parts > 5' <<<"$J"
-  jq -e '.latency_s < 4' <<<"$J"
+  shaka_ll "$BASE/llsep/master.m3u8" 10
 }
 
 @test "Shaka Player plays the low channel live" {

@@ -8,11 +8,16 @@
 // A sibling of play.js rather than an option of it, so that the hls.js
 // driver stays as the watch page's own test.
 //
-//   node tests/browser/shaka.js URL SECONDS [--low-latency] [--seek-back S]
+//   node tests/browser/shaka.js URL SECONDS [--low-latency] [--seek-back S] [--config JSON]
 //
 // --seek-back S: halfway through, seek S seconds behind the live edge (a
 // DVR window); the output then says where the seek landed (seek) and how
 // far behind live the playhead still is at the end (behind_live_s).
+//
+// --config JSON: more Shaka configuration, given to player.configure() after
+// streaming.lowLatencyMode, e.g. '{"manifest":{"hls":{"sequenceMode":true}}}'.
+// The output says what was set (config) and how many times Shaka called
+// SourceBuffer.abort() on each buffer (sb_aborts; see shaka.html).
 //
 // Exit status: 0 frames were decoded and Shaka raised no fatal error; 1 no
 // frame decoded or playback failed; 2 usage or browser error.
@@ -27,7 +32,7 @@ const SHAKA = path.resolve(__dirname, '../conformance/node_modules/shaka-player/
 
 function usage(msg) {
   process.stderr.write((msg ? 'shaka.js: ' + msg + '\n' : '') +
-    'usage: node tests/browser/shaka.js URL SECONDS [--low-latency] [--seek-back S]\n');
+    'usage: node tests/browser/shaka.js URL SECONDS [--low-latency] [--seek-back S] [--config JSON]\n');
   process.exit(2);
 }
 
@@ -39,6 +44,13 @@ if (seekAt >= 0) {
   seekBack = Number(args[seekAt + 1]);
   if (!(seekBack > 0)) usage('--seek-back needs a number of seconds');
   args.splice(seekAt, 2);
+}
+let config = null;
+const configAt = args.indexOf('--config');
+if (configAt >= 0) {
+  try { config = JSON.parse(args[configAt + 1]); } catch (e) { config = null; }
+  if (!config || typeof config !== 'object' || Array.isArray(config)) usage('--config needs a JSON object');
+  args.splice(configAt, 2);
 }
 for (const a of args) if (a.startsWith('--') && a !== '--low-latency') usage('unknown option ' + a);
 const pos = args.filter((a) => !a.startsWith('--'));
@@ -81,6 +93,7 @@ async function main() {
       }
     });
     const q = new URLSearchParams({ src: url, ll: lowLatency ? '1' : '0' });
+    if (config) q.set('cfg', JSON.stringify(config));
     await page.goto(pageBase + '/?' + q, { waitUntil: 'load', timeout: 30000 });
     const decodedAt = [];
     let seek = null;
@@ -120,11 +133,11 @@ async function main() {
     const S = r.S;
     const fix = (x) => (x === null || x === undefined || !Number.isFinite(x) ? null : +x.toFixed(3));
     const out = {
-      url, seconds, low_latency: lowLatency, player: 'shaka', player_version: S.player_version,
+      url, seconds, low_latency: lowLatency, config, player: 'shaka', player_version: S.player_version,
       frames_decoded: r.decoded, frames_dropped: r.dropped, frames_presented: S.frames_presented,
       first_frame_ms: S.first_frame_ms,
       errors_fatal: S.errors_fatal, errors_nonfatal: S.errors_nonfatal, error_details: S.error_details, error_messages: S.error_messages,
-      gave_up: S.gave_up, stalls: S.stalls, stall_ms: S.stall_ms + (S.stall_start !== null ? Date.now() - S.stall_start : 0),
+      gave_up: S.gave_up, sb_aborts: S.sb_aborts, stalls: S.stalls, stall_ms: S.stall_ms + (S.stall_start !== null ? Date.now() - S.stall_start : 0),
       shaka_stalls_detected: r.stalls_detected, shaka_gaps_jumped: r.gaps_jumped,
       levels: S.levels, level_switches: S.level_switches, live: S.live,
       current_time_s: fix(r.current_time), latency_s: fix(r.latency_s), edge_gap_s: fix(r.edge_gap_s),
