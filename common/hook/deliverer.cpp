@@ -144,6 +144,8 @@ struct Deliverer::Impl {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, p[0], 0);
     posix_spawn_file_actions_adddup2(&fa, 2, 1);  // its output joins our log, never our stdout
+    // Nothing else of ours (the events fd, the supervisor's pipes, sockets).
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     posix_spawnattr_t at;
     posix_spawnattr_init(&at);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);

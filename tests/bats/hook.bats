@@ -200,7 +200,7 @@ in_order() {
 
 @test "kill -9 of sigma-hook mid-burst, restart: nothing lost, duplicates only of what was in flight" {
   receiver r
-  echo "sleep 0.02" >"$T/r.ctl"
+  echo "sleep 0.04" >"$T/r.ctl"   # 100 a second at most: the kill lands mid-burst
   sub a r "concurrency = 4"
   emit 1 400 "a b c d e f"
   start_hook
