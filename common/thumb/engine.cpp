@@ -2,6 +2,7 @@
 #include "thumb/engine.h"
 
 #include <spdlog/spdlog.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,11 +46,13 @@ bool file_exists(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0;
 }
 
-int64_t vm_hwm_kb() {
+// A field of /proc/self/status in kB ("VmHWM", "RssAnon", "RssFile").
+int64_t status_kb(const char* field) {
   auto s = read_file("/proc/self/status");
   if (!s.is_ok()) return 0;
-  size_t at = s->find("VmHWM:");
-  return at == std::string::npos ? 0 : std::atoll(s->c_str() + at + 6);
+  std::string key = std::string(field) + ":";
+  size_t at = s->find(key);
+  return at == std::string::npos ? 0 : std::atoll(s->c_str() + at + key.size());
 }
 
 class Engine {
@@ -319,7 +322,10 @@ Status Engine::process(const Seg& s, bool sprites, bool live) {
     for (const auto& k : keys) {
       int64_t pdt = s.pdt_ms + k.offset_ms;
       int64_t slot = floor_div(pdt, p_.sprite_every_ms);
-      if (slot == last_slot || slot_filled(slot)) continue;
+      if (slot == last_slot || slot_filled(slot)) {
+        spdlog::trace("{}: slot {} has its tile", s.uri, slot);
+        continue;
+      }
       last_slot = slot;
       auto f = get(k.index);
       if (!f.is_ok()) {
@@ -513,13 +519,20 @@ Status Engine::run() {
     }
   }
   if (in->ended()) spdlog::info("events input {} ended", p_.events_in);
-  spdlog::info("stopped; peak RSS {} kB", vm_hwm_kb());
+  // RssFile is mostly libav's shared libraries, shared with every other
+  // stage; RssAnon is this process's own.
+  spdlog::info("stopped; peak RSS {} kB (now {} kB own, {} kB of mapped files)", status_kb("VmHWM"),
+               status_kb("RssAnon"), status_kb("RssFile"));
   return {};
 }
 
 }  // namespace
 
 Status run_thumb(const RunParams& p) {
+  // Picture buffers (a 1080p frame is 3 MB) straight from mmap and back to
+  // the system when freed: glibc's moving threshold would otherwise keep
+  // them in the heap between segments, and the resident set would grow.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   Engine e(p);
   return e.run();
 }

@@ -5,6 +5,11 @@
 #include <limits>
 
 #include "base/fs.h"
+#include "dvr/mp4_read.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <cerrno>
 
 extern "C" {
 #include <libavutil/imgutils.h>
@@ -14,55 +19,50 @@ namespace sigma::thumb {
 
 namespace {
 
-// Reads and seeks over a byte string (init + segment).
-struct MemoryInput {
-  std::string bytes;
-  size_t pos = 0;
-  static int read(void* opaque, uint8_t* buf, int size) {
-    auto* m = static_cast<MemoryInput*>(opaque);
-    if (m->pos >= m->bytes.size()) return AVERROR_EOF;
-    size_t n = std::min(static_cast<size_t>(size), m->bytes.size() - m->pos);
-    std::memcpy(buf, m->bytes.data() + m->pos, n);
-    m->pos += n;
-    return static_cast<int>(n);
-  }
-  static int64_t seek(void* opaque, int64_t offset, int whence) {
-    auto* m = static_cast<MemoryInput*>(opaque);
-    whence &= ~AVSEEK_FORCE;
-    if (whence == AVSEEK_SIZE) return static_cast<int64_t>(m->bytes.size());
-    int64_t base = whence == SEEK_CUR ? static_cast<int64_t>(m->pos) : whence == SEEK_END ? static_cast<int64_t>(m->bytes.size()) : 0;
-    int64_t to = base + offset;
-    if (to < 0) return AVERROR(EINVAL);
-    m->pos = static_cast<size_t>(std::min<int64_t>(to, static_cast<int64_t>(m->bytes.size())));
-    return to;
-  }
+std::string errstr(int averr) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(averr, buf, sizeof buf);
+  return buf;
+}
+
+// The codec and its configuration record from a video sample entry
+// (ISO 14496-12 VisualSampleEntry: 8 bytes of box header, 70 of fields,
+// then child boxes, one of them avcC or hvcC).
+struct VideoConfig {
+  AVCodecID codec = AV_CODEC_ID_NONE;
+  std::string extradata;
+  int width = 0, height = 0;
 };
 
-constexpr int kIoBuffer = 64 * 1024;
+Result<VideoConfig> video_config(const std::string& stsd, const std::string& name) {
+  // stsd: header (8), version/flags (4), entry_count (4), then the entry.
+  if (stsd.size() < 16 + 86) return data_error(name + ": no video sample entry");
+  std::string_view entry(stsd.data() + 16, stsd.size() - 16);
+  auto* u = reinterpret_cast<const uint8_t*>(entry.data());
+  size_t entry_size = std::min<size_t>(dvr::mp4::be32(u), entry.size());
+  std::string_view type = entry.substr(4, 4);
+  VideoConfig c;
+  std::string_view want;
+  if (type == "avc1" || type == "avc3") c.codec = AV_CODEC_ID_H264, want = "avcC";
+  else if (type == "hvc1" || type == "hev1") c.codec = AV_CODEC_ID_HEVC, want = "hvcC";
+  else return data_error(name + ": video in '" + std::string(type) + "', not H.264 or HEVC");
+  c.width = u[32] << 8 | u[33];
+  c.height = u[34] << 8 | u[35];
+  bool ok = true;
+  for (const auto& box : dvr::mp4::child_boxes(entry, 86, entry_size, &ok))
+    if (box.type == want) c.extradata.assign(entry.substr(box.payload, box.end - box.payload));
+  if (c.extradata.empty()) return data_error(name + ": no " + std::string(want) + " in the sample entry");
+  return c;
+}
 
-// The top-level boxes must fill the file exactly: a segment cut short (a
-// crash, a full disk) has its mdat running past the end, and libavformat
-// would hand out the partial sample as if whole.
-Status check_boxes(const std::string& b, const std::string& name) {
-  size_t at = 0;
-  while (at < b.size()) {
-    if (b.size() - at < 8) return data_error(name + ": truncated (a box header cut at byte " + std::to_string(at) + ")");
-    auto u8 = [&](size_t i) { return static_cast<uint64_t>(static_cast<unsigned char>(b[at + i])); };
-    uint64_t size = u8(0) << 24 | u8(1) << 16 | u8(2) << 8 | u8(3);
-    size_t header = 8;
-    if (size == 1) {
-      if (b.size() - at < 16) return data_error(name + ": truncated (a box header cut)");
-      size = 0;
-      for (int i = 8; i < 16; ++i) size = size << 8 | u8(i);
-      header = 16;
-    } else if (size == 0) {
-      size = b.size() - at;  // to the end of the file
-    }
-    if (size < header) return data_error(name + ": corrupt (a box of " + std::to_string(size) + " bytes)");
-    if (size > b.size() - at)
-      return data_error(name + ": truncated (a box of " + std::to_string(size) + " bytes at byte " + std::to_string(at) +
-                        ", " + std::to_string(b.size() - at) + " left)");
-    at += size;
+Status pread_exact(int fd, char* buf, size_t n, uint64_t at, const std::string& name) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(at + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return errno_error("read " + name, errno);
+    if (r == 0) return data_error(name + ": truncated");
+    got += static_cast<size_t>(r);
   }
   return {};
 }
@@ -70,9 +70,6 @@ Status check_boxes(const std::string& b, const std::string& name) {
 }  // namespace
 
 struct SegmentReader::Impl {
-  MemoryInput in;
-  av::IOContextPtr io;
-  av::InputPtr fmt;
   av::CodecPtr dec;
   av::FramePtr frame;
   std::vector<av::PacketPtr> packets;  // the keyframes, in order
@@ -86,79 +83,74 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::open(const std::string& in
   r->impl_ = std::make_unique<Impl>();
   Impl& m = *r->impl_;
   m.name = seg_path;
-  if (!init_path.empty()) {
-    SIGMA_ASSIGN_OR_RETURN(m.in.bytes, read_file(init_path));
-    SIGMA_RETURN_IF_ERROR(check_boxes(m.in.bytes, init_path));
+  if (init_path.empty()) return data_error(seg_path + ": no init segment (EXT-X-MAP)");
+  // The boxes are read without libavformat (common/dvr/mp4_read.h), and of
+  // the sample data only the keyframes'.
+  SIGMA_ASSIGN_OR_RETURN(std::string init_bytes, read_file(init_path));
+  auto init = dvr::mp4::parse_init(init_bytes);
+  if (!init.is_ok()) return data_error(init.status().message()).wrap(init_path);
+  const dvr::mp4::InitTrack* vt = init->find("vide");
+  if (!vt) return data_error(init_path + ": no video track");
+  SIGMA_ASSIGN_OR_RETURN(VideoConfig cfg, video_config(vt->stsd, init_path));
+  auto frags = dvr::mp4::read_fragments(seg_path, *init);
+  if (!frags.is_ok()) {
+    if (frags.status().code() == ExitCode::kSystem) return frags.status();
+    return data_error(frags.status().message());
   }
-  {
-    SIGMA_ASSIGN_OR_RETURN(std::string seg, read_file(seg_path));
-    if (seg.empty()) return data_error(seg_path + ": empty segment");
-    SIGMA_RETURN_IF_ERROR(check_boxes(seg, seg_path));
-    m.in.bytes += seg;
-  }
-  auto* buf = static_cast<uint8_t*>(av_malloc(kIoBuffer));
-  if (!buf) return system_error("out of memory");
-  m.io.reset(avio_alloc_context(buf, kIoBuffer, 0, &m.in, &MemoryInput::read, nullptr, &MemoryInput::seek));
-  if (!m.io) {
-    av_free(buf);
-    return system_error("out of memory");
-  }
-  AVFormatContext* ctx = avformat_alloc_context();
-  if (!ctx) return system_error("out of memory");
-  ctx->pb = m.io.get();
-  ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
-  const AVInputFormat* mp4 = av_find_input_format("mp4");
-  int rc = avformat_open_input(&ctx, nullptr, mp4, nullptr);
-  if (rc < 0) return data_error(seg_path + ": " + av::error_string(rc));  // ctx freed by libav
-  m.fmt.reset(ctx);
-  // No avformat_find_stream_info: it would decode frames to learn what
-  // the init's sample entry already says.
-  int vs = av_find_best_stream(ctx, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (vs < 0) return data_error(seg_path + ": no video stream");
-  for (unsigned i = 0; i < ctx->nb_streams; ++i)
-    ctx->streams[i]->discard = static_cast<int>(i) == vs ? AVDISCARD_NONKEY : AVDISCARD_ALL;
-  AVStream* st = ctx->streams[vs];
+  const dvr::mp4::Fragments* vf = nullptr;
+  for (const auto& f : *frags)
+    if (f.track_id == vt->track_id) vf = &f;
+  if (!vf || vf->samples.empty()) return data_error(seg_path + ": no video samples");
+  if (vt->timescale == 0) return data_error(init_path + ": video timescale 0");
 
-  const AVCodec* codec = avcodec_find_decoder(st->codecpar->codec_id);
+  const AVCodec* codec = avcodec_find_decoder(cfg.codec);
   if (!codec) return data_error(seg_path + ": no decoder for its video");
   m.dec.reset(avcodec_alloc_context3(codec));
   if (!m.dec) return system_error("out of memory");
-  SIGMA_RETURN_IF_ERROR(av::av_status(avcodec_parameters_to_context(m.dec.get(), st->codecpar), seg_path));
+  m.dec->extradata = static_cast<uint8_t*>(av_mallocz(cfg.extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+  if (!m.dec->extradata) return system_error("out of memory");
+  std::memcpy(m.dec->extradata, cfg.extradata.data(), cfg.extradata.size());
+  m.dec->extradata_size = static_cast<int>(cfg.extradata.size());
+  m.dec->width = cfg.width;
+  m.dec->height = cfg.height;
   // One thread: no frame delay, one picture buffer set; keyframes only.
   m.dec->thread_count = 1;
   m.dec->skip_frame = AVDISCARD_NONKEY;
-  m.dec->pkt_timebase = st->time_base;
-  rc = avcodec_open2(m.dec.get(), codec, nullptr);
-  if (rc < 0) return data_error(seg_path + ": open decoder: " + av::error_string(rc));
-  m.frame = av::make_frame();
+  m.dec->pkt_timebase = AVRational{1, static_cast<int>(vt->timescale)};
+  int rc = avcodec_open2(m.dec.get(), codec, nullptr);
+  if (rc < 0) return data_error(seg_path + ": open decoder: " + errstr(rc));
+  m.frame.reset(av_frame_alloc());
+  if (!m.frame) return system_error("out of memory");
 
-  // Read every sample's header (cheap: no decoding), keep the keyframes.
-  int64_t first_pts = std::numeric_limits<int64_t>::max();
+  // Presentation times: dts from tfdt and the durations, plus the
+  // composition offset; a keyframe's offset is from the earliest.
+  int fd = ::open(seg_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("open " + seg_path, errno);
+  int64_t dts = vf->base_dts, first_pts = std::numeric_limits<int64_t>::max();
   std::vector<int64_t> key_pts;
-  auto pkt = av::make_packet();
-  int packets = 0;
-  while ((rc = av_read_frame(ctx, pkt.get())) >= 0) {
-    if (pkt->stream_index == vs) {
-      if (pkt->flags & AV_PKT_FLAG_CORRUPT) return data_error(seg_path + ": a corrupt sample");
-      ++packets;
-      int64_t pts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-      if (pts != AV_NOPTS_VALUE) first_pts = std::min(first_pts, pts);
-      if (pkt->flags & AV_PKT_FLAG_KEY) {
-        key_pts.push_back(pts);
-        m.packets.push_back(std::move(pkt));
-        pkt = av::make_packet();
-        continue;
-      }
+  Status st;
+  for (const auto& smp : vf->samples) {
+    int64_t pts = dts + smp.cto;
+    dts += smp.duration;
+    first_pts = std::min(first_pts, pts);
+    if (!smp.sync) continue;
+    av::PacketPtr pkt(av_packet_alloc());
+    if (!pkt || av_new_packet(pkt.get(), static_cast<int>(smp.size)) < 0) {
+      st = system_error("out of memory");
+      break;
     }
-    av_packet_unref(pkt.get());
+    st = pread_exact(fd, reinterpret_cast<char*>(pkt->data), smp.size, smp.offset, seg_path);
+    if (!st.is_ok()) break;
+    pkt->pts = pts;
+    pkt->dts = dts - smp.duration;
+    pkt->flags |= AV_PKT_FLAG_KEY;
+    key_pts.push_back(pts);
+    m.packets.push_back(std::move(pkt));
   }
-  if (rc != AVERROR_EOF && packets == 0) return data_error(seg_path + ": " + av::error_string(rc));
-  if (rc != AVERROR_EOF && m.packets.empty()) return data_error(seg_path + ": " + av::error_string(rc));
-  if (packets == 0) return data_error(seg_path + ": no video samples");
-  for (size_t i = 0; i < key_pts.size(); ++i) {
-    int64_t off = key_pts[i] == AV_NOPTS_VALUE ? 0 : key_pts[i] - first_pts;
-    r->keys_.push_back({static_cast<int>(i), av_rescale_q(off, st->time_base, AVRational{1, 1000})});
-  }
+  ::close(fd);
+  SIGMA_RETURN_IF_ERROR(st);
+  for (size_t i = 0; i < key_pts.size(); ++i)
+    r->keys_.push_back({static_cast<int>(i), (key_pts[i] - first_pts) * 1000 / vt->timescale});
   return r;
 }
 
@@ -168,12 +160,14 @@ Result<const AVFrame*> SegmentReader::decode(int i) {
   avcodec_flush_buffers(m.dec.get());
   av_frame_unref(m.frame.get());
   int rc = avcodec_send_packet(m.dec.get(), m.packets[i].get());
-  if (rc < 0) return data_error(m.name + ": decode keyframe: " + av::error_string(rc));
+  if (rc < 0) return data_error(m.name + ": decode keyframe: " + errstr(rc));
   rc = avcodec_send_packet(m.dec.get(), nullptr);  // flush: the picture comes out now
-  if (rc < 0 && rc != AVERROR_EOF) return data_error(m.name + ": decode keyframe: " + av::error_string(rc));
+  if (rc < 0 && rc != AVERROR_EOF) return data_error(m.name + ": decode keyframe: " + errstr(rc));
   rc = avcodec_receive_frame(m.dec.get(), m.frame.get());
-  if (rc < 0) return data_error(m.name + ": decode keyframe: " + av::error_string(rc == AVERROR_EOF ? AVERROR_INVALIDDATA : rc));
+  if (rc < 0) return data_error(m.name + ": decode keyframe: " + errstr(rc == AVERROR_EOF ? AVERROR_INVALIDDATA : rc));
   if (m.frame->width <= 0 || m.frame->height <= 0) return data_error(m.name + ": a keyframe without a size");
+  if (m.frame->decode_error_flags || (m.frame->flags & AV_FRAME_FLAG_CORRUPT))
+    return data_error(m.name + ": a corrupt keyframe");
   return static_cast<const AVFrame*>(m.frame.get());
 }
 
@@ -188,14 +182,14 @@ namespace {
 
 // A full-range 4:2:0 frame: what the mjpeg encoder takes.
 Result<av::FramePtr> make_yuvj(int w, int h) {
-  auto f = av::make_frame();
+  auto f = av::FramePtr(av_frame_alloc());
   if (!f) return system_error("out of memory");
   f->format = AV_PIX_FMT_YUVJ420P;
   f->width = w;
   f->height = h;
   f->color_range = AVCOL_RANGE_JPEG;
   int rc = av_frame_get_buffer(f.get(), 0);
-  if (rc < 0) return system_error("allocate a picture: " + av::error_string(rc));
+  if (rc < 0) return system_error("allocate a picture: " + errstr(rc));
   return f;
 }
 
@@ -221,7 +215,7 @@ Status scale_into(const AVFrame* src, AVFrame* dst, int x, int y, int w, int h) 
                         dst->data[2] + (y / 2) * dst->linesize[2] + x / 2, nullptr};
   int strides[4] = {dst->linesize[0], dst->linesize[1], dst->linesize[2], 0};
   int rc = sws_scale(sws.get(), src->data, src->linesize, 0, src->height, planes, strides);
-  if (rc <= 0) return data_error("scale a picture: " + av::error_string(rc));
+  if (rc <= 0) return data_error("scale a picture: " + errstr(rc));
   return {};
 }
 
@@ -239,18 +233,18 @@ Result<std::string> encode_frame(const AVFrame* f) {
   enc->global_quality = FF_QP2LAMBDA * 4;  // -q:v 4: small, clean
   enc->thread_count = 1;
   int rc = avcodec_open2(enc.get(), codec, nullptr);
-  if (rc < 0) return internal_error("open the JPEG encoder: " + av::error_string(rc));
+  if (rc < 0) return internal_error("open the JPEG encoder: " + errstr(rc));
   av::FramePtr in(av_frame_clone(f));
   if (!in) return system_error("out of memory");
   in->pts = 0;
   in->quality = enc->global_quality;
   in->pict_type = AV_PICTURE_TYPE_I;
   rc = avcodec_send_frame(enc.get(), in.get());
-  if (rc < 0) return internal_error("encode JPEG: " + av::error_string(rc));
+  if (rc < 0) return internal_error("encode JPEG: " + errstr(rc));
   rc = avcodec_send_frame(enc.get(), nullptr);
-  auto pkt = av::make_packet();
+  auto pkt = av::PacketPtr(av_packet_alloc());
   rc = avcodec_receive_packet(enc.get(), pkt.get());
-  if (rc < 0) return internal_error("encode JPEG: " + av::error_string(rc));
+  if (rc < 0) return internal_error("encode JPEG: " + errstr(rc));
   return std::string(reinterpret_cast<const char*>(pkt->data), pkt->size);
 }
 
@@ -280,17 +274,17 @@ Status SheetCanvas::load_jpeg(const std::string& path) {
   if (!dec) return system_error("out of memory");
   dec->thread_count = 1;
   int rc = avcodec_open2(dec.get(), codec, nullptr);
-  if (rc < 0) return internal_error("open the JPEG decoder: " + av::error_string(rc));
-  auto pkt = av::make_packet();
+  if (rc < 0) return internal_error("open the JPEG decoder: " + errstr(rc));
+  auto pkt = av::PacketPtr(av_packet_alloc());
   rc = av_new_packet(pkt.get(), static_cast<int>(bytes.size()));
   if (rc < 0) return system_error("out of memory");
   std::memcpy(pkt->data, bytes.data(), bytes.size());
   pkt->flags |= AV_PKT_FLAG_KEY;
-  auto f = av::make_frame();
+  auto f = av::FramePtr(av_frame_alloc());
   rc = avcodec_send_packet(dec.get(), pkt.get());
   if (rc >= 0) rc = avcodec_send_packet(dec.get(), nullptr);
   if (rc >= 0 || rc == AVERROR_EOF) rc = avcodec_receive_frame(dec.get(), f.get());
-  if (rc < 0) return data_error(path + ": " + av::error_string(rc));
+  if (rc < 0) return data_error(path + ": " + errstr(rc));
   if (f->width != frame_->width || f->height != frame_->height)
     return data_error(path + ": " + std::to_string(f->width) + "x" + std::to_string(f->height) + ", not " +
                       std::to_string(frame_->width) + "x" + std::to_string(frame_->height));

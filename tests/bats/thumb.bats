@@ -24,7 +24,7 @@ PY
   # vtt.py VTT FROM_MS TO_MS THUMBS_DIR: a strict WebVTT check, and every
   # cue inside its sprite: cues ascend from 0 to the range's length with no
   # gap or overlap, each cue's rectangle lies inside its sheet and is one
-  # of the sheet's tiles, whose picture time lies inside the cue.
+  # of the sheet's tiles, whose slot the cue starts at and overlaps.
   cat >"$BATS_FILE_TMPDIR/vtt.py" <<'PY'
 import json, re, subprocess, sys
 vtt, frm, to, thumbs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -52,8 +52,13 @@ for b in blocks:
     meta = json.load(open(f"{thumbs}/{name}.json"))
     tile = [t for t in meta["tiles"] if t["x"] == x and t["y"] == y]
     assert len(tile) == 1 and w == meta["tile_w"] and h == meta["tile_h"], f"{lines[1]} is no tile of {name}.json"
-    pdt = tile[0]["pdt_ms"] - frm
-    assert start <= max(pdt, 0) < end, f"tile at {pdt} ms shown by a cue {start}..{end}"
+    # The cue lies inside its tile's slot's reach: it starts at the slot's
+    # start (the first at the range's), and the slot overlaps it.
+    iv = meta["interval_ms"]
+    s0 = tile[0]["slot"] * iv - frm
+    assert s0 < end and s0 + iv > start, f"a cue {start}..{end} for the slot at {s0}"
+    assert start == (0 if n == 0 else s0), f"a cue starting at {start}, its slot at {s0}"
+    assert tile[0]["slot"] * iv <= tile[0]["pdt_ms"] < tile[0]["slot"] * iv + iv, "a tile outside its slot"
     prev_end, n = end, n + 1
 assert n == 0 or prev_end == to - frm, f"cues end at {prev_end}, not {to - frm}"
 print(n)
@@ -215,7 +220,7 @@ check_tiles() {
   run sigma-thumb at "$ch" --time "$((t / 1000)).$(printf %03d $((t % 1000)))" -o "$T/p.jpg"
   echo "$output"
   [ "$status" -eq 65 ]
-  [[ $output == *"$seg: truncated"* ]]
+  [[ $output == *"$seg: "*"past the end of the file"* ]]
   [ "$(cat "$T/p.jpg")" = poster ]
   seg6=$(jq -r 'select(.type == "segment.written" and .track == "v0" and .msn == 6) | .uri' "$ch.events")
   head -c 4000 /dev/urandom >"$ch/$seg6"
