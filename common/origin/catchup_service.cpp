@@ -13,6 +13,7 @@
 #include "http/range.h"
 #include "origin/gzip.h"
 #include "origin/responses.h"
+#include "origin/sessions.h"
 
 namespace sigma::origin {
 
@@ -20,12 +21,6 @@ namespace bhttp = boost::beast::http;
 using http::Response;
 
 
-struct CatchupService::Channel {
-  std::mutex mu;  // one query at a time on the connection
-  std::shared_ptr<dvr::Index> index;
-  dev_t dev = 0;
-  ino_t ino = 0;
-};
 
 namespace {
 
@@ -361,6 +356,10 @@ void CatchupService::work(const std::shared_ptr<http::Exchange>& ex, const Catch
     if (r.kind != Kind::kJson) remember(key, a);
   }
 
+  // A master asked for without a session starts one (its own copy, never
+  // the cached answer's bytes).
+  if (r.kind == Kind::kMaster && a->status == bhttp::status::ok && a->body)
+    if (auto body = session_master(*ex, *a->body)) return ex->send(session_master_response(std::move(*body), head));
   Response res = base_response(a->status);
   res.set(bhttp::field::content_type, a->content_type);
   res.set(bhttp::field::cache_control, a->cache_control);

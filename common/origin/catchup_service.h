@@ -60,6 +60,9 @@ class CatchupService {
   // The WebVTT of a kThumbnails request (catchup_thumbs.cpp), or null once
   // an error has been answered.
   std::shared_ptr<const Answer> thumbnails_answer(const std::shared_ptr<http::Exchange>& ex, const CatchupRequest& r);
+  // The catch-up VOD's timeline for r's range (its first variant's rows,
+  // chosen as the playlist chooses them); empty without an archive.
+  std::vector<VodPiece> vod_pieces(const CatchupRequest& r);
   // The channel's index (opened once, reopened when the file is replaced),
   // or the status to answer with (404 no archive, 503 unreadable).
   struct Opened {
@@ -129,6 +132,14 @@ struct CatchupService::Answer {
   mutable std::shared_ptr<const std::string> gz;
   mutable bool gz_done = false;
   size_t bytes() const { return body->size() + (gz ? gz->size() : 0); }
+};
+
+// A channel's archive index, opened read-only.
+struct CatchupService::Channel {
+  std::mutex mu;  // one query at a time on the connection
+  std::shared_ptr<dvr::Index> index;
+  dev_t dev = 0;
+  ino_t ino = 0;
 };
 
 }  // namespace sigma::origin

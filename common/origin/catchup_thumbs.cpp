@@ -1,6 +1,8 @@
 // The seek previews of a range: WebVTT over sigma-thumb's sprite sheets
 // (thumb/files.h), for the live window and for every catch-up range form,
 // made on the catch-up workers (a day's range reads some 90 sheets' JSON).
+#include <sys/stat.h>
+
 #include "base/log.h"
 #include "base/time.h"
 #include "http/mime.h"
@@ -32,6 +34,14 @@ std::shared_ptr<const CatchupService::Answer> CatchupService::thumbnails_answer(
     to = now;
     if (to <= from) to = from + 1;
   }
+  // /CH/RANGE/thumbnails.vtt stands beside the catch-up VOD of RANGE:
+  // with an archive its cues are on that VOD's timeline, as players read
+  // them; the query form keeps the range's own start as zero.
+  std::vector<VodPiece> pieces = r.track.empty() ? std::vector<VodPiece>{} : vod_pieces(r);
+  if (!pieces.empty()) {
+    from = pieces.front().start_ms;
+    to = pieces.back().end_ms;
+  }
   auto tiles = sheets_.tiles(store_.root() + "/" + r.channel, from, to);
   if (!tiles) {
     spdlog::warn("thumbnails {}: {}", r.channel, tiles.status().message());
@@ -50,8 +60,30 @@ std::shared_ptr<const CatchupService::Answer> CatchupService::thumbnails_answer(
                                         : "public, max-age=2";
   // Cue URIs resolve from the VTT's own URL to CH/thumbs/.
   std::string prefix = std::string(r.track.empty() ? "" : "../") + thumb::kDir + "/";
-  a->body = std::make_shared<const std::string>(thumb::make_vtt(*tiles, from, to, prefix));
+  a->body = std::make_shared<const std::string>(pieces.empty() ? thumb::make_vtt(*tiles, from, to, prefix)
+                                                                : vod_vtt(*tiles, pieces, prefix));
   return a;
+}
+
+std::vector<VodPiece> CatchupService::vod_pieces(const CatchupRequest& r) {
+  struct stat st {};
+  if (::stat((store_.root() + "/" + r.channel + "/" + dvr::kIndexPath).c_str(), &st) != 0) return {};
+  auto opened = channel(r.channel);
+  std::string ref = first_variant_dir(store_, r.channel);
+  if (!opened || ref.empty()) return {};
+  Result<std::vector<dvr::SegmentRow>> got = std::vector<dvr::SegmentRow>{};
+  {
+    std::lock_guard lock(opened->channel->mu);
+    got = rows(*opened->index, r.channel, ref, r.from_ms, r.to_ms);
+  }
+  if (!got) return {};
+  std::vector<VodPiece> pieces;
+  int64_t vod = 0;
+  for (const auto& row : select_segments(*got, r.from_ms, r.to_ms)) {
+    pieces.push_back({row.start_ms, row.end_ms(), vod});
+    vod += row.duration_ms;
+  }
+  return pieces;
 }
 
 }  // namespace sigma::origin

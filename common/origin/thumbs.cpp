@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -67,17 +68,35 @@ std::optional<std::string> thumbs_cache_control(FileStore& store, const std::str
   return std::string(kShort);
 }
 
-Result<int64_t> live_window_start(FileStore& store, const std::string& channel) {
-  auto master = read_text(store, channel + "/master.m3u8");
-  if (!master) return data_error("the channel has no master.m3u8");
+namespace {
+
+// The master's first variant URI, when it lies inside the channel.
+std::string first_variant(const std::string& master) {
   std::string variant;
-  for (size_t pos = 0; pos < master->size() && variant.empty();) {
-    std::string_view line = next_line(*master, pos);
+  for (size_t pos = 0; pos < master.size() && variant.empty();) {
+    std::string_view line = next_line(master, pos);
     if (!line.empty() && line[0] != '#') variant = std::string(line.substr(0, line.find('?')));
   }
   if (variant.empty() || variant.find("://") != std::string::npos || variant[0] == '/' ||
       variant.find("..") != std::string::npos)
-    return data_error("the master lists no variant of this channel");
+    return {};
+  return variant;
+}
+
+}  // namespace
+
+std::string first_variant_dir(FileStore& store, const std::string& channel) {
+  auto master = read_text(store, channel + "/master.m3u8");
+  std::string v = master ? first_variant(*master) : std::string();
+  auto slash = v.find('/');
+  return slash == std::string::npos ? std::string() : v.substr(0, slash);
+}
+
+Result<int64_t> live_window_start(FileStore& store, const std::string& channel) {
+  auto master = read_text(store, channel + "/master.m3u8");
+  if (!master) return data_error("the channel has no master.m3u8");
+  std::string variant = first_variant(*master);
+  if (variant.empty()) return data_error("the master lists no variant of this channel");
   auto media = read_text(store, channel + "/" + variant);
   if (!media) return data_error("the live playlist " + variant + " is missing");
   constexpr std::string_view kPdt = "#EXT-X-PROGRAM-DATE-TIME:";
@@ -90,6 +109,46 @@ Result<int64_t> live_window_start(FileStore& store, const std::string& channel) 
     }
   }
   return data_error("the live playlist " + variant + " has no EXT-X-PROGRAM-DATE-TIME");
+}
+
+namespace {
+
+// "hh:mm:ss.mmm"
+std::string vtt_clock(int64_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld.%03lld", static_cast<long long>(ms / 3600000),
+                static_cast<long long>(ms / 60000 % 60), static_cast<long long>(ms / 1000 % 60),
+                static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+int64_t vod_time(const std::vector<VodPiece>& pieces, int64_t media_ms) {
+  for (const auto& p : pieces) {
+    if (media_ms < p.start_ms) return p.vod_ms;  // in a hole (or before): closed up
+    if (media_ms < p.end_ms) return p.vod_ms + (media_ms - p.start_ms);
+  }
+  const auto& last = pieces.back();
+  return last.vod_ms + (last.end_ms - last.start_ms);
+}
+
+}  // namespace
+
+std::string vod_vtt(const std::vector<thumb::TileRef>& tiles, const std::vector<VodPiece>& pieces,
+                    const std::string& uri_prefix) {
+  std::string out = "WEBVTT\n\n";
+  if (pieces.empty()) return out;
+  const int64_t from = pieces.front().start_ms, to = pieces.back().end_ms;
+  for (size_t i = 0; i < tiles.size(); ++i) {
+    const auto& r = tiles[i];
+    int64_t a = i == 0 ? from : std::max(from, r.tile.slot * r.interval_ms);
+    int64_t b = i + 1 < tiles.size() ? tiles[i + 1].tile.slot * tiles[i + 1].interval_ms : to;
+    int64_t va = vod_time(pieces, a), vb = vod_time(pieces, std::min(b, to));
+    if (vb <= va) continue;
+    out += vtt_clock(va) + " --> " + vtt_clock(vb) + "\n" + uri_prefix + thumb::sheet_jpg_name(r.sheet) + "#xywh=" +
+           std::to_string(r.tile.x) + "," + std::to_string(r.tile.y) + "," + std::to_string(r.w) + "," +
+           std::to_string(r.h) + "\n\n";
+  }
+  return out;
 }
 
 Result<std::vector<thumb::TileRef>> SheetCache::tiles(const std::string& channel_dir, int64_t from_ms,

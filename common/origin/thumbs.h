@@ -32,10 +32,29 @@ std::optional<std::string> thumbs_cache_control(FileStore& store, const std::str
 // A text file beneath the store's root (nullopt: absent or unreadable).
 std::optional<std::string> read_text(FileStore& store, const std::string& rel);
 
+// The directory of the master's first variant ("v0" for v0/index.m3u8),
+// "" when there is none.
+std::string first_variant_dir(FileStore& store, const std::string& channel);
+
 // The media time (Unix ms) where the channel's live window starts: the
 // first EXT-X-PROGRAM-DATE-TIME of the master's first variant. Errors:
 // no master, no variant, no date-time (a data error, answered 404).
 Result<int64_t> live_window_start(FileStore& store, const std::string& channel);
+
+// The catch-up VOD's timeline, for a VTT that players read beside it
+// (cue times are the player's, from the VOD's first segment): each
+// segment's media time and where it starts in the VOD (its EXTINFs added
+// up, so a hole in the archive is closed up as the player closes it).
+struct VodPiece {
+  int64_t start_ms = 0, end_ms = 0;  // media clock
+  int64_t vod_ms = 0;                // VOD time at start_ms
+};
+// The cues of tiles (ascending, from tiles_in_range over the pieces'
+// span) on that timeline: each tile from its slot start (the first from
+// the VOD's start) to the next tile's, mapped to VOD time (a moment in a
+// hole maps to the next segment's start); cues left empty are dropped.
+std::string vod_vtt(const std::vector<thumb::TileRef>& tiles, const std::vector<VodPiece>& pieces,
+                    const std::string& uri_prefix);
 
 // thumb::tiles_in_range's answer from sheets parsed once: that function
 // reads and parses every sheet's JSON on each call, 130-150 ms for a week
