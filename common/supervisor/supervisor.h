@@ -116,7 +116,9 @@ class Supervisor {
   void check_alerts();
   void note_event(const std::string& type, const std::string& channel, const nlohmann::json& event, bool from_stage);
   nlohmann::json alerts_json() const;
-  std::vector<std::string> alert_reasons() const;
+  // Critical open alerts make the supervisor unhealthy (reasons); warnings
+  // are listed beside the verdict without changing it.
+  std::vector<std::string> alert_reasons(bool critical) const;
   HttpReply serve(const std::string& path) const;
 
   SupervisorParams params_;

@@ -128,9 +128,10 @@ nlohmann::json Supervisor::alerts_json() const {
   return out;
 }
 
-std::vector<std::string> Supervisor::alert_reasons() const {
+std::vector<std::string> Supervisor::alert_reasons(bool critical) const {
   std::vector<std::string> out;
-  for (auto& a : alerts_.open()) out.push_back("alert " + a.alert + " (" + a.severity + "): " + a.summary);
+  for (auto& a : alerts_.open())
+    if ((a.severity == "critical") == critical) out.push_back("alert " + a.alert + " (" + a.severity + "): " + a.summary);
   return out;
 }
 

@@ -61,7 +61,7 @@ std::vector<std::string> Supervisor::unhealthy_reasons() const {
         reasons.push_back("channel " + name + ": " + describe(*it->second));
     }
   }
-  for (auto& r : alert_reasons()) reasons.push_back(r);
+  for (auto& r : alert_reasons(true)) reasons.push_back(r);
   if (stopping_) reasons.insert(reasons.begin(), "stopping");
   return reasons;
 }
@@ -74,6 +74,7 @@ nlohmann::json Supervisor::status_json() const {
                       {"reasons", reasons},
                       {"supervisor", {{"pid", ::getpid()}, {"uptime_s", (now - started_at_) / 1000.0},
                                       {"config", params_.config_path}}},
+                      {"warnings", alert_reasons(false)},
                       {"alerts", alerts_json()},
                       {"shared", nlohmann::json::array()},
                       {"channels", nlohmann::json::array()}};
@@ -115,6 +116,7 @@ HttpReply Supervisor::serve(const std::string& path) const {
     auto reasons = unhealthy_reasons();
     std::string body = reasons.empty() ? "ok\n" : "";
     for (auto& r : reasons) body += r + "\n";
+    for (auto& w : alert_reasons(false)) body += "warning: " + w + "\n";
     return {reasons.empty() ? 200 : 503, "text/plain; charset=utf-8", body};
   }
   if (path == "/status") {
