@@ -306,6 +306,14 @@ CONF
   wait_for lines_at_least "$T/r.log" 8
   [[ $(unique_ids r) -eq 4 ]]
   [[ $(wc -l <"$T/exec.out") -eq 4 ]]
+  # SIGHUP with a broken file: reported, the running subscriptions kept.
+  cp "$T/hooks.conf" "$T/good.conf"
+  echo "oops" >>"$T/hooks.conf"
+  kill -HUP "$HOOK_PID"
+  wait_for grep -q "reload: $T/hooks.conf:[0-9]*:.*keeping the running subscriptions" "$T/hook.log"
+  emit 5 5
+  wait_for lines_at_least "$T/r.log" 9
+  wait_for lines_at_least "$T/exec.out" 5
 }
 
 @test "HTTPS: a receiver whose certificate does not verify gets nothing, and is retried" {
