@@ -206,6 +206,34 @@ check_tiles() {
   [ "$n" -eq 630 ] || { echo "frame $n"; false; }
 }
 
+@test "sprite sheets leave with the segments the archive's retention deleted, no sooner" {
+  ch=$T/ch
+  finished_channel "$ch"
+  index_channel "$ch" "$ch.events"
+  first=$(video_pdts "$ch.events" | head -1)
+  # 2 s slots, 4 to a sheet: a sheet spans 8 s of media.
+  sigma-thumb run --dir "$ch" --events-in - --sprite-every 2s --grid 2x2 <"$ch.events"
+  before=$(ls "$ch"/thumbs/sprite-*.json | wc -l)
+  [ "$before" -ge 4 ]
+  # What sigma-dvr's retention does to the index: the first 13 s go.
+  cut=$((first + 13000))
+  sqlite3 "$ch/.dvr/index.sqlite" "delete from segments where start_ms < $cut"
+  oldest=$(sqlite3 -readonly "$ch/.dvr/index.sqlite" "select min(start_ms) from segments")
+  sigma-thumb run --dir "$ch" --events-in - --sprite-every 2s --grid 2x2 --events "$T/thumb.ndjson" </dev/null
+  for j in $(all_tiles "$ch" | awk '{ print $3 }' | sort -u); do
+    # Every sheet left ends after the oldest segment.
+    (((j + 1) * 8000 > oldest)) || { echo "sheet $j ends before $oldest"; false; }
+  done
+  # Every sheet gone ended before it (a JSON and its JPEG together).
+  gone=$(EVENTS_FILE=$T/thumb.ndjson count_events thumb.sheet_deleted)
+  [ "$gone" -ge 1 ]
+  [ "$(ls "$ch"/thumbs/sprite-*.json | wc -l)" -eq $((before - gone)) ]
+  [ "$(ls "$ch"/thumbs/sprite-*.jpg | wc -l)" -eq $((before - gone)) ]
+  for k in $(jq -r 'select(.type == "thumb.sheet_deleted") | .sheet' "$T/thumb.ndjson"); do
+    (((k + 1) * 8000 <= oldest))
+  done
+}
+
 @test "bad input: corrupt or truncated segments, a time outside the archive, an unknown channel, an unwritable place: one line, the documented status, the pictures left" {
   ch=$T/ch
   finished_channel "$ch"

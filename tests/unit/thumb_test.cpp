@@ -127,3 +127,34 @@ TEST(ThumbFiles, VttGolden) {
             "thumbs/sprite-3.jpg#xywh=0,0,160,90\n\n");
   EXPECT_EQ(make_vtt({}, 0, 1000, "../thumbs/"), "WEBVTT\n\n");
 }
+
+#include "thumb/engine.h"
+
+TEST(ThumbVariants, MasterResolutionsAndTheCheapestChoice) {
+  std::string d = temp_dir();
+  ASSERT_TRUE(sigma::write_file_atomic(d + "/master.m3u8",
+                                       "#EXTM3U\n"
+                                       "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"a0\",URI=\"a0/index.m3u8\"\n"
+                                       "#EXT-X-STREAM-INF:BANDWIDTH=5000000,RESOLUTION=1920x1080,AUDIO=\"audio\"\n"
+                                       "1080p/index.m3u8\n"
+                                       "#EXT-X-STREAM-INF:BANDWIDTH=2500000,RESOLUTION=1280x720\n"
+                                       "720p/index.m3u8\n"
+                                       "#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n"
+                                       "360p/index.m3u8\n")
+                  .is_ok());
+  auto vs = read_variants(d);
+  ASSERT_EQ(vs.size(), 3u);
+  EXPECT_EQ(vs[0].track, "1080p");
+  EXPECT_EQ(vs[0].width, 1920);
+  EXPECT_EQ(vs[2].height, 360);
+  // The narrowest at least as wide as asked, else the widest.
+  EXPECT_EQ(choose_variant(vs, 320), "360p");
+  EXPECT_EQ(choose_variant(vs, 640), "360p");
+  EXPECT_EQ(choose_variant(vs, 641), "720p");
+  EXPECT_EQ(choose_variant(vs, 3840), "1080p");
+  // A shed rung is skipped: the next cheapest.
+  EXPECT_EQ(choose_variant(vs, 320, {"360p"}), "720p");
+  EXPECT_EQ(choose_variant(vs, 320, {"360p", "720p", "1080p"}), "");
+  EXPECT_TRUE(read_variants(d + "/none").empty());
+  remove_tree(d);
+}
