@@ -78,8 +78,8 @@ shaka() {
 }
 
 # Shaka 5.2.12 (the newest on npm) has a bug in its default segments mode
-# that LL-HLS parts expose: shaka-player#10589, fixed on Shaka's main branch
-# by PR #10559 (nightly, not released). setTimestampOffset_ adds 1 ms to any
+# that LL-HLS parts expose: shaka-player#10589, fixed by PR #10559 in Shaka's
+# nightly, in no release on npm yet. setTimestampOffset_ adds 1 ms to any
 # negative offset (an old Edge workaround, lib/media/media_source_engine.js
 # :2109-2113); appendBuffer then compares each newly computed offset with the
 # SourceBuffer's shifted one and, if they differ by >= 0.001, calls abort()
@@ -125,10 +125,14 @@ shaka_ll() {
 # playlist, the first live update ("reusing 2 known segment references and
 # building only the new tail", rebuilt from the first segment that still
 # lists parts) moves the video's segment iterator back, and Shaka appends
-# the last five or six parts a second time (every run). Placed by their
+# the last four to six parts a second time (5 runs of 5). Placed by their
 # timestamps (segments mode) that is harmless, but in sequence mode they go
 # after the buffer's end: the video shifts by 2 s, leaving a hole and a
-# stall (2 runs of 9). SIGMA_SHAKA_LL=1 runs it (sequence mode).
+# stall (2 runs of 9). Not narrowed to a line yet: 9.355-9.688 s appended,
+# the update, then 7.688-8.021 (one segment back, next part index), and the
+# iterator is a position in the segment index (lib/media/segment_index.js
+# :623-645) whose references merge() (:223-252) replaces.
+# SIGMA_SHAKA_LL=1 runs it (sequence mode).
 @test "Shaka Player plays an ultra-low (LL-HLS) channel with separate audio live in lowLatencyMode" {
   [[ -n ${SIGMA_SHAKA_LL:-}${SIGMA_SHAKA_LL_DEFAULTS:-} ]] ||
     skip "known Shaka 5.2.12 bug: re-appended parts shift the sequence-mode timeline (SIGMA_SHAKA_LL=1 runs it)"
