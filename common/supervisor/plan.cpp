@@ -132,7 +132,9 @@ StageSpec hook_stage(const Config& cfg, const std::string& exe_dir, const std::m
       s.argv.insert(s.argv.end(), {"--events-in", ch.events});
     }
   s.events_file = g.events;
+  s.hup_on_reload = true;
   apply_override(s, g.stages, vars);
+  if (s.custom) s.hup_on_reload = false;
   return s;
 }
 

@@ -38,6 +38,9 @@ struct StageSpec {
   // a change to it is a SIGHUP, not a restart.
   std::string reload_file;
   std::string reload_text;
+  // A stage that re-reads a config of its own on SIGHUP (sigma-hook's
+  // subscription file): a supervisor reload passes the SIGHUP on.
+  bool hup_on_reload = false;
 
   bool same_as(const StageSpec& o) const {
     return argv == o.argv && custom == o.custom && stdin_fifo == o.stdin_fifo && stdout_fifo == o.stdout_fifo &&

@@ -68,8 +68,15 @@ Status Supervisor::start() {
 
 void Supervisor::emit(const std::string& type, const std::string& channel, nlohmann::json fields) {
   note_event(type, channel, fields, false);
-  events_->emit(type, channel, fields);
   auto it = channels_.find(channel);
+  // Written to two files (the global one and the channel's own, both
+  // followed by sigma-hook): one event, one id and time, so that consumers
+  // can recognise the copies of one event.
+  if (it != channels_.end() && it->second.events) {
+    if (!fields.contains("id")) fields["id"] = new_event_id();
+    if (!fields.contains("time")) fields["time"] = now_iso8601();
+  }
+  events_->emit(type, channel, fields);
   if (it != channels_.end() && it->second.events) it->second.events->emit(type, channel, std::move(fields));
 }
 

@@ -138,7 +138,7 @@ Status Supervisor::apply(const Config& cfg) {
     s.spec.reload_text = spec.reload_text;
     // Its file (or its keys file, which the supervisor does not read) may
     // have changed: the stage re-reads both, and keeps what did not change.
-    if (!spec.reload_file.empty()) request_reload(s);
+    if (!spec.reload_file.empty() || spec.hup_on_reload) request_reload(s);
     if (s.state == StageState::kFailed) {
       // A reload is the operator's way of saying "try again".
       s.tracker.reset();

@@ -200,4 +200,14 @@ CONF
   wait_for events_at_least config.rejected 1
   all_events config.rejected '.reason | test("hooks.conf:12: ")'
   [[ $(stage_field hook pid) == "$hook_pid" && $(stage_field hook state) == up ]]
+  # A good edit and SIGHUP: the supervisor passes the SIGHUP on, the same
+  # sigma-hook takes the new subscription.
+  cp "$T/hooks.good" "$T/hooks.conf"
+  printf '\n[subscription r2]\nurl = http://127.0.0.1:%s/r2\nsecret_file = %s\n' "$(cat "$T/r.port")" \
+    "$T/r.secret" >>"$T/hooks.conf"
+  kill -HUP "$SV"
+  WAIT_SECS=15 wait_for grep -q '"path": "/r2"' "$T/r.log" || { tail -20 "$T/sv.log"; return 1; }
+  [[ $(stage_field hook pid) == "$hook_pid" ]]
+  line=$(grep '"path": "/r2"' "$T/r.log" | head -1)
+  verify_delivery "$line" "$T/r.secret"
 }
