@@ -42,6 +42,10 @@ std::string access_record_json(const AccessRecord& r) {
   };
   if (!r.query.empty()) j["query"] = r.query;
   if (!r.referer.empty()) j["referer"] = r.referer;
+  if (!r.session.empty()) {
+    j["session"] = r.session;
+    j["session_source"] = r.session_source;
+  }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -2,7 +2,10 @@
 // The access log: one JSON object per request (NDJSON), appended with a
 // single write() so lines from several threads never interleave, read by
 // the stats tool. Fields: time, client, method, path, query, status, bytes,
-// duration_ms, user_agent (and referer when present).
+// duration_ms, user_agent (and referer when present); session and
+// session_source ("path" | "cmcd") when the request belongs to a viewer
+// session (sigma-origin(1), SESSIONS). path is the request's path as
+// received, /s/SID/ included.
 #include <cstdint>
 #include <string>
 
@@ -14,13 +17,15 @@ struct AccessRecord {
   int64_t unix_ms = 0;       // when the request was read
   std::string client;        // "127.0.0.1:53422"
   std::string method;
-  std::string path;          // decoded path, without the query
+  std::string path;          // the path as received, without the query
   std::string query;         // raw query string, "" when none
   int status = 0;
   uint64_t bytes = 0;        // body bytes sent
   double duration_ms = 0;    // request read -> response written
   std::string user_agent;
   std::string referer;
+  std::string session;         // "" when none
+  std::string session_source;  // "path" | "cmcd"
 };
 
 class AccessLog {

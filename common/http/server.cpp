@@ -293,6 +293,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ex.start_).count();
       if (auto it = ex.req_.find(bhttp::field::user_agent); it != ex.req_.end()) r.user_agent = it->value();
       if (auto it = ex.req_.find(bhttp::field::referer); it != ex.req_.end()) r.referer = it->value();
+      r.session = ex.session_.id;
+      if (!r.session.empty()) r.session_source = ex.session_.source;
       shared_->log->write(r);
     }
   }

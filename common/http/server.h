@@ -47,6 +47,16 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // so a player that closed its tab frees its slot at once, not at the hold
   // timeout; it costs one wait on the socket, no timer.
   void on_hangup(std::function<void()> f);
+  // The viewer session of this request, written in the access log. The
+  // handler sets it before sending (origin/sessions.h decides it). mint:
+  // none was given and the answer, if a master playlist, may start one.
+  struct Session {
+    std::string id;      // "": none
+    std::string source;  // "path" or "cmcd"
+    bool mint = false;
+  };
+  Session& session() { return session_; }
+  const Session& session() const { return session_; }
 
  private:
   std::shared_ptr<Connection> conn_;
@@ -56,6 +66,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::chrono::steady_clock::time_point start_;
   std::atomic<bool> sent_{false};
   std::function<void()> hangup_;  // read on the connection's strand only
+  Session session_;
   friend class Connection;
 };
 

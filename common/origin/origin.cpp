@@ -72,6 +72,7 @@ Status run_origin(const OriginParams& p, CommonOptions& common) {
   cfg.hold_timeout = std::chrono::milliseconds(static_cast<int64_t>(p.hold_timeout_s * 1000));
   cfg.part_hold_timeout = cfg.hold_timeout;
   cfg.fresh_join = p.fresh_join;
+  cfg.sessions = p.sessions;
   boost::asio::io_context ioc(p.threads);
   OriginService service(ioc, *store, web.get(), cfg);
   CatchupService catchup(*store);

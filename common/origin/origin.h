@@ -17,6 +17,7 @@ struct OriginParams {
   int threads = 2;
   double hold_timeout_s = 0;    // 0: 3 target durations
   bool fresh_join = true;       // plain LL-HLS playlist requests wait for the next part
+  bool sessions = true;         // masters start viewer sessions (s/SID/ in their URIs)
   int send_timeout_s = 60;      // a client that stops reading is dropped
   size_t cache_mb = 128;
 };

@@ -12,6 +12,7 @@
 #include "origin/catchup_service.h"
 #include "origin/gzip.h"
 #include "origin/responses.h"
+#include "origin/sessions.h"
 #include "origin/thumbs.h"
 
 namespace sigma::origin {
@@ -210,6 +211,9 @@ void OriginService::handle(const std::shared_ptr<http::Exchange>& ex) {
   if (!target) return ex->send(text_response(bhttp::status::bad_request, "bad request target", head));
   auto rel = http::relative_path(target->path);
   if (!rel) return ex->send(text_response(bhttp::status::bad_request, "path leaves the root", head));
+  // Before any routing: /CH/s/SID/... is served as /CH/... (files,
+  // blocking reload, catch-up, thumbnails alike).
+  tag_session(*ex, *rel, *target, cfg_.sessions);
   if (has_dot_component(*rel)) return ex->send(text_response(bhttp::status::not_found, "not found", head));
   if (catchup_ && catchup_->handle(ex, *rel, *target)) return;
 
@@ -319,6 +323,8 @@ void OriginService::serve_playlist(const std::shared_ptr<http::Exchange>& ex, co
     return ex->send(text_response(bhttp::status::not_found, "not found", head));
   }
   if (!snap->index) return serve_file(ex, rel, snap->data, kNoCache);  // too big to index
+  if (snap->index->is_master && snap->data.bytes)
+    if (auto body = session_master(*ex, *snap->data.bytes)) return ex->send(session_master_response(std::move(*body), head));
   Readiness r = readiness(*snap->index, *q);
   const PlaylistIndex& p = *snap->index;
   bool fresh_join = r == Readiness::kReady && !q->blocking() && cfg_.fresh_join && !p.is_master && !p.endlist &&

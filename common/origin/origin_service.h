@@ -34,6 +34,9 @@ struct OriginConfig {
   // that is already one part old would add that age to the viewer's
   // latency for the whole session.
   bool fresh_join = true;
+  // A master playlist asked for without a session starts one (its URIs
+  // get s/SID/, origin/sessions.h); off: masters are answered as they are.
+  bool sessions = true;
 };
 
 class OriginService {

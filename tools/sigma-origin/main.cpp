@@ -19,10 +19,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 600.0));
   app.add_flag("!--no-fresh-join", p.fresh_join,
                "answer a plain LL-HLS playlist request at once rather than when the next part lands");
+  std::string sessions = "on";
+  app.add_option("--sessions", sessions,
+                 "on: a master playlist asked for without a session starts one (s/SID/ in its URIs); off: masters as they are")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--send-timeout", p.send_timeout_s, "seconds without progress before a client that stops reading is dropped")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
   app.add_option("--cache-size", p.cache_mb, "MB of files kept in memory")->capture_default_str()->check(CLI::Range(1, 65536));
   return sigma::run_main(app, argc, argv, "sigma-origin", common,
-                         [&] { return sigma::origin::run_origin(p, common); });
+                         [&] {
+                           p.sessions = sessions == "on";
+                           return sigma::origin::run_origin(p, common);
+                         });
 }
