@@ -2,6 +2,8 @@
 
 #include "base/time.h"
 #include "supervisor/alerts.h"
+#include "supervisor/config.h"
+#include "supervisor/plan.h"
 #include "supervisor/status_view.h"
 
 using namespace sigma;
@@ -218,4 +220,33 @@ TEST(AlertWatch, StatusTableListsOpenAlerts) {
             "  warning disk_low /srv since 2026-12-03T10:00:00.000Z: /srv: 1 MiB free of 8 MiB (12.5%), under 25%\n"
             "unhealthy:\n"
             "  alert disk_low (warning): /srv: 1 MiB free of 8 MiB (12.5%), under 25%\n");
+}
+
+TEST(AlertWatch, HooksKeyPlansTheHookStageAndNeedsAnEventsFile) {
+  auto cfg = parse_config("[global]\nevents = /var/log/sigma/ev.ndjson\nhooks = /etc/sigma/hooks.conf\n"
+                          "disk_low = 1G\nrestarts_too_frequent = 3 in 10m\n\n"
+                          "[channel a]\ninput = publish\nevents = /var/log/sigma/a.ndjson\n",
+                          "s.conf");
+  ASSERT_TRUE(cfg.is_ok()) << cfg.status().message();
+  EXPECT_EQ(cfg->global.hooks_state, "/var/log/sigma/hooks.sqlite");
+  EXPECT_EQ(cfg->global.alerts.disk_low_bytes, 1LL << 30);
+  EXPECT_EQ(cfg->global.alerts.restarts_max, 3);
+  Plan plan = make_plan(*cfg, "");
+  const StageSpec* hook = nullptr;
+  for (auto& s : plan.shared)
+    if (s.id == "hook") hook = &s;
+  ASSERT_NE(hook, nullptr);
+  EXPECT_EQ(hook->argv, (std::vector<std::string>{"sigma-hook", "run", "--config", "/etc/sigma/hooks.conf", "--state",
+                                                  "/var/log/sigma/hooks.sqlite", "--events-in",
+                                                  "/var/log/sigma/ev.ndjson", "--events-in",
+                                                  "/var/log/sigma/a.ndjson"}));
+  EXPECT_TRUE(hook->hup_on_reload);
+  auto bad = parse_config("[global]\n\nhooks = /etc/sigma/hooks.conf\n", "s.conf");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.status().code(), ExitCode::kUsage);
+  EXPECT_EQ(bad.status().message().rfind("s.conf:3: hooks = /etc/sigma/hooks.conf needs [global] events", 0), 0u)
+      << bad.status().message();
+  auto typo = parse_config("[global]\ndisk_low = lots\n", "s.conf");
+  ASSERT_FALSE(typo.is_ok());
+  EXPECT_EQ(typo.status().message().rfind("s.conf:2: disk_low:", 0), 0u) << typo.status().message();
 }
