@@ -98,22 +98,25 @@ def main():
             k += 1
             t += seg
         p['first_seg'], p['last_seg'] = first_seg, last_seg
+        # A master without a session id is no part of a session.
+        p['first'] = p['start'] + 50 if p['fallback'] else p['start']
         p['last'] = max(r[0] for r in reqs if r[1] == client and (sid is None or r[4] == sid))
     reqs.sort(key=lambda r: r[0])
     for ms, client, path, nb, sid in reqs:
-        out.write(line(a.format, ms, client, path, 200, nb, sid if path.endswith('master.m3u8') or True else None))
+        out.write(line(a.format, ms, client, path, 200, nb, sid))
     if a.truth:
         end = max(p['last'] for p in players)
         ccu = []
         t = t0
         while t <= end:
-            ccu.append({'time': iso(t), 'viewers': sum(1 for p in players if p['start'] <= t <= p['last'])})
+            ccu.append({'time': iso(t), 'viewers': sum(1 for p in players if p['first'] <= t <= p['last'])})
             t += 10000
         truth = {'views': len(players), 'sessions': len(players),
                  'watch_seconds': sum((p['last_seg'] - p['first_seg']) for p in players) / 1000.0,
                  'played_seconds': sum((p['stop'] - p['start']) for p in players) / 1000.0,
                  'fallback_sessions': a.fallback, 'ccu': ccu,
-                 'peak_ccu': max(c['viewers'] for c in ccu)}
+                 # The peak is reached at some session's first request.
+                 'peak_ccu': max(sum(1 for p in players if p['first'] <= q['first'] <= p['last']) for q in players)}
         with open(a.truth, 'w') as f:
             json.dump(truth, f, indent=1)
 
