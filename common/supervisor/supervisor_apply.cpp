@@ -45,7 +45,11 @@ Status Supervisor::apply(const Config& cfg) {
     SIGMA_RETURN_IF_ERROR(health_.listen(health));
   }
   SIGMA_RETURN_IF_ERROR(make_dirs(g.run_dir));
-  Plan plan = make_plan(cfg, params_.exe_dir);
+  // --events replaces [global] events for the stages that follow the
+  // file too (the hook stage), not only for the supervisor's writer.
+  Config effective = cfg;
+  effective.global.events = ev;
+  Plan plan = make_plan(effective, params_.exe_dir);
   // Before anything changes, so that a file that cannot be written
   // refuses the reload whole; before any spawn, which reads it.
   for (auto& s : plan.shared) {
