@@ -67,7 +67,10 @@ write_ll() {
     [[ $(header Cache-Control "$T/h") == "$3" ]] || { echo "$1: Cache-Control $(header Cache-Control "$T/h")"; return 1; }
     [[ $(header Access-Control-Allow-Origin "$T/h") == "*" ]] || { echo "$1: no CORS"; return 1; }
   }
-  check demo/master.m3u8 application/vnd.apple.mpegurl no-cache
+  # A master without a session starts one (a private answer); under its
+  # session (or with --sessions off) it is no-cache, as LL-HLS playlists.
+  check demo/master.m3u8 application/vnd.apple.mpegurl "private, no-store"
+  check demo/s/AAAAAAAAAAAAAAAAAAAAAA/master.m3u8 application/vnd.apple.mpegurl no-cache
   check demo/v0/index.m3u8 application/vnd.apple.mpegurl no-cache
   check demo/v0/seg-1.m4s video/iso.segment "public, max-age=31536000, immutable"
   check demo/v0/init.mp4 video/mp4 "public, max-age=31536000, immutable"
