@@ -58,8 +58,8 @@ def main():
     if a.sessions:
         # N concurrent sessions of M requests each, round robin; one
         # request per session every segment duration.
-        step = max(1, seg // a.sessions)
-        t = t0
+        step = seg / a.sessions  # every session once per segment duration: all stay open
+        t = float(t0)
         for r in range(a.requests):
             for s in range(a.sessions):
                 sid = 'S%021d' % s
@@ -70,7 +70,7 @@ def main():
                     path = '/%s/s/%s/%s/index.m3u8' % (a.channel, sid, tr)
                 else:
                     path = '/%s/s/%s/%s/seg-%d.m4s' % (a.channel, sid, tr, r // 2)
-                out.write(line(a.format, t, '10.0.%d.%d:40000' % (s // 250 % 250, s % 250), path, 200,
+                out.write(line(a.format, int(t), '10.0.%d.%d:40000' % (s // 250 % 250, s % 250), path, 200,
                                900 if path.endswith('m3u8') else 250000, sid if a.format == 'ndjson' else None))
                 t += step
         return
