@@ -109,6 +109,7 @@ class Parser {
         cfg.global.hooks_state = (slash == std::string::npos ? std::string(".") : ev.substr(0, slash)) + "/hooks.sqlite";
       }
     }
+    if (cfg.global.stats) SIGMA_RETURN_IF_ERROR(check_stats(cfg.global));
     return cfg;
   }
 
@@ -136,7 +137,9 @@ class Parser {
   }
 
   Status global_key(GlobalConfig& g, const std::string& key, const std::string& v) {
-    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(g.stages, {"hook", "ingest", "origin"}, key, v));
+    if ((key == "stats" || key.rfind("stats.", 0) == 0) && key != "stats.args" && key != "stats.command")
+      return stats_key(g, key, v);
+    SIGMA_ASSIGN_OR_RETURN(bool is_stage, stage_key(g.stages, {"hook", "ingest", "origin", "stats"}, key, v));
     if (is_stage) return {};
     RestartPolicy& r = g.restart;
     auto duration = [&](int64_t& out) -> Status {
@@ -280,6 +283,51 @@ class Parser {
       return {};
     }
     return usage_error("unknown key '" + key + "' in [channel " + ch.name + "]");
+  }
+
+  // stats = yes|no, stats.metrics, stats.state, stats.session_timeout.
+  Status stats_key(GlobalConfig& g, const std::string& key, const std::string& v) {
+    if (key == "stats") {
+      SIGMA_ASSIGN_OR_RETURN(g.stats, parse_bool(v));
+      g.stats_line = line_;
+      return {};
+    }
+    if (key == "stats.metrics") {
+      SIGMA_RETURN_IF_ERROR(check_address(v, true));
+      g.stats_metrics = v;
+      return {};
+    }
+    if (key == "stats.state") {
+      if (v.empty()) return usage_error("'stats.state' needs a path");
+      g.stats_state = v;
+      return {};
+    }
+    if (key == "stats.session_timeout") {
+      auto ms = parse_duration_ms(v);
+      if (!ms || *ms < 1000 || *ms > 3600000)
+        return usage_error("stats.session_timeout: expected a duration between 1s and 1h, like 30s, got '" + v + "'");
+      g.stats_session_timeout = format_duration(*ms);
+      return {};
+    }
+    return usage_error("unknown key '" + key + "': expected stats, stats.metrics, stats.state, "
+                       "stats.session_timeout, stats.args or stats.command");
+  }
+
+  // sigma-stats follows the origin's access log (and keeps its read
+  // position in it): the origin must run and write one to a file.
+  Status check_stats(GlobalConfig& g) {
+    line_ = g.stats_line;
+    if (g.origin == "off") return error("stats = yes needs the origin: sigma-stats counts its access log");
+    if (g.access_log.empty() || g.access_log == "-")
+      return error("stats = yes needs [global] access_log = FILE: sigma-stats follows that file");
+    if (!g.stats_metrics.empty() && g.stats_metrics != "off" && g.stats_metrics == g.health)
+      return error("stats.metrics " + g.stats_metrics + " is the health address too");
+    if (g.stats_state.empty()) {
+      auto slash = g.access_log.rfind('/');
+      g.stats_state =
+          (slash == std::string::npos ? std::string(".") : g.access_log.substr(0, slash)) + "/stats.sqlite";
+    }
+    return {};
   }
 
   // thumbnails = yes|no, thumbnails.every, .widths, .sprites: checked

@@ -90,7 +90,16 @@ struct GlobalConfig {
   std::string hooks;
   std::string hooks_state;
   int hooks_line = 0;
-  std::map<std::string, StageOverride> stages;  // ingest, origin, hook
+  // sigma-stats (a shared "stats" stage) when stats = yes: it follows
+  // access_log, which must then be a file; its SQLite state by default
+  // beside that file, its figures on stats.metrics ("off": none).
+  bool stats = false;
+  int stats_line = 0;
+  std::string stats_metrics = "127.0.0.1:9981";
+  std::string stats_state;
+  std::string stats_session_timeout;  // "" = sigma-stats's default
+  std::string stats_status_file() const { return run_dir + "/stats-status.json"; }
+  std::map<std::string, StageOverride> stages;  // ingest, origin, hook, stats
 };
 
 struct Config {

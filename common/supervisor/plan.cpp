@@ -138,6 +138,22 @@ StageSpec hook_stage(const Config& cfg, const std::string& exe_dir, const std::m
   return s;
 }
 
+// One sigma-stats for every channel, following the origin's access log
+// (rotation included) with its read position in its SQLite state; the
+// viewers it counts come back to /status through its status file.
+StageSpec stats_stage(const GlobalConfig& g, const std::string& exe_dir,
+                      const std::map<std::string, std::string>& vars) {
+  StageSpec s;
+  s.id = s.stage = "stats";
+  s.argv = {tool_path(g, exe_dir, "sigma-stats"), "run", "--log", g.access_log, "--state", g.stats_state,
+            "--root", g.out_root, "--status-file", g.stats_status_file()};
+  if (g.stats_metrics != "off") s.argv.insert(s.argv.end(), {"--metrics", g.stats_metrics});
+  if (!g.stats_session_timeout.empty()) s.argv.insert(s.argv.end(), {"--session-timeout", g.stats_session_timeout});
+  s.events_file = g.events;
+  apply_override(s, g.stages, vars);
+  return s;
+}
+
 }  // namespace
 
 std::vector<std::string> Plan::all_fifos() const {
@@ -194,6 +210,7 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     plan.shared.push_back(std::move(s));
   }
   if (!g.hooks.empty()) plan.shared.push_back(hook_stage(cfg, exe_dir, gvars));
+  if (g.stats && g.origin != "off") plan.shared.push_back(stats_stage(g, exe_dir, gvars));
 
   for (auto& ch : cfg.channels) {
     if (!ch.enabled) continue;

@@ -39,18 +39,26 @@ std::string format_age(double s) {
 }
 
 std::string render_status_table(const nlohmann::json& st) {
+  // VIEWERS (sigma-stats's count, "-" while it has none) when the
+  // supervisor runs sigma-stats.
+  bool viewers = st.contains("stats");
   std::vector<std::vector<std::string>> rows = {
       {"CHANNEL", "STAGE", "STATE", "PID", "RESTARTS", "UPTIME", "LAST EXIT", "INPUT", "LAST SEGMENT"}};
+  if (viewers) rows[0].push_back("VIEWERS");
   auto add_stage = [&](const std::string& channel, const nlohmann::json& s, const nlohmann::json& ch) {
     rows.push_back({channel, str(s, "stage"), str(s, "state"), str(s, "pid"), str(s, "restarts", "0"),
                     seconds(s, "uptime_s"), str(s, "last_exit"), ch.is_null() ? "" : kbps(ch, "input_kbps"),
                     ch.is_null() ? "" : seconds(ch, "last_segment_age_s")});
+    if (viewers) rows.back().push_back(ch.is_null() ? "" : str(ch, "viewers"));
   };
   if (st.contains("shared"))
     for (auto& s : st["shared"]) add_stage("*", s, nullptr);
   if (st.contains("channels"))
     for (auto& ch : st["channels"]) {
-      if (ch["stages"].empty()) rows.push_back({str(ch, "name"), "-", str(ch, "state"), "", "", "", "", "", ""});
+      if (ch["stages"].empty()) {
+        rows.push_back({str(ch, "name"), "-", str(ch, "state"), "", "", "", "", "", ""});
+        if (viewers) rows.back().push_back(str(ch, "viewers"));
+      }
       for (auto& s : ch["stages"]) add_stage(str(ch, "name"), s, ch);
     }
   std::vector<size_t> width(rows[0].size(), 0);
@@ -74,6 +82,15 @@ std::string render_status_table(const nlohmann::json& st) {
           out += str(ch, "name") + " " + str(s, "stage") + ": " + s["events_in"]["dropped"].dump() +
                  " segment.written events dropped (not keeping up)" +
                  (str(s, "stage") == "dvr" ? "; indexed at its next start\n" : "\n");
+  if (viewers) {
+    auto& sj = st["stats"];
+    if (!sj.value("current", false))
+      out += "viewers: - (sigma-stats has written no current " + str(sj, "status_file") + ")\n";
+    else if (sj.contains("identity_fallback_sessions") && sj["identity_fallback_sessions"].is_number() &&
+             sj["identity_fallback_sessions"].get<double>() > 0)
+      out += "viewers: " + sj["identity_fallback_sessions"].dump() +
+             " sessions counted by address + User-Agent (they sent no session id)\n";
+  }
   // Open alerts: what fired, when, about what.
   if (st.contains("alerts") && st["alerts"].is_array() && !st["alerts"].empty()) {
     out += "open alerts:\n";

@@ -30,6 +30,7 @@ Status Supervisor::apply(const Config& cfg) {
   // (or a tmpfs /run after a reboot) needs no preparation.
   SIGMA_RETURN_IF_ERROR(make_parent_dir(ev));
   SIGMA_RETURN_IF_ERROR(make_parent_dir(g.access_log));
+  if (g.stats) SIGMA_RETURN_IF_ERROR(make_parent_dir(g.stats_state));
   if (!g.record_dir.empty()) SIGMA_RETURN_IF_ERROR(make_dirs(g.record_dir));
   SIGMA_RETURN_IF_ERROR(make_dirs(g.out_root));
   if (ev != events_path_) {

@@ -6,6 +6,8 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/time.h"
+#include "base/time_spec.h"
+#include "supervisor/metrics_text.h"
 #include "supervisor/status_view.h"
 #include "supervisor/supervisor.h"
 
@@ -38,6 +40,21 @@ nlohmann::json ingest_kbps(const std::string& status_file, const std::string& ch
     if (c.value("channel", "") == channel && c.contains("input_kbps") && c["input_kbps"].is_number())
       return c["input_kbps"];
   return nullptr;
+}
+
+// sigma-stats's status file (rewritten every few seconds), or null when
+// there is none or it is older than kStatsStaleMs: a stopped sigma-stats
+// must not show the viewers it last counted as watching now.
+constexpr int64_t kStatsStaleMs = 30000;
+
+nlohmann::json read_stats_status(const std::string& file, int64_t unix_now) {
+  auto text = read_file(file);
+  if (!text) return nullptr;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("channels") || !j["channels"].is_object()) return nullptr;
+  auto t = parse_time(j.value("time", ""), unix_now);
+  if (!t || unix_now - *t > kStatsStaleMs) return nullptr;
+  return j;
 }
 
 }  // namespace
@@ -80,9 +97,28 @@ nlohmann::json Supervisor::status_json() const {
                       {"channels", nlohmann::json::array()}};
   for (auto& [id, s] : stages_)
     if (s->spec.channel.empty()) j["shared"].push_back(stage_json(*s, now));
+  // Viewer figures from sigma-stats: null per channel while it has none.
+  nlohmann::json stats = nullptr;
+  if (stages_.count("stats")) {
+    stats = read_stats_status(cfg_.global.stats_status_file(), unix_now);
+    j["stats"] = {{"status_file", cfg_.global.stats_status_file()},
+                  {"current", !stats.is_null()},
+                  {"time", stats.is_null() ? nlohmann::json(nullptr) : stats.value("time", nlohmann::json(nullptr))},
+                  {"identity_fallback_sessions",
+                   stats.is_null() ? nlohmann::json(nullptr) : stats.value("identity_fallback_sessions", nlohmann::json(nullptr))}};
+    if (cfg_.global.stats_metrics != "off") j["stats"]["metrics"] = "http://" + cfg_.global.stats_metrics + "/metrics";
+  }
   for (auto& [name, ch] : channels_) {
     nlohmann::json c = {{"name", name}, {"state", ch.up ? "up" : "down"}, {"output_dir", ch.plan.output_dir},
                         {"stages", nlohmann::json::array()}};
+    if (stages_.count("stats")) {
+      // A channel nobody has asked for yet is absent from sigma-stats's
+      // file: zero viewers, as long as the file itself is current.
+      nlohmann::json v = stats.is_null() ? nlohmann::json(nullptr) : stats["channels"].value(name, nlohmann::json::object());
+      if (!v.is_object()) v = nullptr;
+      for (const char* k : {"viewers", "views_today", "watch_seconds_today"})
+        c[k] = v.is_null() ? nlohmann::json(nullptr) : v.value(k, nlohmann::json(0));
+    }
     c["last_segment_age_s"] = ch.last_segment_unix_ms < 0 ? nlohmann::json(nullptr)
                                                           : nlohmann::json((unix_now - ch.last_segment_unix_ms) / 1000.0);
     // What the ingest measured, else the bytes of the segments written in
@@ -123,7 +159,8 @@ HttpReply Supervisor::serve(const std::string& path) const {
     auto j = status_json();
     return {j["healthy"].get<bool>() ? 200 : 503, "application/json", j.dump(2) + "\n"};
   }
-  return {404, "text/plain", "not found: try /healthz or /status\n"};
+  if (path == "/metrics") return {200, kPrometheusContentType, render_prometheus(status_json())};
+  return {404, "text/plain", "not found: try /healthz, /status or /metrics\n"};
 }
 
 Status run_supervisor(const SupervisorParams& params) {
