@@ -162,6 +162,19 @@ Result<std::vector<thumb::TileRef>> SheetCache::tiles(const std::string& channel
     auto& slot = channels_[dir];
     if (!slot) slot = std::make_shared<Channel>();
     ch = slot;
+    ch->used = ++clock_;
+    // Over the bound: forget the channels asked for longest ago (a
+    // channel being read keeps its sheets through its shared_ptr).
+    size_t total = 0;
+    for (auto& [d, c] : channels_) total += c->tiles;
+    while (total > max_tiles_ && channels_.size() > 1) {
+      auto oldest = channels_.end();
+      for (auto it = channels_.begin(); it != channels_.end(); ++it)
+        if (it->second != ch && (oldest == channels_.end() || it->second->used < oldest->second->used)) oldest = it;
+      if (oldest == channels_.end()) break;
+      total -= oldest->second->tiles;
+      channels_.erase(oldest);
+    }
   }
   std::set<int64_t> listed;
   if (DIR* d = ::opendir(dir.c_str())) {
@@ -207,6 +220,12 @@ Result<std::vector<thumb::TileRef>> SheetCache::tiles(const std::string& channel
       out.push_back(thumb::TileRef{k, t, m.tile_w, m.tile_h, m.interval_ms});
     }
   }
+  size_t held = 0;
+  for (auto& [k, sh] : ch->sheets) held += sh.meta.tiles.size();
+  {
+    std::lock_guard cache_lock(mu_);
+    ch->tiles = held;
+  }
   auto start = [](const thumb::TileRef& r) { return r.tile.slot * r.interval_ms; };
   std::stable_sort(out.begin(), out.end(), [&](const auto& a, const auto& b) { return start(a) < start(b); });
   // Two sheets claiming one slot start (sheets of another interval left by
@@ -214,6 +233,13 @@ Result<std::vector<thumb::TileRef>> SheetCache::tiles(const std::string& channel
   out.erase(std::unique(out.begin(), out.end(), [&](const auto& a, const auto& b) { return start(a) == start(b); }),
             out.end());
   return out;
+}
+
+size_t SheetCache::cached_tiles() const {
+  std::lock_guard lock(mu_);
+  size_t total = 0;
+  for (auto& [d, c] : channels_) total += c->tiles;
+  return total;
 }
 
 }  // namespace sigma::origin

@@ -64,9 +64,14 @@ std::string vod_vtt(const std::vector<thumb::TileRef>& tiles, const std::vector<
 // into place), so a call costs a directory listing, a stat per sheet and
 // the tiles of the range; a sheet that changed is read again, one that is
 // gone is dropped. Thread-safe.
+// Memory: about 40 bytes a tile, bounded by max_tiles over all channels
+// (a week of 10 s tiles is 60,480): past it, the channels not asked for
+// longest are forgotten (parsed again when next asked).
 class SheetCache {
  public:
+  explicit SheetCache(size_t max_tiles = 1000000) : max_tiles_(max_tiles) {}
   Result<std::vector<thumb::TileRef>> tiles(const std::string& channel_dir, int64_t from_ms, int64_t to_ms);
+  size_t cached_tiles() const;
 
  private:
   struct Sheet {
@@ -79,9 +84,13 @@ class SheetCache {
   struct Channel {
     std::mutex mu;
     std::map<int64_t, Sheet> sheets;  // by K
+    size_t tiles = 0;                 // in sheets; read under the cache's mu_ too
+    uint64_t used = 0;                // the cache's clock at its last request
   };
-  std::mutex mu_;
+  size_t max_tiles_;
+  mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Channel>> channels_;
+  uint64_t clock_ = 0;
 };
 
 }  // namespace sigma::origin

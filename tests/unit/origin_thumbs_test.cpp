@@ -156,6 +156,18 @@ TEST_F(ThumbsFiles, SheetCacheAnswersAsTilesInRange) {
   EXPECT_EQ(same(3000000, 6000000), 61u);
   EXPECT_EQ(same(0, 1), 0u);
   EXPECT_TRUE(cache_.tiles(base_ + "/nothing", 0, 10)->empty());
+
+  // Bounded: a second channel past the bound makes the first be forgotten,
+  // and still answers right.
+  SheetCache small(100);
+  std::filesystem::copy(base_ + "/ch", base_ + "/ch2", std::filesystem::copy_options::recursive);
+  EXPECT_EQ(small.tiles(base_ + "/ch", 5000000, 6000000)->size(), 61u);
+  EXPECT_EQ(small.cached_tiles(), 61u);
+  EXPECT_EQ(small.tiles(base_ + "/ch2", 5000000, 6000000)->size(), 61u);
+  EXPECT_EQ(small.cached_tiles(), 122u);  // over the bound only from now on
+  EXPECT_EQ(small.tiles(base_ + "/ch2", 5000000, 5100000)->size(), 10u);
+  EXPECT_EQ(small.cached_tiles(), 61u);   // ch forgotten
+  EXPECT_EQ(small.tiles(base_ + "/ch", 5000000, 6000000)->size(), 61u);
 }
 
 }  // namespace
