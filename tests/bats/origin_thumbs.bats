@@ -52,7 +52,7 @@ setup_file() {
   for d in "$ch" "$ROOT/bare"; do
     printf '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\nv0/index.m3u8\n' >"$d/master.m3u8"
     printf '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI="init.mp4"\n#EXT-X-PROGRAM-DATE-TIME:%s\n#EXTINF:4,\nseg-0.m4s\n' \
-      "$(date -u -d "@$((LIVE_FROM_MS / 1000)).$((LIVE_FROM_MS % 1000))" +%Y-%m-%dT%H:%M:%S.%3NZ)" >"$d/v0/index.m3u8"
+      "$(date -u -d "@$((LIVE_FROM_MS / 1000)).$(printf %03d $((LIVE_FROM_MS % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)" >"$d/v0/index.m3u8"
   done
   # An archived channel with the same sheets: 4 s segments from 100 s to
   # 400 s into the closed sheet, a hole (the publisher away a minute),
