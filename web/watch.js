@@ -187,10 +187,11 @@
   // The window's VTT, asked again every 10 s (a tile is added every
   // sprite interval); a channel without thumbnails (404) is asked again
   // only once a minute.
-  function loadPreviews() {
+  function loadPreviews(soon) {
     const frags = fragments();
     if (!frags || !S.src || preview.loading) return;
-    if (Date.now() - preview.loaded_at < (preview.missing ? 60000 : 10000)) return;
+    const age = Date.now() - preview.loaded_at;
+    if (age < (preview.missing ? 60000 : soon ? 1000 : 10000)) return;
     const first = frags[0], last = frags[frags.length - 1];
     if (!first.programDateTime || !last.programDateTime) return;
     const from = Math.floor(first.programDateTime / 1000);
@@ -200,7 +201,7 @@
     fetch(url)
       .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
       .then((text) => {
-        Object.assign(preview, { cues: parseVtt(text, url), start_ms: from * 1000, url, missing: false });
+        Object.assign(preview, { cues: parseVtt(text, url), start_ms: from * 1000, end_ms: to * 1000, url, missing: false });
         S.thumbs.vtt_url = url;
         S.thumbs.cues = preview.cues.length;
       })
@@ -215,8 +216,9 @@
 
   // Shows the tile of media position pos above the bar at clientX.
   function showPreview(pos, clientX) {
-    loadPreviews();
     const pdt = pdtAt(pos);
+    // A moment past what the VTT covers (the window moved on): ask again soon.
+    loadPreviews(pdt !== null && preview.end_ms !== undefined && pdt >= preview.end_ms);
     const t = pdt === null || preview.start_ms === null ? null : (pdt - preview.start_ms) / 1000;
     const cue = t === null ? null : preview.cues.find((c) => c.start <= t && t < c.end);
     if (!cue) { hidePreview(); return; }

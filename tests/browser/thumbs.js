@@ -111,15 +111,26 @@ async function main() {
         const min = +el.min, max = +el.max;
         return { x: r.left + f * r.width, y: r.top + r.height / 2, pos: min + f * (max - min) };
       }, frac);
-      if (how === 'hover') await page.mouse.move(geo.x, geo.y);
-      else {
-        await page.evaluate((pos) => {
-          const el = document.getElementById('dvr-seek');
-          el.value = String(pos);
-          el.dispatchEvent(new Event('input', { bubbles: true }));
-        }, geo.pos);
+      const act = async () => {
+        if (how === 'hover') {
+          await page.mouse.move(geo.x + 1, geo.y);
+          await page.mouse.move(geo.x, geo.y);
+        } else {
+          await page.evaluate((pos) => {
+            const el = document.getElementById('dvr-seek');
+            el.value = String(pos);
+            el.dispatchEvent(new Event('input', { bubbles: true }));
+          }, geo.pos);
+        }
+        await sleep(150);
+      };
+      await act();
+      // A moment the page's VTT did not reach yet makes it ask again: the
+      // viewer's next move shows it.
+      if (await page.evaluate(() => document.getElementById('dvr-preview').hidden)) {
+        await sleep(1500);
+        await act();
       }
-      await sleep(150);
       const seen = await page.evaluate((pos) => {
         const el = document.getElementById('dvr-preview');
         const tile = el.querySelector('.tile');
@@ -135,9 +146,10 @@ async function main() {
       let f = null;
       for (const g of seen.frags) if (g.start <= pos) f = g;
       const pdt = f.pdt + (pos - f.start) * 1000;
-      const vtt = await get(out.vtt_url);
-      const start = Number(new URL(out.vtt_url).searchParams.get('start')) * 1000;
-      const cues = cuesOf(vtt.body, out.vtt_url);
+      const vttUrl = await page.evaluate(() => window.__sigma.thumbs.vtt_url);  // the page's, as it is now
+      const vtt = await get(vttUrl);
+      const start = Number(new URL(vttUrl).searchParams.get('start')) * 1000;
+      const cues = cuesOf(vtt.body, vttUrl);
       const want = cues.find((c) => c.start <= pdt - start && pdt - start < c.end);
       // sigma-thumb's sheet JSON: that tile's slot starts at or before the
       // moment, and the sheet's next tile after it.
