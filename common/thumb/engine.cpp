@@ -431,12 +431,7 @@ void Engine::retention() {
     if (!pl.is_ok() || pl->segments.empty() || !pl->segments.front().pdt_ms) return;
     oldest = *pl->segments.front().pdt_ms;
   }
-  auto all = tiles_in_range(p_.dir, std::numeric_limits<int64_t>::min() / 4, std::numeric_limits<int64_t>::max() / 4);
-  if (!all.is_ok()) return;
-  std::vector<int64_t> sheets;
-  for (const auto& t : *all)
-    if (sheets.empty() || sheets.back() != t.sheet) sheets.push_back(t.sheet);
-  for (int64_t k : sheets) {
+  for (int64_t k : list_sheets(p_.dir)) {
     if (k == sheet_) continue;
     int64_t end_ms = (k + 1) * per_sheet_ * p_.sprite_every_ms;
     if (end_ms > oldest) continue;

@@ -58,8 +58,7 @@ Status write_sheet_meta(const std::string& json_path, const SheetMeta& meta) {
 
 namespace {
 
-// The sheet numbers present under dir (sprite-K.json), ascending.
-std::vector<int64_t> list_sheets(const std::string& dir) {
+std::vector<int64_t> list_sheets_in(const std::string& dir) {
   std::vector<int64_t> out;
   DIR* d = opendir(dir.c_str());
   if (!d) return out;
@@ -87,26 +86,42 @@ std::string vtt_time(int64_t ms) {
 
 }  // namespace
 
+std::vector<int64_t> list_sheets(const std::string& channel_dir) {
+  return list_sheets_in(channel_dir + "/" + kDir);
+}
+
 Result<std::vector<TileRef>> tiles_in_range(const std::string& channel_dir, int64_t from_ms, int64_t to_ms) {
   std::vector<TileRef> out;
   if (to_ms <= from_ms) return out;
   const std::string dir = channel_dir + "/" + kDir;
-  for (int64_t k : list_sheets(dir)) {
-    auto meta = read_sheet_meta(dir + "/" + sheet_json_name(k));
-    // A sidecar being replaced or left broken by a crash is skipped, not
-    // fatal: the origin serves the rest of the range.
-    if (!meta.is_ok()) continue;
-    const int64_t per = int64_t(meta->cols) * meta->rows;
-    // Whole sheet outside the range: skip without looking at tiles.
-    const int64_t first_ms = k * per * meta->interval_ms;
-    const int64_t end_ms = (k + 1) * per * meta->interval_ms;
-    if (end_ms <= from_ms || first_ms >= to_ms) continue;
-    for (const auto& t : meta->tiles) {
-      const int64_t s0 = t.slot * meta->interval_ms, s1 = s0 + meta->interval_ms;
-      if (s1 <= from_ms || s0 >= to_ms) continue;
-      out.push_back(TileRef{k, t, meta->tile_w, meta->tile_h, meta->interval_ms});
+  std::vector<int64_t> sheets = list_sheets_in(dir);
+  if (sheets.empty()) return out;
+  // The newest sheet's geometry tells which sheets can hold the range, so
+  // that a short range of a long archive parses a few sidecars, not all.
+  // A sheet of another geometry (the options changed) means a full scan.
+  int64_t span_ms = 0;
+  if (auto newest = read_sheet_meta(dir + "/" + sheet_json_name(sheets.back())); newest.is_ok())
+    span_ms = int64_t(newest->cols) * newest->rows * newest->interval_ms;
+  auto scan = [&](bool narrow) -> bool {
+    out.clear();
+    for (int64_t k : sheets) {
+      if (narrow && ((k + 1) * span_ms <= from_ms || k * span_ms >= to_ms)) continue;
+      auto meta = read_sheet_meta(dir + "/" + sheet_json_name(k));
+      // A sidecar being replaced or left broken by a crash is skipped, not
+      // fatal: the origin serves the rest of the range.
+      if (!meta.is_ok()) continue;
+      const int64_t per = int64_t(meta->cols) * meta->rows;
+      if (narrow && per * meta->interval_ms != span_ms) return false;
+      if ((k + 1) * per * meta->interval_ms <= from_ms || k * per * meta->interval_ms >= to_ms) continue;
+      for (const auto& t : meta->tiles) {
+        const int64_t s0 = t.slot * meta->interval_ms, s1 = s0 + meta->interval_ms;
+        if (s1 <= from_ms || s0 >= to_ms) continue;
+        out.push_back(TileRef{k, t, meta->tile_w, meta->tile_h, meta->interval_ms});
+      }
     }
-  }
+    return true;
+  };
+  if (span_ms <= 0 || !scan(true)) scan(false);
   std::sort(out.begin(), out.end(), [](const TileRef& a, const TileRef& b) {
     return a.tile.slot * a.interval_ms < b.tile.slot * b.interval_ms;
   });

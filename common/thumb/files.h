@@ -58,6 +58,10 @@ std::string sheet_json_name(int64_t sheet);
 Result<SheetMeta> read_sheet_meta(const std::string& json_path);
 Status write_sheet_meta(const std::string& json_path, const SheetMeta& meta);  // atomic
 
+// The sheet numbers K of the sprite-K.json under channel_dir/thumbs,
+// ascending (from the names alone; nothing is parsed).
+std::vector<int64_t> list_sheets(const std::string& channel_dir);
+
 struct TileRef {
   int64_t sheet = 0;
   Tile tile;
@@ -65,7 +69,9 @@ struct TileRef {
   int64_t interval_ms = 0;
 };
 // The tiles of every sheet under channel_dir/thumbs whose slot overlaps
-// [from_ms, to_ms), ascending. A missing thumbs/ is an empty list.
+// [from_ms, to_ms), ascending. A missing thumbs/ is an empty list. Only
+// the sidecars of the sheets that can hold the range under the newest
+// sheet's geometry are parsed (all of them when one parsed differs).
 Result<std::vector<TileRef>> tiles_in_range(const std::string& channel_dir, int64_t from_ms, int64_t to_ms);
 
 // A WebVTT file for the range: cue times are seconds from from_ms; each

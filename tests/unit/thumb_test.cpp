@@ -111,6 +111,27 @@ TEST(ThumbFiles, TilesInRangeAcrossSheets) {
   remove_tree(d);
 }
 
+TEST(ThumbFiles, TilesInRangeWithSheetsOfAnotherGeometry) {
+  std::string d = temp_dir();
+  ASSERT_TRUE(sigma::make_dirs(d + "/thumbs").is_ok());
+  // An old sheet of one 10 s tile (another --grid), then 2x2 sheets.
+  SheetMeta old;
+  old.sheet = 0;
+  old.cols = old.rows = 1;
+  old.tiles.push_back(Tile{0, 500, 0, 0});
+  ASSERT_TRUE(write_sheet_meta(d + "/thumbs/" + sheet_json_name(0), old).is_ok());
+  ASSERT_TRUE(write_sheet_meta(d + "/thumbs/" + sheet_json_name(5), sheet(5, {20, 21})).is_ok());
+  auto r = tiles_in_range(d, 0, 10000);
+  ASSERT_TRUE(r.is_ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].sheet, 0);
+  auto r2 = tiles_in_range(d, 200000, 220000);
+  ASSERT_TRUE(r2.is_ok());
+  ASSERT_EQ(r2->size(), 2u);
+  EXPECT_EQ(list_sheets(d), (std::vector<int64_t>{0, 5}));
+  remove_tree(d);
+}
+
 TEST(ThumbFiles, VttGolden) {
   std::vector<TileRef> tiles;
   tiles.push_back(TileRef{2, Tile{9, 91000, 160, 0}, 160, 90, 10000});
