@@ -42,7 +42,7 @@ t0 = time.monotonic()
 p = subprocess.run(sys.argv[3:], stdin=open(sys.argv[2]), stdout=log, stderr=log)
 wall = time.monotonic() - t0
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-if p.returncode != 0: sys.exit(f"{sys.argv[2]} exited {p.returncode}: see {sys.argv[1]}")
+if p.returncode != 0: sys.exit(f"{sys.argv[3]} exited {p.returncode}: see {sys.argv[1]}")
 print(f"{r.ru_utime + r.ru_stime:.3f} {r.ru_maxrss} {wall:.3f}")
 ' "$log" "$in" "$@"
 }
@@ -54,7 +54,7 @@ for ((r = 1; r <= RUNS; r++)); do
   rm -rf "$CH/thumbs"
   read -r t_cpu t_rss t_wall < <(measure "$WORK/thumb.log" "$WORK/events" "$THUMB" run --dir "$CH" --events-in - --widths 640 --every 2s \
     --sprite-every 10s --tile 160x90 --grid 10x10 --log-level info)
-  pics=$(ls "$CH/thumbs"/sprite-*.json | xargs -n1 jq '.tiles | length' | paste -sd+ | bc)
+  pics=$(jq -s "map(.tiles | length) | add" "$CH"/thumbs/sprite-*.json)
   mkdir -p "$WORK/ff" && rm -f "$WORK/ff"/*
   read -r f_cpu f_rss f_wall < <(measure "$WORK/ffmpeg.log" /dev/null ffmpeg -nostdin -loglevel error -threads 1 -skip_frame nokey -i "$WORK/v0.mp4" \
     -filter_complex "[0:v]split[a][b];[a]scale=640:-2[live];[b]select='isnan(prev_selected_t)+gte(t-prev_selected_t\,10)',scale=160:90,tile=10x10[sprite]" \
