@@ -220,3 +220,52 @@ PY
   run sigma-stats report --state "$T/nothing.sqlite"
   [[ $status -eq 111 ]]
 }
+
+# One curl-driven player of the real origin: the master, then its
+# variant's playlist and a segment three times, under the URIs the master
+# gave (s/SID/...), one address and one User-Agent for all.
+curl_player() {
+  local m uri k
+  m=$(curl -sf -A "same-UA" "$BASE/demo/master.m3u8") || return 1
+  uri=$(grep -v '^#' <<<"$m" | head -n 1)
+  [[ $uri == s/*/v0/index.m3u8 ]] || { echo "master gave '$uri'"; return 1; }
+  for k in 1 2 3; do
+    curl -sf -A "same-UA" -o /dev/null "$BASE/demo/$uri" || return 1
+    curl -sf -A "same-UA" -o /dev/null "$BASE/demo/${uri%index.m3u8}seg-1.m4s" || return 1
+    sleep 0.2
+  done
+}
+
+@test "the real sigma-origin's log: three players behind one address are three viewers; CMCD and address+UA players too" {
+  command -v sigma-origin >/dev/null
+  ROOT=$T/root
+  mkdir -p "$ROOT/demo/v0"
+  printf '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.64001e"\nv0/index.m3u8\n' >"$ROOT/demo/master.m3u8"
+  printf '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg-1.m4s\n' >"$ROOT/demo/v0/index.m3u8"
+  head -c 100000 /dev/urandom >"$ROOT/demo/v0/seg-1.m4s"
+  start_origin
+  spawn "$T/stats.log" sigma-stats run --log "$T/access.log" --state "$T/st.sqlite" --root "$ROOT"
+  curl_player & p1=$!
+  curl_player & p2=$!
+  curl_player & p3=$!
+  # A player that sends a CMCD session id and no path session, and one with neither.
+  for k in 1 2 3; do
+    curl -sf -A "same-UA" -o /dev/null "$BASE/demo/v0/seg-1.m4s?CMCD=sid%3D%22cmcd-player-0001%22"
+    curl -sf -A "same-UA" -o /dev/null "$BASE/demo/v0/seg-1.m4s"
+    sleep 0.2
+  done
+  wait "$p1" && wait "$p2" && wait "$p3"
+  n=$(wc -l <"$T/access.log")
+  [[ $n -eq 27 ]]
+  # The origin named three distinct path sessions of 22 characters.
+  [[ $(jq -r 'select(.session_source == "path") | .session' "$T/access.log" | sort -u | grep -cE '^[A-Za-z0-9_-]{22}$') -eq 3 ]]
+  wait_for read_all "$T/st.sqlite" "$n"
+  run sigma-stats report --state "$T/st.sqlite" --json
+  jq . <<<"$output"
+  [[ $(jq '.channels.demo.views' <<<"$output") -eq 5 ]]
+  [[ $(jq '.channels.demo.sessions' <<<"$output") -eq 5 ]]
+  [[ $(jq '.channels.demo.fallback_sessions' <<<"$output") -eq 1 ]]
+  [[ $(jq '.channels.demo.requests_by_status["200"]' <<<"$output") -eq 27 ]]
+  [[ $(jq '.channels.demo.session_timeout_seconds' <<<"$output") == 6 ]]
+  jq -e '.channels.demo.watch_seconds > 1.5 and .channels.demo.watch_seconds_by_track.v0 > 0' <<<"$output"
+}

@@ -19,6 +19,12 @@ namespace {
 constexpr int64_t kT0 = 1796292000000;  // 2026-12-03T10:00:00Z
 constexpr int64_t kWall = kT0 + 86400000;
 
+EngineOptions opts_for_nginx() {
+  EngineOptions o;
+  o.timeout_ms = o.default_timeout_ms = 30000;
+  return o;
+}
+
 std::string L(int64_t ms, const std::string& path, const std::string& session = "", int status = 200,
               const std::string& client = "192.0.2.7:5000", const std::string& ua = "UA") {
   std::string s = "{\"time\":\"" + iso8601_utc(ms) + "\",\"client\":\"" + client + "\",\"method\":\"GET\",\"path\":\"" +
@@ -52,6 +58,24 @@ TEST(StatsLogLine, ReadsAnNginxLine) {
   EXPECT_EQ(cmcd_sid_from_query(l.query), "abc-123");
   EXPECT_EQ(cmcd_sid_from_query("CMCD=br%3D3200%2Csid%3D%22s1%22%2Csu"), "s1");
   EXPECT_EQ(cmcd_sid_from_query("CMCD=br%3D3200"), "");
+}
+
+// contrib/nginx's sigma_json log_format: msec a number, empty strings for
+// what nginx has not, a cache field.
+TEST(StatsLogLine, ReadsTheContribNginxFormat) {
+  LogLine l;
+  ASSERT_TRUE(parse_log_line(
+      R"({"msec":1796292000.125,"client":"192.0.2.1","method":"GET","path":"/demo/s/abcdefghijklmnopqrstuv/v0/seg-3.m4s","query":"","status":200,"bytes":52011,"duration_ms":0.000,"user_agent":"hls.js","referer":"","session":"","session_source":"","cache":"HIT"})",
+      l));
+  EXPECT_EQ(l.time_ms, kT0 + 125);
+  EXPECT_EQ(l.client, "192.0.2.1");
+  EXPECT_EQ(l.session, "");
+  Engine e(opts_for_nginx());
+  ASSERT_EQ(e.add(R"({"msec":1796292000.125,"client":"192.0.2.1","method":"GET","path":"/demo/s/abcdefghijklmnopqrstuv/v0/seg-3.m4s","query":"","status":200,"bytes":52011,"duration_ms":0.000,"user_agent":"hls.js","referer":"","session":"","session_source":"","cache":"HIT"})", kWall), Outcome::kOk);
+  e.take();
+  int64_t fb = 0;
+  EXPECT_EQ(e.viewers(kT0 + 1000, &fb)["demo"], 1);
+  EXPECT_EQ(fb, 0);  // the path's session, not the address
 }
 
 TEST(StatsLogLine, RefusesGarbage) {
