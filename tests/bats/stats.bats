@@ -225,24 +225,28 @@ PY
 # variant's playlist and a segment three times, under the URIs the master
 # gave (s/SID/...), one address and one User-Agent for all.
 curl_player() {
-  local m uri k
-  m=$(curl -sf -A "same-UA" "$BASE/demo/master.m3u8") || return 1
+  local base=${1:-$BASE} m uri k
+  m=$(curl -sf -A "same-UA" "$base/demo/master.m3u8") || return 1
   uri=$(grep -v '^#' <<<"$m" | head -n 1)
   [[ $uri == s/*/v0/index.m3u8 ]] || { echo "master gave '$uri'"; return 1; }
   for k in 1 2 3; do
-    curl -sf -A "same-UA" -o /dev/null "$BASE/demo/$uri" || return 1
-    curl -sf -A "same-UA" -o /dev/null "$BASE/demo/${uri%index.m3u8}seg-1.m4s" || return 1
+    curl -sf -A "same-UA" -o /dev/null "$base/demo/$uri" || return 1
+    curl -sf -A "same-UA" -o /dev/null "$base/demo/${uri%index.m3u8}seg-1.m4s" || return 1
     sleep 0.2
   done
 }
 
-@test "the real sigma-origin's log: three players behind one address are three viewers; CMCD and address+UA players too" {
-  command -v sigma-origin >/dev/null
+channel_root() {
   ROOT=$T/root
   mkdir -p "$ROOT/demo/v0"
   printf '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.64001e"\nv0/index.m3u8\n' >"$ROOT/demo/master.m3u8"
   printf '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:1\n#EXTINF:2.0,\nseg-1.m4s\n' >"$ROOT/demo/v0/index.m3u8"
   head -c 100000 /dev/urandom >"$ROOT/demo/v0/seg-1.m4s"
+}
+
+@test "the real sigma-origin's log: three players behind one address are three viewers; CMCD and address+UA players too" {
+  command -v sigma-origin >/dev/null
+  channel_root
   start_origin
   spawn "$T/stats.log" sigma-stats run --log "$T/access.log" --state "$T/st.sqlite" --root "$ROOT"
   curl_player & p1=$!
@@ -268,4 +272,64 @@ curl_player() {
   [[ $(jq '.channels.demo.requests_by_status["200"]' <<<"$output") -eq 27 ]]
   [[ $(jq '.channels.demo.session_timeout_seconds' <<<"$output") == 6 ]]
   jq -e '.channels.demo.watch_seconds > 1.5 and .channels.demo.watch_seconds_by_track.v0 > 0' <<<"$output"
+}
+
+# nginx with contrib/nginx's files, as origin_sessions.bats runs it (its
+# own prefix, foreground); NGX is its base URL, NGX_LOG its sigma_json log.
+start_nginx() {
+  local np ngx=$T/ngx
+  np=$(free_port)
+  NGX=http://127.0.0.1:$np
+  NGX_LOG=$ngx/logs/access.ndjson
+  mkdir -p "$ngx/logs" "$ngx/tmp"
+  cat >"$ngx/nginx.conf" <<CONF
+worker_processes 1;
+user $(id -un) $(id -gn);
+pid logs/nginx.pid;
+error_log logs/error.log warn;
+events { worker_connections 256; }
+http {
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    include $BATS_TEST_DIRNAME/../../contrib/nginx/sigma-http.conf;
+    access_log logs/access.ndjson sigma_json;
+    upstream sigma_origin { server 127.0.0.1:$PORT; keepalive 8; }
+    server {
+        listen 127.0.0.1:$np;
+        include $BATS_TEST_DIRNAME/../../contrib/nginx/sigma-server.conf;
+    }
+}
+CONF
+  spawn "$T/nginx.out" nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" -g 'daemon off;'
+  wait_for curl -s -o /dev/null "$NGX/_channels" || { cat "$T/nginx.out" "$ngx/logs/error.log"; return 1; }
+  : >"$NGX_LOG"
+}
+
+@test "through contrib/nginx's cache: sigma-stats on nginx's log counts three players behind one address as three, the cache sharing their segments" {
+  command -v sigma-origin >/dev/null
+  channel_root
+  start_origin
+  start_nginx
+  spawn "$T/stats.log" sigma-stats run --log "$NGX_LOG" --state "$T/st.sqlite" --root "$ROOT"
+  curl_player "$NGX" & p1=$!
+  curl_player "$NGX" & p2=$!
+  curl_player "$NGX" & p3=$!
+  wait "$p1" && wait "$p2" && wait "$p3"
+  wait_for test "$(wc -l <"$NGX_LOG")" -ge 21
+  n=$(wc -l <"$NGX_LOG")
+  [[ $n -eq 21 ]]
+  # The cache answered segments itself: the origin saw fewer.
+  (( $(jq -c 'select(.cache == "HIT")' "$NGX_LOG" | wc -l) >= 3 ))
+  (( $(jq -c 'select(.path | endswith("seg-1.m4s"))' "$T/access.log" | wc -l) < 9 ))
+  wait_for read_all "$T/st.sqlite" "$n"
+  run sigma-stats report --state "$T/st.sqlite" --json
+  jq . <<<"$output"
+  [[ $(jq '.channels.demo.views' <<<"$output") -eq 3 ]]
+  [[ $(jq '.channels.demo.sessions' <<<"$output") -eq 3 ]]
+  [[ $(jq '.channels.demo.fallback_sessions' <<<"$output") -eq 0 ]]
+  [[ $(jq '.lines.garbage + .lines.future + .lines.past' <<<"$output") -eq 0 ]]
+  [[ $(jq '.channels.demo.requests' <<<"$output") -eq 21 ]]
 }
