@@ -98,6 +98,9 @@ Outcome Engine::add(std::string_view text, int64_t wall_now_ms) {
   if (t > watermark_) watermark_ = t;
   classify_path(line_.path, info_);
   if (info_.channel.empty()) return Outcome::kOk;
+  // A channel exists once it served something: 404s for made-up names
+  // must not grow the state or the metrics' label sets.
+  if (line_.status >= 400 && !channel_by_name_.count(info_.channel)) return Outcome::kOk;
   uint32_t ch = channel_index(info_.channel);
   count(t, ch, Metric::kRequests, static_cast<uint32_t>(line_.status), 1);
   if (line_.bytes) count(t, ch, Metric::kBytes, 0, static_cast<int64_t>(line_.bytes));

@@ -170,6 +170,10 @@ TEST(StatsEngine, GapsOverTheTimeoutCutWatchTimeAndSessions) {
   EXPECT_EQ(total(e, Metric::kWatchMs, "v1"), 12000);
   EXPECT_EQ(total(e, Metric::kRequests, "200"), 5);
   EXPECT_EQ(total(e, Metric::kRequests, "404"), 1);
+  // 404s for a made-up channel make no channel.
+  e.add(L(kT0 + 54000, "/made-up/x.m3u8", "", 404), kWall);
+  e.take();
+  EXPECT_EQ(e.channels(), std::vector<std::string>{"demo"});
 }
 
 TEST(StatsEngine, FutureAndPastLinesAreSkipped) {
