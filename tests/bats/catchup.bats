@@ -58,10 +58,12 @@ snapshot() {
   mkdir -p "$dir"
   curl -sf "$url" >"$dir/master.m3u8"
   for uri in $(grep -v '^#' "$dir/master.m3u8") $(grep -o 'URI="[^"]*"' "$dir/master.m3u8" | sed 's/URI="//; s/"$//'); do
-    track=${uri%%/*}
-    mkdir -p "$dir/$track"
+    # The track's directory, after the master's s/SID/ (sigma-origin(1), SESSIONS).
+    track=${uri%/*}
+    track=${track##*/}
+    mkdir -p "$dir/${uri%/*}"
     curl -sf "${url%/*}/$uri" >"$dir/$uri" || return 1
-    ln -sf "$CH/$track"/*.m4s "$CH/$track"/init*.mp4 "$dir/$track/"
+    ln -sf "$CH/$track"/*.m4s "$CH/$track"/init*.mp4 "$dir/${uri%/*}/"
   done
 }
 
@@ -69,8 +71,9 @@ snapshot() {
   from=$(($(first_pdt) / 1000 + 3))
   master=$(curl -sf "$BASE/demo/archive-$from-20.m3u8")
   echo "$master"
-  grep -qx "v0/archive-$from-20.m3u8" <<<"$master"
-  grep -q "URI=\"a0/archive-$from-20.m3u8\"" <<<"$master"
+  # Its URIs carry the viewer session the master started (s/SID/).
+  grep -qx "s/[A-Za-z0-9_-]\{22\}/v0/archive-$from-20.m3u8" <<<"$master"
+  grep -q "URI=\"s/[A-Za-z0-9_-]\{22\}/a0/archive-$from-20.m3u8\"" <<<"$master"
   v=$(curl -sf "$BASE/demo/v0/archive-$from-20.m3u8")
   a=$(curl -sf "$BASE/demo/a0/archive-$from-20.m3u8")
   echo "$v"
@@ -96,7 +99,7 @@ snapshot() {
   q=$(curl -sf "$BASE/demo/v0/index.m3u8?start=$iso&end=$((from + 20))")
   [ "$(seg_names "$q")" = "$(seg_names "$v")" ]
   qm=$(curl -sf "$BASE/demo/master.m3u8?start=$from&end=$((from + 20))")
-  grep -qx "v0/index.m3u8?start=$from&end=$((from + 20))" <<<"$qm"
+  grep -qx "s/[A-Za-z0-9_-]\{22\}/v0/index.m3u8?start=$from&end=$((from + 20))" <<<"$qm"
 }
 
 @test "a range across the publisher break: one DISCONTINUITY per track, ffprobe decodes it, hls.js plays it to the end" {
@@ -278,8 +281,10 @@ snapshot() {
   json=${lines[-1]}
   [ "$(jq .errors_fatal <<<"$json")" -eq 0 ]
   [ "$(jq .frames_decoded <<<"$json")" -gt 120 ]
-  # hls.js asked for delta updates, and got them.
-  jq -r 'select(.path == "/dvrlive/v0/index.m3u8") | .query // ""' "$T/access.log" | sort | uniq -c
-  jq -r 'select(.path == "/dvrlive/v0/index.m3u8" and .status == 200) | .query // ""' "$T/access.log" |
+  # hls.js asked for delta updates, and got them (under the session the
+  # master gave it: /dvrlive/s/SID/v0/index.m3u8).
+  v0='(.path | test("^/dvrlive/s/[A-Za-z0-9_-]{22}/v0/index[.]m3u8$"))'
+  jq -r "select($v0) | .query // \"\"" "$T/access.log" | sort | uniq -c
+  jq -r "select($v0 and .status == 200) | .query // \"\"" "$T/access.log" |
     grep -q '_HLS_skip=YES'
 }
