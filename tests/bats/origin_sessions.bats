@@ -205,8 +205,11 @@ CONF
   [ "$(log_lines "$NL" '.path == "/demo/s/'"$b"'/v0/seg-1.m4s" and .cache == "HIT" and .status == 200 and .bytes == 200000')" = 1 ]
   [ "$(log_lines "$NL" '(.msec | type) != "number" or (.duration_ms | type) != "number"')" = 0 ]
   # A CMCD id through nginx is logged as the session too.
-  curl -sf -o /dev/null "$NGX/demo/v0/seg-1.m4s?CMCD=sid%3D%22p-1%22"
-  curl -sf -o /dev/null -H 'CMCD-Session: sid="p-2"' "$NGX/demo/v0/seg-1.m4s"
+  # (and the cache key leaves CMCD= out: still the shared object).
+  curl -sf -D "$T/c1.h" -o /dev/null "$NGX/demo/v0/seg-1.m4s?CMCD=bl%3D100%2Csid%3D%22p-1%22"
+  curl -sf -D "$T/c2.h" -o /dev/null -H 'CMCD-Session: sid="p-2"' "$NGX/demo/v0/seg-1.m4s"
+  [ "$(header X-Cache-Status "$T/c1.h")" = HIT ]
+  [ "$(header X-Cache-Status "$T/c2.h")" = HIT ]
   wait_for test "$(wc -l <"$NL")" -ge 13
   [ "$(log_lines "$NL" '.session == "p-1" and .session_source == "cmcd"')" = 1 ]
   [ "$(log_lines "$NL" '.session == "p-2" and .session_source == "cmcd"')" = 1 ]
