@@ -24,7 +24,7 @@ std::string number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char b[64];
-  std::snprintf(b, sizeof b, "%.17g", v);
+  std::snprintf(b, sizeof b, "%.15g", v);
   return b;
 }
 
@@ -80,8 +80,8 @@ std::string render_prometheus(const nlohmann::json& st) {
   e.declare("sigma_stage_up", "gauge", "1 when the stage is up (ready), else 0.");
   e.declare("sigma_stage_restarts_total", "counter", "Times the stage was started again after its first start.");
   e.declare("sigma_channel_up", "gauge", "1 when every stage of the channel is up, else 0.");
-  e.declare("sigma_channel_input_bits_per_second", "gauge",
-            "Input bitrate of the channel: what sigma-ingest measured, else the segments of the last 30 s.");
+  e.declare("sigma_channel_input_bytes_per_second", "gauge",
+            "Input rate of the channel (bitrate / 8): what sigma-ingest measured, else the segments of the last 30 s.");
   e.declare("sigma_channel_last_segment_age_seconds", "gauge", "Seconds since the channel's last segment was written.");
 
   e.sample("sigma_supervisor_healthy", {}, st.value("healthy", false) ? 1 : 0);
@@ -111,7 +111,7 @@ std::string render_prometheus(const nlohmann::json& st) {
       }
       e.sample("sigma_channel_up", {{"channel", name}}, ch.value("state", "") == "up" ? 1 : 0);
       if (ch.contains("input_kbps") && ch["input_kbps"].is_number())
-        e.sample("sigma_channel_input_bits_per_second", {{"channel", name}}, ch["input_kbps"].get<double>() * 1000);
+        e.sample("sigma_channel_input_bytes_per_second", {{"channel", name}}, ch["input_kbps"].get<double>() * 125);
       if (ch.contains("last_segment_age_s") && ch["last_segment_age_s"].is_number())
         e.sample("sigma_channel_last_segment_age_seconds", {{"channel", name}}, ch["last_segment_age_s"].get<double>());
     }

@@ -34,7 +34,8 @@ function servePage(files) {
 
 // Runs fn(page, pageBase) in a fresh Chromium beside a page server of files;
 // the whole run is cut off (exit 2) seconds + 90 s after it starts.
-async function withChromium(name, seconds, files, fn) {
+// options: more of Playwright's context options (e.g. userAgent).
+async function withChromium(name, seconds, files, fn, options = {}) {
   if (!fs.existsSync(path.join(WEB, 'node_modules/playwright-core')))
     throw new Error('web/node_modules is missing: run scripts/setup (npm install in web/)');
   const { chromium } = require(path.join(WEB, 'node_modules/playwright-core'));
@@ -46,7 +47,7 @@ async function withChromium(name, seconds, files, fn) {
   try {
     ctx = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM, headless: true, timeout: 60000, viewport: { width: 1280, height: 720 },
-      args: CHROMIUM_ARGS,
+      args: CHROMIUM_ARGS, ...options,
     });
     const page = ctx.pages()[0] || await ctx.newPage();
     return await fn(page, 'http://127.0.0.1:' + srv.address().port);

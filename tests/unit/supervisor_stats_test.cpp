@@ -120,7 +120,7 @@ TEST(SupervisorStats, PrometheusText) {
             std::string::npos)
       << m;
   EXPECT_NE(m.find("sigma_stage_up{channel=\"t\\\"v\",stage=\"dvr\"} 0\n"), std::string::npos) << m;
-  EXPECT_NE(m.find("sigma_channel_input_bits_per_second{channel=\"t\\\"v\"} 2500000\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("sigma_channel_input_bytes_per_second{channel=\"t\\\"v\"} 312500\n"), std::string::npos) << m;
   EXPECT_NE(m.find("sigma_channel_last_segment_age_seconds{channel=\"t\\\"v\"} 1.5\n"), std::string::npos) << m;
   EXPECT_NE(m.find("sigma_channel_up{channel=\"idle\"} 0\n"), std::string::npos) << m;
   EXPECT_EQ(m.find("channel=\"idle\"} NaN"), std::string::npos);
