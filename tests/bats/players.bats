@@ -182,7 +182,7 @@ ffmpeg_play() {
   # It joined 3 segments (6 s) from the edge: the rest was waited for.
   [[ $ELAPSED -ge 5000 ]]
   # through the origin
-  jq -r 'select(.user_agent | test("Lavf")) | .path' "$W/access.log" | grep -q '^/ll/v0/seg-[0-9]*\.m4s$'
+  jq -r 'select(.user_agent | test("Lavf")) | .path' "$W/access.log" | grep -q '^/ll/s/[A-Za-z0-9_-]\{22\}/v0/seg-[0-9]*\.m4s$'
 }
 
 @test "ffmpeg decodes the low channel live: every frame, no error, at the pace of the publisher" {

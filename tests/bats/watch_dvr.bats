@@ -50,6 +50,6 @@ live() {
   [[ $(jq '.plain.bar_visible' <<<"$json") == false ]]
   # The player went back in time through the origin: after segments near
   # the live edge, it fetched ones well behind the newest it had fetched.
-  jq -r 'select(.path | test("^/dvr/v0/seg-[0-9]+[.]m4s$")) | .path' "$T/access.log" | sed 's/.*seg-//; s/[.]m4s//' |
+  jq -r 'select(.path | test("^/dvr/s/[A-Za-z0-9_-]{22}/v0/seg-[0-9]+[.]m4s$")) | .path' "$T/access.log" | sed 's/.*seg-//; s/[.]m4s//' |
     awk '{ if ($1 < max - 8) back = 1; if ($1 > max) max = $1 } END { exit !back }'
 }
