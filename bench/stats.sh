@@ -47,12 +47,14 @@ lines=$(wc -l <"$WORK/access.ndjson")
 printf 'log sizes: NDJSON %s, COMBINED %s\n' "$(du -h "$WORK/access.ndjson" | cut -f1)" "$(du -h "$WORK/access.combined" | cut -f1)"
 read -r s_cpu s_rss < <(cpu "$STATS" --log-level warn run --log - --state "$WORK/st.sqlite" <"$WORK/access.ndjson")
 read -r g_cpu g_rss < <(cpu goaccess "$WORK/access.combined" --log-format=COMBINED --no-global-config -o "$WORK/goaccess.json")
+g_valid=$(jq '.general.valid_requests' "$WORK/goaccess.json")
+[[ $g_valid -eq $lines ]] || { echo "goaccess read $g_valid valid requests of $lines" >&2; exit 1; }
 views=$("$STATS" report --state "$WORK/st.sqlite" --json | jq '.channels.demo.views')
 counted=$(sqlite3 "file:$WORK/st.sqlite?mode=ro" "SELECT value FROM meta WHERE key = 'lines_ok'")
 [[ $counted -eq $lines ]] || { echo "sigma-stats counted $counted lines of $lines" >&2; exit 1; }
 awk -v l="$lines" -v s="$s_cpu" -v g="$g_cpu" -v sr="$s_rss" -v gr="$g_rss" -v v="$views" 'BEGIN {
   printf "sigma-stats  %6.2f CPU s  %10.0f lines/CPU s  max RSS %4d MB  (all lines counted, views %d)\n", s, l / s, sr / 1024, v
-  printf "goaccess     %6.2f CPU s  %10.0f lines/CPU s  max RSS %4d MB\n", g, l / g, gr / 1024
+  printf "goaccess     %6.2f CPU s  %10.0f lines/CPU s  max RSS %4d MB  (all lines valid requests)\n", g, l / g, gr / 1024
   printf "ratio sigma-stats / goaccess (lines per CPU second): %.2f (target >= 1.0)\n", g / s
 }'
 
