@@ -333,3 +333,20 @@ CONF
   [[ $(jq '.lines.garbage + .lines.future + .lines.past' <<<"$output") -eq 0 ]]
   [[ $(jq '.channels.demo.requests' <<<"$output") -eq 21 ]]
 }
+
+@test "a FIFO: writers come and go, every line is counted once" {
+  $GEN --players 8 --start "$T0" --length 120 --seed 2 >"$T/full.log"
+  total=$(wc -l <"$T/full.log")
+  sigma-stats run --log - --state "$T/ref.sqlite" <"$T/full.log"
+  mkfifo "$T/access.fifo"
+  spawn "$T/run.log" sigma-stats run --log "$T/access.fifo" --state "$T/st.sqlite"
+  half=$((total / 2))
+  # Two writers one after the other, each opening and closing the FIFO.
+  head -n "$half" "$T/full.log" >"$T/access.fifo"
+  wait_for read_all "$T/st.sqlite" "$half"
+  tail -n +"$((half + 1))" "$T/full.log" >"$T/access.fifo"
+  wait_for read_all "$T/st.sqlite" "$total"
+  kill -0 "$SPAWNED_PID"
+  [[ $(lines_read "$T/st.sqlite") -eq $total ]]
+  diff <(sigma-stats report --state "$T/ref.sqlite" --json) <(sigma-stats report --state "$T/st.sqlite" --json)
+}
