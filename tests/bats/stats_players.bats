@@ -4,7 +4,8 @@
 # live players, all from 127.0.0.1 with one User-Agent, joining and leaving
 # on a known schedule, counted straight from the origin's access log and,
 # at the same time, through the nginx cache of contrib/nginx from nginx's
-# own access log. The supervisor's /metrics passes promtool.
+# own access log. The supervisor's sigma-stats is killed -9 half way and
+# restarted by it. The supervisor's /metrics passes promtool.
 load helpers
 load supervisor_helpers
 
@@ -135,8 +136,15 @@ curl_player() {
   PLAYERS+=("$SPAWNED_PID")
 
   # What the counters show live, every second, until just past the 100 s step.
-  local until=$((T0 + 101000))
+  # Half way, sigma-stats is killed -9 under the supervisor, which starts
+  # it again: no view may be lost or counted twice, no counter go down.
+  local until=$((T0 + 101000)) killed= views_before
   while (($(date +%s%3N) < until)); do
+    if [[ -z $killed ]] && (($(date +%s%3N) > T0 + 45000)); then
+      views_before=$(curl -s "http://127.0.0.1:$mp/metrics" | awk '$1 == "sigma_views_total{channel=\"direct\"}" { print $2 }')
+      killed=$(stage_field stats pid)
+      kill -9 "$killed"
+    fi
     curl -s "$HEALTH/status" | jq -c '{group: "direct", source: "live", time: .stats.time,
       viewers: (.channels[] | select(.name == "direct") | .viewers)}' >>"$T/samples.jsonl"
     jq -c '{group: "cached", source: "live", time: .time, viewers: (.channels.cached.viewers // 0)}' \
@@ -149,6 +157,9 @@ curl_player() {
   cat "$T/players.jsonl"
   [[ $(wc -l <"$T/players.jsonl") -eq 22 ]]
   ((failed == 0))
+  [[ $(stage_field stats restarts) -eq 1 && $(stage_field stats state) == up && $(stage_field stats pid) != "$killed" ]]
+  echo "sigma_views_total{channel=\"direct\"} before the kill: $views_before"
+  ((views_before >= 8))
 
   # The CCU at each step, views and watch time, from each state.
   local from to state
