@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   bool dry_run = false, json = false;
   app.add_option("-c,--config", p.config_path, "channel config (sigma-supervisor(5))")->capture_default_str();
   app.add_flag("-n,--dry-run", dry_run, "print the FIFOs and processes as shell commands, start nothing");
-  app.add_option("--health", p.health, "health/status HTTP address HOST:PORT or off (overrides the config)");
+  app.add_option("--health", p.health, "/healthz, /status and /metrics HTTP address HOST:PORT or off (overrides the config)");
   auto* status = app.add_subcommand("status", "print the running supervisor's stages as a table");
   status->add_flag("--json", json, "print the /status JSON instead");
   // -c and --health belong to the main command but may follow "status", as
