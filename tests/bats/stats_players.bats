@@ -28,6 +28,37 @@ TIMEOUT_S=6   # stats.session_timeout: three 2 s target durations (mode = low)
   grep -q "sv.conf:7: stats = yes needs \[global\] access_log = FILE" <<<"$output"
 }
 
+# stats_status SECONDS_AGO JSON_CHANNELS [FALLBACK]: what sigma-stats would
+# write to its status file.
+stats_status() {
+  printf '{"time":"%s","channels":%s,"identity_fallback_sessions":%s}\n' \
+    "$(date -u -d "-$1 seconds" +%Y-%m-%dT%H:%M:%S.000Z)" "$2" "${3:-0}" >"$T/run/stats-status.json.tmp"
+  mv "$T/run/stats-status.json.tmp" "$T/run/stats-status.json"
+}
+
+@test "viewers in /status and in the status table are sigma-stats's status file's, never a stale one's" {
+  conf "origin = 127.0.0.1:$(free_port)" "access_log = $T/log/access.log" "stats = yes" "stats.metrics = off" \
+    "stats.command = sleep 600"
+  channel tv "$FAKE_SOURCE" "$FAKE_PACKAGE"
+  channel idle "$FAKE_SOURCE" "$FAKE_PACKAGE"
+  start_sv
+  [[ $(status_json | jq '.stats.current') == false && $(status_json | jq '.channels[0].viewers') == null ]]
+  stats_status 1 '{"tv":{"viewers":7,"views_today":20,"watch_seconds_today":1234.5}}' 2
+  [[ $(status_json | jq -c '[.stats.current, .stats.identity_fallback_sessions, (.channels[] | [.name, .viewers, .views_today, .watch_seconds_today])]') == \
+    '[true,2,["idle",0,0,0],["tv",7,20,1234.5]]' ]]
+  sigma-supervisor -c "$T/sv.conf" status >"$T/table.txt" || true
+  cat "$T/table.txt"
+  grep -E '^tv +package .* 7$' "$T/table.txt"
+  grep -E '^idle +package .* 0$' "$T/table.txt"
+  grep -qx 'viewers: 2 sessions counted by address + User-Agent (they sent no session id)' "$T/table.txt"
+  # sigma-stats stuck or gone: its last count is not shown as the present one.
+  stats_status 60 '{"tv":{"viewers":7,"views_today":20,"watch_seconds_today":1234.5}}'
+  [[ $(status_json | jq -c '[.stats.current, (.channels[] | .viewers)]') == '[false,null,null]' ]]
+  sigma-supervisor -c "$T/sv.conf" status >"$T/table.txt" || true
+  grep -E '^tv +package .* -$' "$T/table.txt"
+  grep -q "^viewers: - (sigma-stats has written no current $T/run/stats-status.json)" "$T/table.txt"
+}
+
 @test "the supervisor's /metrics: stage up, restarts, input bitrate and last segment age in the Prometheus text format (promtool)" {
   local ts op m
   ts=$(make_ts stats-players 150)
@@ -174,7 +205,13 @@ curl_player() {
     direct: {views: $d[0].channels.direct.views, watch_seconds: $d[0].channels.direct.watch_seconds},
     cached: {views: $c[0].channels.cached.views, watch_seconds: $c[0].channels.cached.watch_seconds}}' >"$T/final.json"
   cat "$T/final.json"
-  python3 "$BATS_TEST_DIRNAME/stats_truth.py" "$T/players.jsonl" "$T/samples.jsonl" "$T/final.json" "$T0" "$TIMEOUT_S" direct cached
+  # The table goes to the terminal too with SIGMA_SHOW_FIGURES=1.
+  local truth_rc=0
+  python3 "$BATS_TEST_DIRNAME/stats_truth.py" "$T/players.jsonl" "$T/samples.jsonl" "$T/final.json" "$T0" "$TIMEOUT_S" \
+    direct cached >"$T/truth.txt" || truth_rc=$?
+  cat "$T/truth.txt"
+  if [[ -n ${SIGMA_SHOW_FIGURES:-} ]]; then cat "$T/truth.txt" >&3; fi
+  ((truth_rc == 0))
   # /status and the status file say the same views.
   [[ $(status_json | jq '.channels[] | select(.name == "direct") | .views_today') == $(jq .direct.views "$T/final.json") ]]
   [[ $(jq .channels.cached.views_today "$T/nginx-stats.json") == $(jq .cached.views "$T/final.json") ]]
@@ -189,5 +226,7 @@ curl_player() {
   # Every session ends by its timeout: 0 viewers in /status, and in the
   # VIEWERS column of sigma-supervisor status.
   WAIT_SECS=20 wait_for bash -c "curl -s '$HEALTH/status' | jq -e '.channels[] | select(.name == \"direct\") | .viewers == 0'"
-  sigma-supervisor -c "$T/sv.conf" status | tee /dev/stderr | grep -E '^direct +package .* 0$'
+  sigma-supervisor -c "$T/sv.conf" status >"$T/table.txt"
+  cat "$T/table.txt"
+  grep -E '^direct +package .* 0$' "$T/table.txt"
 }
