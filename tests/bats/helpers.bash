@@ -125,3 +125,40 @@ index_channel() {
   wait "$pid" || true
   ((n >= want)) || { echo "indexed $n of $want segments" >&2; return 1; }
 }
+
+# Debian's nginx with contrib/nginx's config, unmodified, in front of the
+# origin on 127.0.0.1:$PORT: on a free port, in the foreground, with its own
+# prefix under $T/ngx. Sets NGX (its base URL) and NGX_LOG (its sigma_json
+# access log, emptied once it answers).
+start_nginx() {
+  local np ngx=$T/ngx contrib
+  contrib=$(cd "$BATS_TEST_DIRNAME/../../contrib/nginx" && pwd)
+  np=$(free_port)
+  NGX=http://127.0.0.1:$np
+  NGX_LOG=$ngx/logs/access.ndjson
+  mkdir -p "$ngx/logs" "$ngx/tmp"
+  cat >"$ngx/nginx.conf" <<CONF
+worker_processes 1;
+user $(id -un) $(id -gn);
+pid logs/nginx.pid;
+error_log logs/error.log warn;
+events { worker_connections 256; }
+http {
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    include $contrib/sigma-http.conf;
+    access_log logs/access.ndjson sigma_json;
+    upstream sigma_origin { server 127.0.0.1:$PORT; keepalive 8; }
+    server {
+        listen 127.0.0.1:$np;
+        include $contrib/sigma-server.conf;
+    }
+}
+CONF
+  spawn "$T/nginx.out" nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" -g 'daemon off;'
+  wait_for curl -s -o /dev/null "$NGX/_channels" || { cat "$T/nginx.out" "$ngx/logs/error.log"; return 1; }
+  : >"$NGX_LOG"
+}

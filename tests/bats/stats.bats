@@ -274,40 +274,6 @@ channel_root() {
   jq -e '.channels.demo.watch_seconds > 1.5 and .channels.demo.watch_seconds_by_track.v0 > 0' <<<"$output"
 }
 
-# nginx with contrib/nginx's files, as origin_sessions.bats runs it (its
-# own prefix, foreground); NGX is its base URL, NGX_LOG its sigma_json log.
-start_nginx() {
-  local np ngx=$T/ngx
-  np=$(free_port)
-  NGX=http://127.0.0.1:$np
-  NGX_LOG=$ngx/logs/access.ndjson
-  mkdir -p "$ngx/logs" "$ngx/tmp"
-  cat >"$ngx/nginx.conf" <<CONF
-worker_processes 1;
-user $(id -un) $(id -gn);
-pid logs/nginx.pid;
-error_log logs/error.log warn;
-events { worker_connections 256; }
-http {
-    client_body_temp_path tmp/body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    include $BATS_TEST_DIRNAME/../../contrib/nginx/sigma-http.conf;
-    access_log logs/access.ndjson sigma_json;
-    upstream sigma_origin { server 127.0.0.1:$PORT; keepalive 8; }
-    server {
-        listen 127.0.0.1:$np;
-        include $BATS_TEST_DIRNAME/../../contrib/nginx/sigma-server.conf;
-    }
-}
-CONF
-  spawn "$T/nginx.out" nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" -g 'daemon off;'
-  wait_for curl -s -o /dev/null "$NGX/_channels" || { cat "$T/nginx.out" "$ngx/logs/error.log"; return 1; }
-  : >"$NGX_LOG"
-}
-
 @test "through contrib/nginx's cache: sigma-stats on nginx's log counts three players behind one address as three, the cache sharing their segments" {
   command -v sigma-origin >/dev/null
   channel_root
