@@ -20,6 +20,7 @@
 #include "base/signals.h"
 #include "base/time.h"
 #include "base/event_follower.h"
+#include "package/segment_event.h"
 
 namespace sigma::dvr {
 namespace {
@@ -33,10 +34,6 @@ int64_t vm_hwm_kb() {
   while (std::getline(f, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10);
   return -1;
-}
-
-bool safe_relative(const std::string& uri) {
-  return !uri.empty() && uri[0] != '/' && uri.find("..") == std::string::npos;
 }
 
 class Archiver {
@@ -68,42 +65,34 @@ class Archiver {
 };
 
 std::optional<SegmentRow> Archiver::row_of(const std::string& line) {
-  auto j = nlohmann::json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    if (++ignored_lines_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
-    return std::nullopt;
+  package::SegmentWritten ev;
+  switch (package::parse_segment_written(line, ev)) {
+    case package::EventLine::kSegment:
+      break;
+    case package::EventLine::kOther:
+      return std::nullopt;
+    case package::EventLine::kNotJson:
+      if (++ignored_lines_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
+      return std::nullopt;
+    case package::EventLine::kMalformed:
+      if (++ignored_lines_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms/duration: {:.120}", line);
+      return std::nullopt;
   }
-  auto str = [&](const char* k) {
-    auto it = j.find(k);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  auto num = [&](const char* k) -> std::optional<double> {
-    auto it = j.find(k);
-    if (it == j.end() || !it->is_number()) return std::nullopt;
-    return it->get<double>();
-  };
-  auto flag = [&](const char* k, bool dflt) {
-    auto it = j.find(k);
-    return it != j.end() && it->is_boolean() ? it->get<bool>() : dflt;
-  };
-  if (str("type") != "segment.written") return std::nullopt;
-  if (!p_.channel.empty() && str("channel") != p_.channel) return std::nullopt;
-  SegmentRow r;
-  r.track = str("track");
-  r.uri = str("uri");
-  r.init = str("init");
-  r.gap = flag("gap", false);
-  r.discontinuity = flag("discontinuity", false);
-  r.independent = flag("independent", true);
-  auto msn = num("msn"), pdt = num("pdt_ms"), dur = num("duration");
-  if (r.track.empty() || !msn || !pdt || !dur || (!r.gap && !safe_relative(r.uri)) ||
-      (!r.init.empty() && !safe_relative(r.init))) {
+  if (!p_.channel.empty() && ev.channel != p_.channel) return std::nullopt;
+  if (ev.duration_ms < 0) {
     if (++ignored_lines_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms/duration: {:.120}", line);
     return std::nullopt;
   }
-  r.msn = static_cast<int64_t>(*msn);
-  r.start_ms = static_cast<int64_t>(*pdt);
-  r.duration_ms = static_cast<int64_t>(std::llround(*dur * 1000));
+  SegmentRow r;
+  r.track = ev.track;
+  r.uri = ev.uri;
+  r.init = ev.init;
+  r.gap = ev.gap;
+  r.discontinuity = ev.discontinuity;
+  r.independent = ev.independent;
+  r.msn = ev.msn;
+  r.start_ms = ev.pdt_ms;
+  r.duration_ms = ev.duration_ms;
   if (r.gap) {
     r.uri.clear();
     if (p_.channel.empty()) {
@@ -122,7 +111,7 @@ std::optional<SegmentRow> Archiver::row_of(const std::string& line) {
     // No channel named: only events whose file is this directory's. The
     // path is as the packager saw it (maybe relative to its own working
     // directory): the same file, or else the same channel directory name.
-    std::string path = str("path");
+    const std::string& path = ev.path;
     struct stat ps {};
     if (!path.empty()) {
       if (::stat(path.c_str(), &ps) == 0) {

@@ -22,6 +22,7 @@
 #include "base/time.h"
 #include "dvr/index.h"
 #include "dvr/playlist_scan.h"
+#include "package/segment_event.h"
 #include "thumb/files.h"
 #include "thumb/picture.h"
 
@@ -34,10 +35,6 @@ struct Seg {
   int64_t msn = 0, pdt_ms = 0, duration_ms = 0;
   bool independent = true, gap = false, discontinuity = false;
 };
-
-bool safe_relative(const std::string& p) {
-  return !p.empty() && p[0] != '/' && p.find("..") == std::string::npos;
-}
 
 int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -142,41 +139,30 @@ void Engine::choose(const std::string& why) {
 }
 
 std::optional<Seg> Engine::parse(const std::string& line) {
-  auto j = nlohmann::json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    if (++ignored_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
-    return std::nullopt;
+  package::SegmentWritten ev;
+  switch (package::parse_segment_written(line, ev)) {
+    case package::EventLine::kSegment:
+      break;
+    case package::EventLine::kOther:
+      return std::nullopt;
+    case package::EventLine::kNotJson:
+      if (++ignored_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
+      return std::nullopt;
+    case package::EventLine::kMalformed:
+      if (++ignored_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms, ignored: {:.120}", line);
+      return std::nullopt;
   }
-  auto str = [&](const char* k) {
-    auto it = j.find(k);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  auto num = [&](const char* k) -> std::optional<double> {
-    auto it = j.find(k);
-    if (it == j.end() || !it->is_number()) return std::nullopt;
-    return it->get<double>();
-  };
-  auto flag = [&](const char* k, bool d) {
-    auto it = j.find(k);
-    return it != j.end() && it->is_boolean() ? it->get<bool>() : d;
-  };
-  if (str("type") != "segment.written") return std::nullopt;
-  if (!p_.channel.empty() && str("channel") != p_.channel) return std::nullopt;
+  if (!p_.channel.empty() && ev.channel != p_.channel) return std::nullopt;
   Seg s;
-  s.track = str("track");
-  s.uri = str("uri");
-  s.init = str("init");
-  s.gap = flag("gap", false);
-  s.independent = flag("independent", true);
-  s.discontinuity = flag("discontinuity", false);
-  auto msn = num("msn"), pdt = num("pdt_ms"), dur = num("duration");
-  if (s.track.empty() || !msn || !pdt || (!s.gap && !safe_relative(s.uri)) || (!s.init.empty() && !safe_relative(s.init))) {
-    if (++ignored_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms, ignored: {:.120}", line);
-    return std::nullopt;
-  }
-  s.msn = static_cast<int64_t>(*msn);
-  s.pdt_ms = static_cast<int64_t>(*pdt);
-  s.duration_ms = dur ? static_cast<int64_t>(std::llround(*dur * 1000)) : 0;
+  s.track = ev.track;
+  s.uri = ev.uri;
+  s.init = ev.init;
+  s.gap = ev.gap;
+  s.independent = ev.independent;
+  s.discontinuity = ev.discontinuity;
+  s.msn = ev.msn;
+  s.pdt_ms = ev.pdt_ms;
+  s.duration_ms = std::max<int64_t>(ev.duration_ms, 0);
   if (!s.gap && !file_exists(p_.dir + "/" + s.uri)) {
     spdlog::debug("segment {} is not in {}: ignored", s.uri, p_.dir);
     return std::nullopt;
