@@ -6,6 +6,7 @@ namespace sigma::hook {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+constexpr int64_t kSeenMs = 24 * 3600 * 1000LL;  // how long an event id is remembered
 
 const char* const kSchemaSql = R"SQL(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);
@@ -21,6 +22,12 @@ CREATE TABLE IF NOT EXISTS outbox(
   next_ms INTEGER NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS outbox_by_channel ON outbox(sub, channel, seq);
+-- What each subscription has taken from the events files in the last day:
+-- the supervisor writes a channel's own events to the global file and to
+-- the channel's file (one id in both), and sigma-hook follows both.
+CREATE TABLE IF NOT EXISTS seen(sub TEXT NOT NULL, event_id TEXT NOT NULL, ms INTEGER NOT NULL,
+  PRIMARY KEY(sub, event_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_by_age ON seen(ms);
 CREATE TABLE IF NOT EXISTS dead(
   seq INTEGER PRIMARY KEY, sub TEXT NOT NULL, channel TEXT NOT NULL, event_id TEXT NOT NULL, body TEXT NOT NULL,
   created_ms INTEGER NOT NULL, failed_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, error TEXT NOT NULL);
@@ -87,7 +94,20 @@ Result<std::pair<uint64_t, uint64_t>> Store::position(const std::string& spec) {
 Status Store::enqueue(const std::vector<NewRow>& rows, const std::string& spec, uint64_t inode, uint64_t offset,
                       int64_t garbage, int64_t now_ms) {
   return db::in_transaction(*db_, [&]() -> Status {
+    // From a followed file (spec set), an event a subscription already took
+    // from another file is a copy: skipped. A replay (no spec) sends again.
+    if (!spec.empty() && !rows.empty()) {
+      SIGMA_ASSIGN_OR_RETURN(db::Query q, db_->query("DELETE FROM seen WHERE ms < ?1"));
+      q.bind(1, now_ms - kSeenMs);
+      SIGMA_RETURN_IF_ERROR(q.run("forget old event ids"));
+    }
     for (const auto& r : rows) {
+      if (!spec.empty() && !r.event_id.empty()) {
+        SIGMA_ASSIGN_OR_RETURN(db::Query q, db_->query("INSERT OR IGNORE INTO seen(sub, event_id, ms) VALUES(?1,?2,?3)"));
+        q.bind(1, r.sub).bind(2, r.event_id).bind(3, now_ms);
+        SIGMA_RETURN_IF_ERROR(q.run("note event id"));
+        if (db_->changes() == 0) continue;
+      }
       SIGMA_ASSIGN_OR_RETURN(
           db::Query q, db_->query("INSERT INTO outbox(sub, channel, event_id, body, created_ms) VALUES(?1,?2,?3,?4,?5)"));
       q.bind(1, r.sub).bind(2, r.channel).bind(3, r.event_id).bind(4, r.body).bind(5, now_ms);

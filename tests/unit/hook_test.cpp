@@ -164,6 +164,24 @@ TEST_F(HookStoreTest, OutboxKeepsOrderPositionAndCounts) {
   EXPECT_EQ(*(*r)->garbage(), 2);
 }
 
+// The supervisor writes a channel's own events to the global file and the
+// channel's file with one id; sigma-hook follows both and must send once.
+TEST_F(HookStoreTest, AnEventReadFromTwoFilesIsQueuedOnceAReplayAgain) {
+  auto s = Store::open(path_);
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  auto& st = **s;
+  ASSERT_TRUE(st.enqueue({{"crm", "a", "id1", "{1}"}, {"ops", "a", "id1", "{1}"}}, "/global", 1, 10, 0, 1000).is_ok());
+  ASSERT_TRUE(st.enqueue({{"crm", "a", "id1", "{1}"}, {"crm", "a", "id2", "{2}"}}, "/a.ndjson", 2, 10, 0, 2000).is_ok());
+  EXPECT_EQ(st.sub_status("crm")->pending, 2);  // id1 once, id2
+  EXPECT_EQ(st.sub_status("ops")->pending, 1);
+  ASSERT_TRUE(st.enqueue({{"crm", "a", "id1", "{1}"}}, "", 0, 0, 0, 3000).is_ok());  // replay
+  EXPECT_EQ(st.sub_status("crm")->pending, 3);
+  // A day later the id is forgotten: a file read again from its start
+  // (its position lost) sends it again, as at-least-once allows.
+  ASSERT_TRUE(st.enqueue({{"crm", "a", "id1", "{1}"}}, "/global", 1, 10, 0, 1000 + 25 * 3600 * 1000LL).is_ok());
+  EXPECT_EQ(st.sub_status("crm")->pending, 4);
+}
+
 TEST_F(HookStoreTest, AForeignFileIsADataError) {
   { std::ofstream(path_) << std::string(8192, 'z'); }
   auto s = Store::open(path_);
