@@ -10,7 +10,8 @@
 #
 # REPORT_FILE gets one JSON line when it stops: the Unix ms of its first
 # request (join_ms) and of the moment it stopped (leave_ms), of its first
-# and last media requests, and how many segments it fetched.
+# and last media requests, how many segments it fetched, and the waits of
+# over 3 s between two segments (media_gaps_ms: stalls).
 # Exit status: 0 played (fetched at least one segment), 1 did not.
 set -u
 master=$1 seconds=$2 ua=$3 report=$4
@@ -29,7 +30,7 @@ resolve() {
 
 join_ms=$(now_ms)
 end_ms=$((join_ms + seconds * 1000))
-first_media=null last_media=null fetched=0
+first_media=null last_media=null fetched=0 gaps=
 text=$(get "$master") || text=
 variant=$(grep -v '^#' <<<"$text" | grep -m1 . | tr -d '\r')
 if [[ -z $variant ]]; then
@@ -60,6 +61,8 @@ else
       if fetch "$(resolve "$media" "$s")"; then
         t=$(now_ms)
         [[ $first_media == null ]] && first_media=$t
+        # A wait of over 3 s between two segments is a stall, not play.
+        [[ $last_media != null ]] && ((t - last_media > 3000)) && gaps+="${gaps:+,}$((t - last_media))"
         last_media=$t
         fetched=$((fetched + 1))
       fi
@@ -72,6 +75,6 @@ else
   done
 fi
 leave_ms=$(now_ms)
-printf '{"player":"curl","master":"%s","join_ms":%s,"leave_ms":%s,"first_media_ms":%s,"last_media_ms":%s,"segments":%s}\n' \
-  "$master" "$join_ms" "$leave_ms" "$first_media" "$last_media" "$fetched" >>"$report"
+printf '{"player":"curl","master":"%s","join_ms":%s,"leave_ms":%s,"first_media_ms":%s,"last_media_ms":%s,"segments":%s,"media_gaps_ms":[%s]}\n' \
+  "$master" "$join_ms" "$leave_ms" "$first_media" "$last_media" "$fetched" "$gaps" >>"$report"
 ((fetched > 0))

@@ -86,37 +86,6 @@ stats_status() {
   curl -s "$HEALTH/metrics" | promtool check metrics
 }
 
-# start_nginx PORT ORIGIN_PORT: contrib/nginx (its http{} and server{}
-# parts, unmodified) on PORT in front of the origin, in the foreground with
-# its own prefix; its sigma_json access log is $T/ngx/logs/access.ndjson.
-start_nginx() {
-  local port=$1 origin=$2 ngx=$T/ngx
-  mkdir -p "$ngx/logs" "$ngx/tmp"
-  cat >"$ngx/nginx.conf" <<CONF
-worker_processes 1;
-user $(id -un) $(id -gn);
-pid logs/nginx.pid;
-error_log logs/error.log warn;
-events { worker_connections 512; }
-http {
-    client_body_temp_path tmp/body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    include $BATS_TEST_DIRNAME/../../contrib/nginx/sigma-http.conf;
-    access_log logs/access.ndjson sigma_json;
-    upstream sigma_origin { server 127.0.0.1:$origin; keepalive 16; }
-    server {
-        listen 127.0.0.1:$port;
-        include $BATS_TEST_DIRNAME/../../contrib/nginx/sigma-server.conf;
-    }
-}
-CONF
-  spawn "$T/nginx.out" nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" -g 'daemon off;'
-  wait_for curl -s -o /dev/null "http://127.0.0.1:$port/_channels" || { cat "$T/nginx.out" "$ngx/logs/error.log"; return 1; }
-}
-
 # One player: play CHANNEL through BASE from JOIN to LEAVE (seconds after
 # T0), curl-driven.
 curl_player() {
@@ -127,18 +96,19 @@ curl_player() {
 }
 
 @test "players from one address and one User-Agent (hls.js in Chromium, curl) on a schedule: CCU at each 10 s step, views and watch time against the truth, direct and through the nginx cache" {
-  local ts op np mp nmp g
+  local ts op mp nmp g
   ts=$(make_ts stats-players 150)
-  op=$(free_port) np=$(free_port) mp=$(free_port) nmp=$(free_port)
+  op=$(free_port) mp=$(free_port) nmp=$(free_port)
   conf "origin = 127.0.0.1:$op" "access_log = $T/log/access.log" "stats = yes" "stats.metrics = 127.0.0.1:$mp" \
     "stats.session_timeout = ${TIMEOUT_S}s"
   for g in direct cached; do
     channel $g "input = exec ffmpeg -nostdin -loglevel error -re -i $ts -c copy -f mpegts -" "mode = low"
   done
   start_sv
-  start_nginx "$np" "$op"
+  # contrib/nginx in front of the origin (helpers.bash): NGX, NGX_LOG.
+  PORT=$op start_nginx
   # sigma-stats on nginx's log: what a cache in front of the origin sees.
-  spawn "$T/nginx-stats.log" sigma-stats run --log "$T/ngx/logs/access.ndjson" --state "$T/nginx-stats.sqlite" --root "$T/out" \
+  spawn "$T/nginx-stats.log" sigma-stats run --log "$NGX_LOG" --state "$T/nginx-stats.sqlite" --root "$T/out" \
     --status-file "$T/nginx-stats.json" --session-timeout ${TIMEOUT_S}s --metrics "127.0.0.1:$nmp"
   for g in direct cached; do
     WAIT_SECS=25 wait_for curl -sf "http://127.0.0.1:$op/$g/master.m3u8" || { cat "$T/sv.log"; return 1; }
@@ -152,7 +122,7 @@ curl_player() {
   PLAYERS=()
   local sched='[' sep= base j l
   for g in direct cached; do
-    [[ $g == direct ]] && base=http://127.0.0.1:$op || base=http://127.0.0.1:$np
+    [[ $g == direct ]] && base=http://127.0.0.1:$op || base=$NGX
     for jl in 3000:83000 13000:63000 23000:93000; do
       j=${jl%:*} l=${jl#*:}
       sched+="$sep{\"url\":\"$base/$g/master.m3u8\",\"join_ms\":$((T0 + j)),\"leave_ms\":$((T0 + l))}"
@@ -205,12 +175,16 @@ curl_player() {
     direct: {views: $d[0].channels.direct.views, watch_seconds: $d[0].channels.direct.watch_seconds},
     cached: {views: $c[0].channels.cached.views, watch_seconds: $c[0].channels.cached.watch_seconds}}' >"$T/final.json"
   cat "$T/final.json"
+  for g in direct cached; do
+    jq -c --arg g $g '.channels[$g] | {channel: $g, views, sessions, fallback_sessions, watch_seconds, watch_seconds_by_track, peak_ccu}' \
+      "$T/report-$g.json" | tee -a "$T/truth-extra.txt"
+  done
   # The table goes to the terminal too with SIGMA_SHOW_FIGURES=1.
   local truth_rc=0
   python3 "$BATS_TEST_DIRNAME/stats_truth.py" "$T/players.jsonl" "$T/samples.jsonl" "$T/final.json" "$T0" "$TIMEOUT_S" \
     direct cached >"$T/truth.txt" || truth_rc=$?
   cat "$T/truth.txt"
-  if [[ -n ${SIGMA_SHOW_FIGURES:-} ]]; then cat "$T/truth.txt" >&3; fi
+  if [[ -n ${SIGMA_SHOW_FIGURES:-} ]]; then cat "$T/truth.txt" "$T/truth-extra.txt" >&3; fi
   ((truth_rc == 0))
   # /status and the status file say the same views.
   [[ $(status_json | jq '.channels[] | select(.name == "direct") | .views_today') == $(jq .direct.views "$T/final.json") ]]

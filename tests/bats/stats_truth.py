@@ -23,7 +23,9 @@ before it or left within the session timeout + 5.5 s before it: the
 documented timeout at each end, and the 5 s sigma-stats's live view
 stays behind the clock while the log is quiet. Views must equal the
 players; watch time must be within 5 % of the time the players played
-(first segment to close; the time they were open is printed beside it). Prints a table;
+(first segment to close, less the waits between two segments longer than
+the timeout, which the definition cuts: a stall is not play; the time
+they were open is printed beside it). Prints a table;
 exits 1 on any miss.
 """
 import datetime
@@ -52,7 +54,8 @@ def main():
         mine = [p for p in players if '/%s/' % g in p['master']]
         truth_views = len(mine)
         open_s = sum(p['leave_ms'] - p['join_ms'] for p in mine) / 1000
-        truth_watch = sum(p['leave_ms'] - (p.get('first_media_ms') or p['join_ms']) for p in mine) / 1000
+        stalls = sum(g for p in mine for g in p.get('media_gaps_ms', []) if g > timeout_ms) / 1000
+        truth_watch = sum(p['leave_ms'] - (p.get('first_media_ms') or p['join_ms']) for p in mine) / 1000 - stalls
         print('%s: %d players (%s)' % (g, truth_views, ', '.join(
             '%d %s' % (sum(1 for p in mine if p['player'] == k), k) for k in sorted({p['player'] for p in mine}))))
         last = max(p['leave_ms'] for p in mine)
@@ -96,8 +99,8 @@ def main():
         views, watch = f.get('views'), f.get('watch_seconds')
         print('  views: counted %s, truth %d' % (views, truth_views))
         err = None if watch is None else (watch - truth_watch) / truth_watch * 100
-        print('  watch time: counted %s s, truth %.1f s played (%s), %.1f s open' %
-              (watch, truth_watch, '-' if err is None else '%+.1f %%' % err, open_s))
+        print('  watch time: counted %s s, truth %.1f s played (%s), %.1f s open, %.1f s of stalls over the timeout' %
+              (watch, truth_watch, '-' if err is None else '%+.1f %%' % err, open_s, stalls))
         if views != truth_views or err is None or abs(err) > 5:
             ok = False
     return 0 if ok else 1

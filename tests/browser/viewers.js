@@ -44,7 +44,7 @@ async function viewer(ctx, pageBase, s) {
   const r = await page.evaluate(() => ({ ...window.__viewer, current_time: document.getElementById('video').currentTime }));
   await page.close();
   const out = { player: 'hls.js', master: s.url, join_ms, leave_ms: Date.now(), first_media_ms: r.first_media_ms,
-    fragments: r.fragments,
+    media_gaps_ms: r.media_gaps_ms, fragments: r.fragments,
     current_time_s: +r.current_time.toFixed(3), fatal: r.fatal };
   fs.appendFileSync(reportFile, JSON.stringify(out) + '\n');
   return out.fragments > 0 && out.current_time_s > 0 && !out.fatal;
