@@ -59,28 +59,18 @@ class Archiver {
   int64_t summary_segments_ = 0, summary_bytes_ = 0;
   int64_t cached_total_ = 0;
   bool blocked_ = false;
-  int64_t ignored_lines_ = 0;
+  package::SegmentEventReader events_in_{p_.channel};
+  int64_t no_duration_ = 0;
   int lock_fd_ = -1;  // held (flock) for the process's life
   std::string dir_name_;  // the channel directory's last component
 };
 
 std::optional<SegmentRow> Archiver::row_of(const std::string& line) {
-  package::SegmentWritten ev;
-  switch (package::parse_segment_written(line, ev)) {
-    case package::EventLine::kSegment:
-      break;
-    case package::EventLine::kOther:
-      return std::nullopt;
-    case package::EventLine::kNotJson:
-      if (++ignored_lines_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
-      return std::nullopt;
-    case package::EventLine::kMalformed:
-      if (++ignored_lines_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms/duration: {:.120}", line);
-      return std::nullopt;
-  }
-  if (!p_.channel.empty() && ev.channel != p_.channel) return std::nullopt;
+  auto got = events_in_.read(line);
+  if (!got) return std::nullopt;
+  const package::SegmentWritten& ev = *got;
   if (ev.duration_ms < 0) {
-    if (++ignored_lines_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms/duration: {:.120}", line);
+    if (++no_duration_ <= 3) spdlog::warn("events input: a segment.written without a duration, ignored: {:.120}", line);
     return std::nullopt;
   }
   SegmentRow r;

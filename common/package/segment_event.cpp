@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/log.h"
+
 namespace sigma::package {
 
 bool safe_relative(const std::string& p) {
@@ -45,6 +47,26 @@ EventLine parse_segment_written(const std::string& line, SegmentWritten& out) {
   if (dur) s.duration_ms = static_cast<int64_t>(std::llround(*dur * 1000));
   out = std::move(s);
   return EventLine::kSegment;
+}
+
+std::optional<SegmentWritten> SegmentEventReader::read(const std::string& line) {
+  SegmentWritten ev;
+  switch (parse_segment_written(line, ev)) {
+    case EventLine::kSegment:
+      if (!channel_.empty() && ev.channel != channel_) return std::nullopt;
+      return ev;
+    case EventLine::kOther:
+      return std::nullopt;
+    case EventLine::kNotJson:
+      if (++ignored_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
+      return std::nullopt;
+    case EventLine::kMalformed:
+      if (++ignored_ <= 3)
+        spdlog::warn("events input: a segment.written without track, msn or pdt_ms, or with a bad uri, ignored: {:.120}",
+                     line);
+      return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace sigma::package

@@ -4,6 +4,7 @@
 // (sigma-dvr's archiver, sigma-thumb), so both accept and refuse the same
 // lines.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sigma::package {
@@ -27,6 +28,21 @@ enum class EventLine {
 };
 
 EventLine parse_segment_written(const std::string& line, SegmentWritten& out);
+
+// What a follower does with each line: the segment.written events of its
+// channel ("" for any), the other event types passed over quietly, a line
+// that is not JSON or a malformed segment.written counted and the first
+// three of them warned about.
+class SegmentEventReader {
+ public:
+  explicit SegmentEventReader(std::string channel) : channel_(std::move(channel)) {}
+  std::optional<SegmentWritten> read(const std::string& line);
+  int64_t ignored() const { return ignored_; }
+
+ private:
+  std::string channel_;
+  int64_t ignored_ = 0;
+};
 
 // A path inside the channel dir: not empty, not absolute, no "..".
 bool safe_relative(const std::string& p);

@@ -99,7 +99,7 @@ class Engine {
 
   std::unique_ptr<dvr::Index> index_;
   int64_t next_retention_ = 0;
-  int64_t ignored_ = 0;
+  package::SegmentEventReader events_in_{p_.channel};
 };
 
 dvr::Index* Engine::index() {
@@ -139,20 +139,9 @@ void Engine::choose(const std::string& why) {
 }
 
 std::optional<Seg> Engine::parse(const std::string& line) {
-  package::SegmentWritten ev;
-  switch (package::parse_segment_written(line, ev)) {
-    case package::EventLine::kSegment:
-      break;
-    case package::EventLine::kOther:
-      return std::nullopt;
-    case package::EventLine::kNotJson:
-      if (++ignored_ <= 3) spdlog::warn("events input: a line that is not JSON, ignored: {:.80}", line);
-      return std::nullopt;
-    case package::EventLine::kMalformed:
-      if (++ignored_ <= 3) spdlog::warn("events input: a segment.written without track/uri/msn/pdt_ms, ignored: {:.120}", line);
-      return std::nullopt;
-  }
-  if (!p_.channel.empty() && ev.channel != p_.channel) return std::nullopt;
+  auto got = events_in_.read(line);
+  if (!got) return std::nullopt;
+  const package::SegmentWritten& ev = *got;
   Seg s;
   s.track = ev.track;
   s.uri = ev.uri;
