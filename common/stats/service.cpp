@@ -21,6 +21,8 @@
 #include "base/time.h"
 #include "base/time_spec.h"
 #include "db/db.h"
+#include "http/poll_server.h"
+#include "http/prometheus.h"
 #include "stats/engine.h"
 #include "stats/metrics.h"
 #include "stats/store.h"
@@ -108,10 +110,10 @@ class Runner {
     pos_.spec = p_.log;
     pos_.inode = follower_->inode();
     pos_.offset = follower_->offset();
-    if (!p_.metrics.empty() && p_.metrics != "off") SIGMA_RETURN_IF_ERROR(metrics_.listen(p_.metrics));
+    if (!p_.metrics.empty() && p_.metrics != "off") SIGMA_RETURN_IF_ERROR(metrics_.listen(p_.metrics, "metrics"));
     notify_ready(p_.ready_fd);
     spdlog::info("following {} into {} ({} open sessions restored{}{})", p_.log, p_.state, engine_->active_sessions(),
-                 metrics_.enabled() ? ", metrics on " + p_.metrics : "",
+                 metrics_.listening() ? ", metrics on " + p_.metrics : "",
                  p_.session_timeout.empty() ? "" : ", session timeout " + p_.session_timeout);
     SIGMA_RETURN_IF_ERROR(write_status());
     int64_t next_status = monotonic_ms() + p_.status_every_ms;
@@ -149,7 +151,7 @@ class Runner {
       metrics_.add_poll_fds(fds);
       fds.push_back({stop_fd(), POLLIN, 0});
       ::poll(fds.data(), fds.size(), any ? 0 : kIdleWaitMs);
-      metrics_.process(fds, monotonic_ms(), [&]() { return metrics_body(); });
+      metrics_.process(fds, monotonic_ms(), [&](const std::string&, const std::string& path) { return serve(path); });
     }
     SIGMA_RETURN_IF_ERROR(commit());
     SIGMA_RETURN_IF_ERROR(write_status());
@@ -189,6 +191,11 @@ class Runner {
     return store_->commit(*engine_, b, pos_, counts_);
   }
 
+  http::HttpReply serve(const std::string& path) {
+    if (path != "/metrics") return {404, "text/plain; charset=utf-8", "not found: try /metrics\n"};
+    return {200, http::kPrometheusContentType, metrics_body()};
+  }
+
   std::string metrics_body() {
     int64_t fb = 0;
     auto v = engine_->viewers(reference_ms(engine_->watermark()), &fb);
@@ -213,7 +220,7 @@ class Runner {
   std::unique_ptr<Store> store_;
   std::unique_ptr<EventFollower> follower_;
   EventWriter events_;
-  MetricsServer metrics_;
+  http::PollHttpServer metrics_;
   Position pos_;
   LineCounts counts_;
   std::vector<std::string> lines_;

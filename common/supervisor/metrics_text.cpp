@@ -5,20 +5,10 @@
 #include <map>
 #include <vector>
 
+#include "http/prometheus.h"
+
 namespace sigma::supervisor {
 namespace {
-
-// A label value as the exposition format quotes it.
-std::string escape(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
 
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";
@@ -46,7 +36,7 @@ class Exposition {
     if (!labels.empty()) {
       line += "{";
       for (size_t i = 0; i < labels.size(); ++i)
-        line += (i ? "," : "") + labels[i].first + "=\"" + escape(labels[i].second) + "\"";
+        line += (i ? "," : "") + labels[i].first + "=\"" + http::prometheus_escape(labels[i].second) + "\"";
       line += "}";
     }
     families_[name].samples.push_back(line + " " + number(v));
@@ -55,7 +45,7 @@ class Exposition {
     std::string out;
     for (auto& name : order_) {
       auto& f = families_.at(name);
-      out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + f.type + "\n";
+      out += http::prometheus_head(name, f.type, f.help);
       for (auto& s : f.samples) out += s + "\n";
     }
     return out;

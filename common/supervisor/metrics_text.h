@@ -7,9 +7,11 @@
 
 #include <string>
 
+#include "http/prometheus.h"
+
 namespace sigma::supervisor {
 
-inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+using http::kPrometheusContentType;
 
 std::string render_prometheus(const nlohmann::json& status);
 

@@ -43,7 +43,7 @@ Status Supervisor::apply(const Config& cfg) {
   if (health == "off") {
     health_.close_all();
   } else if (!health_.listening() || health != health_.address()) {
-    SIGMA_RETURN_IF_ERROR(health_.listen(health));
+    SIGMA_RETURN_IF_ERROR(health_.listen(health, "health"));
   }
   SIGMA_RETURN_IF_ERROR(make_dirs(g.run_dir));
   // --events replaces [global] events for the stages that follow the
