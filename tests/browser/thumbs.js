@@ -140,9 +140,17 @@ async function main() {
           bg: cs.backgroundImage, bgpos: cs.backgroundPosition, w: cs.width, h: cs.height, frags, value: pos,
           input_value: +document.getElementById('dvr-seek').value };
       }, geo.pos);
+      // The live bar grows while the pointer rests on it (and the probe
+      // moves again after a VTT refresh), so the position the page read
+      // under the pointer is the one measured before the move plus the
+      // bar's growth since: within 2 s of it here. The check below is then
+      // on the page's own position: its moment, from the fragments, must
+      // be the cue shown.
+      const st = seen.state || {};
+      const posNear = how !== 'hover' || (typeof st.pos === 'number' && Math.abs(st.pos - geo.pos) < 2);
       // The moment at this position, from the fragments: the last one
       // starting at or before it, plus the offset into it.
-      const pos = how === 'hover' ? geo.pos : seen.input_value;
+      const pos = how === 'hover' ? (posNear ? st.pos : geo.pos) : seen.input_value;
       let f = null;
       for (const g of seen.frags) if (g.start <= pos) f = g;
       const pdt = f.pdt + (pos - f.start) * 1000;
@@ -160,11 +168,10 @@ async function main() {
         const t = meta.tiles[i], next = meta.tiles[i + 1];
         slotOk = !!t && t.slot * meta.interval_ms <= pdt && (!next || next.slot * meta.interval_ms > pdt);
       }
-      const st = seen.state || {};
-      const ok = seen.shown && want && st.url === want.url && Math.abs(st.pdt - pdt) < 100 &&
+      const ok = posNear && seen.shown && want && st.url === want.url && Math.abs(st.pdt - pdt) < 100 &&
         seen.bg === 'url("' + want.url + '")' && seen.bgpos === (-want.x) + 'px ' + (-want.y) + 'px' &&
         seen.w === want.w + 'px' && seen.h === want.h + 'px' && slotOk;
-      const rec = { how, frac, pos, pdt, want, seen: { shown: seen.shown, state: st, bg: seen.bg, bgpos: seen.bgpos, w: seen.w, h: seen.h }, slotOk };
+      const rec = { how, frac, measured: geo.pos, pos, pdt, want, seen: { shown: seen.shown, state: st, bg: seen.bg, bgpos: seen.bgpos, w: seen.w, h: seen.h }, slotOk };
       out.hovers.push(rec);
       check('preview at ' + frac + ' (' + how + ') is the cue of its moment', ok, ok ? undefined : rec);
       return rec;
