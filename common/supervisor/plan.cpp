@@ -6,6 +6,8 @@
 #include <cmath>
 #include <map>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "package/modes.h"
 
@@ -71,20 +73,22 @@ bool packaged_in_ingest(const ChannelConfig& ch, const GlobalConfig& g) {
          ch.output_dir.find(',') == std::string::npos;
 }
 
-// sigma-dvr over the channel's directory. Its stdin is a pipe the
-// supervisor writes the channel's segment.written events to; while it is
-// down the events are not kept: at start it indexes what the directory
-// holds that the index does not.
-StageSpec dvr_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::string& exe_dir,
-                    const std::string& events, const std::map<std::string, std::string>& vars) {
+// A stage of the channel's directory that reads the channel's
+// segment.written events on stdin: a pipe the supervisor writes them to.
+// While it is down they are not kept: sigma-dvr indexes at start what the
+// directory holds that its index does not; sigma-thumb fills its missed
+// slots from the segments and shows the next one live.
+StageSpec events_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::string& exe_dir,
+                       const std::string& events, const std::map<std::string, std::string>& vars,
+                       const std::string& stage, const std::vector<std::pair<const char*, std::string>>& options) {
   StageSpec s;
-  s.id = ch.name + "/dvr";
+  s.id = ch.name + "/" + stage;
   s.channel = ch.name;
-  s.stage = "dvr";
-  s.argv = {tool_path(g, exe_dir, "sigma-dvr"), "run", "--dir", ch.output_dir, "--channel", ch.name,
+  s.stage = stage;
+  s.argv = {tool_path(g, exe_dir, "sigma-" + stage), "run", "--dir", ch.output_dir, "--channel", ch.name,
             "--events-in", "-"};
-  if (!ch.archive.empty()) s.argv.insert(s.argv.end(), {"--retain", ch.archive});
-  if (!ch.archive_max.empty()) s.argv.insert(s.argv.end(), {"--max-bytes", ch.archive_max});
+  for (const auto& [flag, value] : options)
+    if (!value.empty()) s.argv.insert(s.argv.end(), {flag, value});
   s.stdin_events = true;
   s.events_file = events;
   auto v = vars;
@@ -93,26 +97,18 @@ StageSpec dvr_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::s
   return s;
 }
 
-// sigma-thumb over the channel's directory, fed segment.written events on
-// its stdin as sigma-dvr is; while it is down the events are not kept (the
-// live picture comes back with the next segment).
+StageSpec dvr_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::string& exe_dir,
+                    const std::string& events, const std::map<std::string, std::string>& vars) {
+  return events_stage(ch, g, exe_dir, events, vars, "dvr",
+                      {{"--retain", ch.archive}, {"--max-bytes", ch.archive_max}});
+}
+
 StageSpec thumb_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::string& exe_dir,
                       const std::string& events, const std::map<std::string, std::string>& vars) {
-  StageSpec s;
-  s.id = ch.name + "/thumb";
-  s.channel = ch.name;
-  s.stage = "thumb";
-  s.argv = {tool_path(g, exe_dir, "sigma-thumb"), "run", "--dir", ch.output_dir, "--channel", ch.name,
-            "--events-in", "-"};
-  if (!ch.thumbnails_every.empty()) s.argv.insert(s.argv.end(), {"--every", ch.thumbnails_every});
-  if (!ch.thumbnails_widths.empty()) s.argv.insert(s.argv.end(), {"--widths", ch.thumbnails_widths});
-  if (!ch.thumbnails_sprites.empty()) s.argv.insert(s.argv.end(), {"--sprite-every", ch.thumbnails_sprites});
-  s.stdin_events = true;
-  s.events_file = events;
-  auto v = vars;
-  v["output"] = ch.output_dir;
-  apply_override(s, ch.stages, v);
-  return s;
+  return events_stage(ch, g, exe_dir, events, vars, "thumb",
+                      {{"--every", ch.thumbnails_every},
+                       {"--widths", ch.thumbnails_widths},
+                       {"--sprite-every", ch.thumbnails_sprites}});
 }
 
 // sigma-hook over the events files the supervisor writes ([global] events
