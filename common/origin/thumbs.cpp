@@ -1,6 +1,5 @@
 #include "origin/thumbs.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,19 +175,8 @@ Result<std::vector<thumb::TileRef>> SheetCache::tiles(const std::string& channel
       channels_.erase(oldest);
     }
   }
-  std::set<int64_t> listed;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      const char* n = e->d_name;
-      if (std::strncmp(n, "sprite-", 7) != 0) continue;
-      char* end = nullptr;
-      errno = 0;
-      long long k = std::strtoll(n + 7, &end, 10);
-      if (errno || end == n + 7 || std::strcmp(end, ".json") != 0) continue;
-      listed.insert(k);
-    }
-    ::closedir(d);
-  }
+  std::vector<int64_t> names = thumb::list_sheets(channel_dir);
+  std::set<int64_t> listed(names.begin(), names.end());
   std::lock_guard lock(ch->mu);
   for (auto it = ch->sheets.begin(); it != ch->sheets.end();)
     it = listed.count(it->first) ? std::next(it) : ch->sheets.erase(it);
