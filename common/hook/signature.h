@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "base/status.h"
+#include "crypto/crypto.h"
 
 namespace sigma::hook {
 
-std::string base64_encode(std::string_view bytes);
-// Standard alphabet, padding optional; anything else is an error.
-Result<std::string> base64_decode(std::string_view text);
+using crypto::base64_decode;
+using crypto::base64_encode;
 
 // "whsec_BASE64" -> the key bytes (a secret without the prefix is read as
 // base64 too, as the specification's libraries do).

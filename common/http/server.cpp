@@ -110,7 +110,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void do_read() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
-    parser_->body_limit(0);
+    parser_->body_limit(shared_->opts.max_body_bytes);
     stream_.expires_after(shared_->opts.idle_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -122,10 +122,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
       // idle timeouts just close.
       if (&ec.category() == &beast::error_code(bhttp::error::bad_target).category() &&
           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-        auto res = std::make_shared<Response>(bhttp::status::bad_request, 11);
+        bool too_big = ec == bhttp::error::body_limit;
+        auto res = std::make_shared<Response>(too_big ? bhttp::status::payload_too_large : bhttp::status::bad_request, 11);
         res->set(bhttp::field::server, shared_->opts.server_name);
         res->set(bhttp::field::content_type, "text/plain; charset=utf-8");
-        set_text(*res, "bad request\n", false);
+        set_text(*res, too_big ? "request body too large\n" : "bad request\n", false);
         res->keep_alive(false);
         auto ex = std::make_shared<Exchange>(shared_from_this(), Request{}, client_);
         ex->sent_ = true;
@@ -318,7 +319,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Strand strand_;
   std::shared_ptr<Server::Shared> shared_;
   beast::flat_buffer buffer_{8192};
-  std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::string client_;
   asio::steady_timer write_timer_{stream_.get_executor()};
   std::weak_ptr<Exchange> held_;  // the exchange whose hang-up is watched

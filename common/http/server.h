@@ -18,7 +18,9 @@
 
 namespace sigma::http {
 
-using Request = boost::beast::http::request<boost::beast::http::empty_body>;
+// A request's body is read into memory up to ServerOptions::max_body_bytes
+// (0, the default: a request with a body is refused with 413).
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
 class Connection;
 
@@ -78,6 +80,8 @@ struct ServerOptions {
   // (between two successive writes, as nginx's send_timeout).
   std::chrono::seconds write_timeout{60};
   std::string server_name = "sigma-origin";
+  // Largest request body read (an API's JSON, a WHIP offer); past it: 413.
+  uint64_t max_body_bytes = 0;
 };
 
 // Status line and header fields, with the blank line that ends them.
