@@ -24,14 +24,17 @@ SIGMA_TEST_CACHE=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
 # 640x360 at 30 fps, 1 s GOP, from ffmpeg's test sources; prints its path.
 make_ts() {
   local name=$1 secs=$2; shift 2
-  local out="$SIGMA_TEST_CACHE/$name.ts"
+  local out="$SIGMA_TEST_CACHE/$name.ts" part
   mkdir -p "$SIGMA_TEST_CACHE"
   if [[ ! -s $out ]]; then
+    # A part file of this process's own: suites run in parallel may make
+    # the same media at once; the last rename wins, both are whole.
+    part=$out.$BASHPID.part
     ffmpeg -nostdin -loglevel error -y \
       -f lavfi -i "testsrc2=size=640x360:rate=30:duration=$secs" \
       -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=$secs" \
       -c:v libx264 -preset ultrafast -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 -pix_fmt yuv420p \
-      -c:a aac -b:a 64k "$@" -f mpegts "$out.part" && mv "$out.part" "$out"
+      -c:a aac -b:a 64k "$@" -f mpegts "$part" && mv "$part" "$out"
   fi
   echo "$out"
 }
