@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: started before the others, scripts/test)
 # sigma-dvr over real channels made by sigma-package: every segment written
 # is indexed, a kill -9 loses none, retention by age and by size deletes
 # exactly the oldest (never a keep, never a file the index still lists),

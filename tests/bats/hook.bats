@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: started before the others, scripts/test)
 # sigma-hook against real HTTP receivers on 127.0.0.1 (hook_receiver.py):
 # every delivery's Standard Webhooks signature checked with openssl and the
 # shared secret; a receiver down during a burst, a kill -9 of sigma-hook,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: started before the others, scripts/test)
 # sigma-ingest over real sockets on 127.0.0.1: ffmpeg (RTMP, SRT) and
 # GStreamer (rtmp2sink) publish; the MPEG-TS that comes out must decode
 # with the frame count that was sent.

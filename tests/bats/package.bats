@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: started before the others, scripts/test)
 # sigma-package over real media: every segment decodes, frame counts match,
 # LL-HLS parts add up to their segments, a FIFO break gives a discontinuity,
 # bad input fails with the documented status and leaves valid output.

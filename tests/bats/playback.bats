@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: started before the others, scripts/test)
 # Playback in a real browser: what sigma-package writes, served by
 # sigma-origin, played by hls.js in headless Chromium (tests/browser/play.js).
 # Catches regressions in playback, not in latency (bench/latency.sh).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: started before the others, scripts/test)
 # Players we did not write, on live channels: Shaka Player in headless
 # Chromium (tests/browser/shaka.js), ffmpeg's HLS demuxer and GStreamer's
 # (hlsdemux2 of plugins-good 1.22, through uridecodebin3). hls.js is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: serial (the players test holds CCU at 10 s steps and views against a 6 s session timeout, and the bitrate in /metrics to 20 %: a starved player or source miscounts beside other files)
 # sigma-stats under sigma-supervisor (stats = yes), and viewer counts that
 # are right for real players: hls.js tabs in one Chromium and curl-driven
 # live players, all from 127.0.0.1 with one User-Agent, joining and leaving

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: started before the others, scripts/test)
 # sigma-supervisor with real processes: restarts, permanent failure, hygiene
 # after many kills, SIGHUP, SIGTERM, health, and a live channel of the real
 # tools (ffmpeg -> sigma-transcode -> sigma-package -> sigma-origin) whose

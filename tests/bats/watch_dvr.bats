@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: started before the others, scripts/test)
 # The watch page's timeshift bar in a real browser: two live channels
 # served by sigma-origin (with its watch page), one with a 60 s DVR window
 # and one with the default window, driven by tests/browser/dvr.js

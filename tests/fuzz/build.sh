@@ -14,6 +14,10 @@ if [[ -x $bin ]]; then
   ((stale)) || exit 0
 fi
 CXX=${CXX:-clang++}
+# Through ccache where the machine has it: a fresh clone's sources are all
+# newer than the binary, but their objects are in the cache already.
+cc=("$CXX")
+command -v ccache >/dev/null && cc=(ccache "$CXX")
 mkdir -p "$out/generated/sigma"
 printf '#pragma once\n#define SIGMA_VERSION "fuzz"\n' >"$out/generated/sigma/version.h"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -27,7 +31,7 @@ jobs=0
 for f in "${srcs[@]}"; do
   o="$out/$(basename "${f%.cpp}").o"
   objs+=("$o")
-  "$CXX" "${flags[@]}" -c "$f" -o "$o" &
+  "${cc[@]}" "${flags[@]}" -c "$f" -o "$o" &
   if ((++jobs >= $(nproc))); then wait -n; jobs=$((jobs - 1)); fi
 done
 wait
