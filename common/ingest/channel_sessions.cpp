@@ -100,6 +100,7 @@ void Server::kick(Channel& ch, const std::string& reason) {
     close_connection(owner, reason);
     return;
   }
+  if (whip_ && whip_->owns(owner)) return whip_->kick(owner, reason);  // ends the publish
   if (srt_ && byte_sources_.count(owner)) srt_->close_source(owner);
   end_publish(ch, owner, reason);
   byte_sources_.erase(owner);

@@ -62,7 +62,7 @@ Status Server::setup() {
     SIGMA_ASSIGN_OR_RETURN(auto ks, KeyStore::load(p_.keys_file));
     keys_ = std::make_shared<const KeyStore>(std::move(ks));
   }
-  bool listeners = !p_.rtmp_listen.empty() || !p_.srt_listen.empty();
+  bool listeners = !p_.rtmp_listen.empty() || !p_.srt_listen.empty() || !p_.whip_listen.empty();
   if (listeners && !keys_ && !p_.open_mode)
     return usage_error("publishers need stream keys: give --keys FILE, or --open for development");
   if (p_.buffer_kib < 64) return usage_error("--buffer must be at least 64 KiB");
@@ -129,6 +129,7 @@ Status Server::setup() {
         inbox_, [this] { return next_id_++; });
     SIGMA_RETURN_IF_ERROR(srt_->start());
   }
+  if (!p_.whip_listen.empty()) SIGMA_RETURN_IF_ERROR(start_whip());
   for (size_t i = 0; i < p_.inputs.size(); ++i) {
     std::string name = i < p_.channels.size() ? p_.channels[i] : "default";
     uint64_t id = next_id_++;
@@ -259,6 +260,7 @@ void Server::housekeeping(int64_t now) {
       expired.emplace_back(id, "handshake timeout");
     else if (now - c->last_rx_ms() > int64_t(p_.timeout_s) * 1000) expired.emplace_back(id, "timeout");
   }
+  if (whip_) whip_->tick(now);
   for (auto& [id, why] : expired) {
     ++counters_.timeouts;
     spdlog::warn("connection from {}: {}", conns_[id]->remote(), why);
@@ -279,6 +281,7 @@ void Server::housekeeping(int64_t now) {
 }
 
 void Server::shutdown_sessions() {
+  if (whip_) whip_->stop();
   for (auto& [id, c] : conns_) c->end("shutdown");
   conns_.clear();
   if (srt_) srt_->stop();
@@ -336,6 +339,8 @@ Status Server::run() {
         accept_rtmp(now);
       } else if (tag == kTagInbox) {
         drain_inbox(now);
+      } else if (tag == kTagWhip) {
+        if (whip_) whip_->on_wake(now);
       } else if (tag == kTagStop) {
         break;
       } else if (tag == kTagReload) {

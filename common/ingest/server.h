@@ -17,6 +17,9 @@ struct IngestParams {
   std::string rtmp_listen;  // HOST:PORT; empty: no RTMP
   std::string srt_listen;   // HOST:PORT; empty: no SRT
   std::string srt_passphrase_file;
+  std::string whip_listen;  // HOST:PORT of the WHIP HTTP endpoint; empty: no WHIP
+  std::string whip_udp;     // [ADDR:]MIN-MAX for ICE; empty: any
+  double whip_keyframe_interval = 0;  // s; 0: the channel's segment duration
   int srt_latency_ms = 120;
   std::string keys_file;
   bool open_mode = false;

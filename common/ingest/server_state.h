@@ -22,11 +22,13 @@
 #include "ingest/server.h"
 #include "ingest/srt_listener.h"
 #include "ingest/status_report.h"
+#include "ingest/whip_ingest.h"
 
 namespace sigma::ingest::detail {
 
 // epoll tags below the first connection id.
 constexpr uint64_t kTagListen = 1, kTagInbox = 2, kTagStop = 3, kTagReload = 4, kFirstId = 100;
+constexpr uint64_t kTagWhip = 9;  // WhipIngest's eventfd
 constexpr size_t kMaxChannels = 1024;
 // Media waiting for the packaging thread, all HLS channels together: about
 // 13 s of 20 channels at 4 Mbit/s, so only a disk stalled for seconds
@@ -37,6 +39,7 @@ class Server : public ChannelHub {
  public:
   Server(const IngestParams& p, CommonOptions& common) : p_(p), common_(common) {}
   ~Server() override {
+    whip_.reset();  // its sessions write into channels_
     if (srt_) srt_->stop();
     pulls_.clear();
     conns_.clear();
@@ -71,7 +74,7 @@ class Server : public ChannelHub {
   void reject(const std::string& protocol, const std::string& remote, const std::string& reason);
   void start_session(Channel& ch, uint64_t owner, const std::string& protocol, const std::string& remote);
   void kick(Channel& ch, const std::string& reason);
-  bool has_listeners() const { return listen_fd_ >= 0 || srt_ != nullptr; }
+  bool has_listeners() const { return listen_fd_ >= 0 || srt_ != nullptr || whip_ != nullptr; }
   // The CLI's routes plus the --channels file's, checked against the -i
   // inputs (which never go in-process).
   Result<std::shared_ptr<const HlsConfig>> load_routes() const;
@@ -111,6 +114,8 @@ class Server : public ChannelHub {
   std::set<uint64_t> paced_pulls_;  // flow-controlled (files, FIFOs)
   std::vector<std::unique_ptr<PullInput>> pulls_;
   std::unique_ptr<SrtListener> srt_;
+  std::unique_ptr<WhipIngest> whip_;
+  Status start_whip();  // whip_server.cpp
   std::atomic<uint64_t> next_id_{kFirstId};
   ServerCounters counters_;
   mutable std::mutex live_mu_;  // guards keys_, routes_ and the two below, read by SRT threads

@@ -15,6 +15,11 @@ int main(int argc, char** argv) {
   app.add_option("--srt-passphrase-file", p.srt_passphrase_file, "file holding the SRT passphrase (10-79 chars)")
       ->check(CLI::ExistingFile);
   app.add_option("--srt-latency", p.srt_latency_ms, "SRT latency in ms")->capture_default_str()->check(CLI::Range(20, 10000));
+  app.add_option("--whip", p.whip_listen, "WHIP (WebRTC publish) HTTP listen address HOST:PORT: POST /whip/CHANNEL");
+  app.add_option("--whip-udp", p.whip_udp, "WHIP ICE: UDP [ADDR:]MIN-MAX (default: every address, any port)");
+  app.add_option("--whip-keyframe-interval", p.whip_keyframe_interval,
+                 "WHIP: ask for a keyframe every S seconds (default: the channel's segment duration, else 2)")
+      ->check(CLI::Range(0.2, 60.0));
   app.add_option("--keys", p.keys_file, "stream keys file: 'CHANNEL SECRET' per line");
   app.add_flag("--open", p.open_mode, "development: any key is accepted and names the channel");
   app.add_flag("--replace", p.replace, "a new publisher on a live channel replaces the current one");
@@ -43,7 +48,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-message", p.max_message_kib, "largest RTMP message (a video frame), KiB")
       ->capture_default_str()->check(CLI::Range(64, 65536));
   return sigma::run_main(app, argc, argv, "sigma-ingest", common, [&] {
-    if (p.rtmp_listen.empty() && p.srt_listen.empty() && p.inputs.empty()) p.rtmp_listen = ":1935";
+    if (p.rtmp_listen.empty() && p.srt_listen.empty() && p.whip_listen.empty() && p.inputs.empty()) p.rtmp_listen = ":1935";
     return sigma::ingest::run_ingest(p, common);
   });
 }
