@@ -294,6 +294,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ex.start_).count();
       if (auto it = ex.req_.find(bhttp::field::user_agent); it != ex.req_.end()) r.user_agent = it->value();
       if (auto it = ex.req_.find(bhttp::field::referer); it != ex.req_.end()) r.referer = it->value();
+      if (const auto& redact = shared_->opts.log_redact) {
+        r.path = redact(r.path);
+        if (!r.query.empty()) r.query = redact(r.query);
+        if (!r.referer.empty()) r.referer = redact(r.referer);
+      }
       r.session = ex.session_.id;
       if (!r.session.empty()) r.session_source = ex.session_.source;
       shared_->log->write(r);
@@ -336,6 +341,7 @@ Exchange::Exchange(std::shared_ptr<Connection> conn, Request req, std::string cl
 
 void Exchange::send(Response res) {
   if (sent_.exchange(true)) return;
+  if (filter_) filter_(res);
   res.version(11);
   if (!res.has_content_length() && res.result() != bhttp::status::no_content &&
       res.result() != bhttp::status::not_modified)
@@ -372,6 +378,7 @@ void Exchange::send_stream(Response res, std::shared_ptr<BodyStream> body) {
     body->cancel();
     return;
   }
+  if (filter_) filter_(res);
   res.version(11);
   res.keep_alive(req_.keep_alive());
   conn_->write_stream(shared_from_this(), std::make_shared<Response>(std::move(res)), std::move(body));

@@ -54,11 +54,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // none was given and the answer, if a master playlist, may start one.
   struct Session {
     std::string id;      // "": none
-    std::string source;  // "path" or "cmcd"
+    std::string source;  // "path", "cmcd" or "token" (a signed URL's viewer id)
     bool mint = false;
   };
   Session& session() { return session_; }
   const Session& session() const { return session_; }
+  // Runs on every response send() and send_stream() are given, just before
+  // it is written (the origin caps a signed URL's caching at its token's
+  // expiry). send_wire's bytes are already serialized: a handler that sets
+  // a filter must not use it (has_response_filter says so).
+  void set_response_filter(std::function<void(Response&)> f) { filter_ = std::move(f); }
+  bool has_response_filter() const { return static_cast<bool>(filter_); }
 
  private:
   std::shared_ptr<Connection> conn_;
@@ -69,6 +75,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::atomic<bool> sent_{false};
   std::function<void()> hangup_;  // read on the connection's strand only
   Session session_;
+  std::function<void(Response&)> filter_;
   friend class Connection;
 };
 
@@ -82,6 +89,9 @@ struct ServerOptions {
   std::string server_name = "sigma-origin";
   // Largest request body read (an API's JSON, a WHIP offer); past it: 413.
   uint64_t max_body_bytes = 0;
+  // Applied to the path, query and Referer of every access-log line (the
+  // origin takes signed-URL tokens out: a credential is never logged).
+  std::function<std::string(std::string_view)> log_redact;
 };
 
 // Status line and header fields, with the blank line that ends them.

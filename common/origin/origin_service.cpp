@@ -12,7 +12,9 @@
 #include "origin/catchup_service.h"
 #include "origin/gzip.h"
 #include "origin/responses.h"
+#include "origin/playback_auth.h"
 #include "origin/sessions.h"
+#include "origin/signing.h"
 #include "origin/thumbs.h"
 
 namespace sigma::origin {
@@ -54,7 +56,10 @@ struct OriginService::Waiter {
   std::atomic<bool> done{false};
   Waiter(std::shared_ptr<http::Exchange> e, std::string r) : ex(std::move(e)), rel(std::move(r)) {
     const auto& req = ex->request();
-    simple_get = req.method() == bhttp::verb::get && req.find(bhttp::field::range) == req.end();
+    // A signed request's headers are its own (caching capped at its
+    // token's expiry): it cannot share the waiters' serialized answer.
+    simple_get = req.method() == bhttp::verb::get && req.find(bhttp::field::range) == req.end() &&
+                 !ex->has_response_filter();
   }
   // Whether snap is what it waits for (a 400 for a restarted playlist too).
   bool answerable(const Snapshot& snap) const {
@@ -211,13 +216,26 @@ void OriginService::handle(const std::shared_ptr<http::Exchange>& ex) {
   if (!target) return ex->send(text_response(bhttp::status::bad_request, "bad request target", head));
   auto rel = http::relative_path(target->path);
   if (!rel) return ex->send(text_response(bhttp::status::bad_request, "path leaves the root", head));
-  // Before any routing: /CH/s/SID/... is served as /CH/... (files,
-  // blocking reload, catch-up, thumbnails alike).
+  // Before any routing: /CH/t/TOKEN/... and /CH/s/SID/... (in either
+  // order) are served as /CH/... (files, blocking reload, catch-up,
+  // thumbnails alike), a token checked first.
+  std::optional<std::string> token;
+  if (auto pt = strip_path_token(*rel)) {
+    token = std::move(pt->token);
+    *rel = std::move(pt->rel);
+  }
   tag_session(*ex, *rel, *target, cfg_.sessions);
+  if (!token)
+    if (auto pt = strip_path_token(*rel)) {
+      token = std::move(pt->token);
+      *rel = std::move(pt->rel);
+    }
+  if (!admit(ex, *rel, token)) return;
   if (has_dot_component(*rel)) return ex->send(text_response(bhttp::status::not_found, "not found", head));
   if (catchup_ && catchup_->handle(ex, *rel, *target)) return;
 
   if (rel->empty() || *rel == "index.html") return serve_web(ex, "index.html");
+  if (*rel == "golive") return serve_web(ex, "golive.html");
   if (rel->rfind("_player/", 0) == 0) return serve_web(ex, rel->substr(8));
   if (*rel == "_channels") return serve_channels(ex);
   if (*rel == "_status") return serve_status(ex);
@@ -235,6 +253,44 @@ void OriginService::handle(const std::shared_ptr<http::Exchange>& ex) {
     case OpenError::kIo: break;
   }
   ex->send(text_response(bhttp::status::service_unavailable, "cannot read file", head));
+}
+
+bool OriginService::admit(const std::shared_ptr<http::Exchange>& ex, const std::string& rel,
+                          const std::optional<std::string>& token) {
+  size_t slash = rel.find('/');
+  // Channels are directories: "CH/..." (never "_player/...", "_channels").
+  std::string channel = slash == std::string::npos || rel[0] == '_' ? std::string() : rel.substr(0, slash);
+  bool is_signed = auth_ && !channel.empty() && auth_->is_signed(channel);
+  if (!token && !is_signed) return true;
+  auto deny = [&](const char* code, const std::string& message) {
+    Response res = base_response(bhttp::status::forbidden);
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::cache_control, "no-store");
+    nlohmann::json j = {{"error", code}, {"message", message}};
+    http::set_text(res, j.dump() + "\n", ex->head());
+    ex->send(std::move(res));
+    return false;
+  };
+  if (!token) return deny("token_missing", "channel " + channel + " plays only from a signed URL (/" + channel +
+                                                "/t/TOKEN/...; sigma-origin sign)");
+  if (!auth_) return deny("not_configured", "this origin has no playback secret to check a token with");
+  if (channel.empty()) return deny("malformed", "a playback token belongs under a channel (/CH/t/TOKEN/...)");
+  int64_t now_s = unix_ms_now() / 1000;
+  TokenCheck c = auth_->check(*token, channel, client_address(ex->client()), now_s);
+  if (!c.grant) return deny(token_error_name(c.error), token_error_message(c.error));
+  auto& s = ex->session();
+  s.id = c.grant->viewer;
+  s.source = "token";
+  s.mint = false;
+  int64_t expires = c.grant->expires_unix_s;
+  bool bound = !c.grant->ip.empty();
+  ex->set_response_filter([expires, bound](Response& res) {
+    auto it = res.find(bhttp::field::cache_control);
+    if (it == res.end() || res.result_int() >= 400) return;
+    res.set(bhttp::field::cache_control,
+            signed_cache_control(it->value(), expires - unix_ms_now() / 1000, bound));
+  });
+  return true;
 }
 
 void OriginService::serve_file(const std::shared_ptr<http::Exchange>& ex, const std::string& rel,
@@ -559,6 +615,10 @@ void OriginService::serve_channels(const std::shared_ptr<http::Exchange>& ex) {
     if (name.empty() || name[0] == '.' || name[0] == '_') continue;
     auto master = load(name + "/master.m3u8");
     if (!master || !master->index) continue;
+    if (auth_ && auth_->is_signed(name)) {  // its URLs need a token the list cannot give
+      list.push_back({{"name", name}, {"signed", true}});
+      continue;
+    }
     nlohmann::json c = {{"name", name}, {"url", "/" + name + "/master.m3u8"}};
     // sigma-thumb writes this channel's pictures: the list can show them.
     if (store_.is_directory(name + "/thumbs")) c["thumbnail"] = "/" + name + "/thumbs/latest.jpg";

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,7 @@
 namespace sigma::origin {
 
 class CatchupService;
+class PlaybackAuth;
 
 struct OriginConfig {
   // Longest hold of a blocking request; 0: three target durations of the
@@ -59,6 +61,9 @@ class OriginService {
   void set_server(const http::Server* server) { server_ = server; }
   // Where catch-up URLs go (may stay unset: none are answered).
   void set_catchup(CatchupService* c) { catchup_ = c; }
+  // Signed playback (may stay unset: no channel is signed, and a /CH/t/TOKEN/
+  // path is refused as a token this origin cannot check).
+  void set_auth(const PlaybackAuth* a) { auth_ = a; }
 
   struct Snapshot;
   struct Waiter;
@@ -72,6 +77,10 @@ class OriginService {
   void serve_channels(const std::shared_ptr<http::Exchange>& ex);
   void serve_status(const std::shared_ptr<http::Exchange>& ex);
   void serve_web(const std::shared_ptr<http::Exchange>& ex, const std::string& name);
+  // A request of a signed channel (or with a token): false when answered
+  // with a 403. A good token makes its viewer the session and caps the
+  // answer's caching at its expiry.
+  bool admit(const std::shared_ptr<http::Exchange>& ex, const std::string& rel, const std::optional<std::string>& token);
   void hold(const std::shared_ptr<Waiter>& w, std::chrono::milliseconds timeout);
   void sweep();
   void unregister(const Waiter* w);
@@ -106,6 +115,7 @@ class OriginService {
   uint64_t hung_up_ = 0;
   const http::Server* server_ = nullptr;
   CatchupService* catchup_ = nullptr;
+  const PlaybackAuth* auth_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<const Snapshot>> playlists_;
   struct Hints {
     bool dirty = true;

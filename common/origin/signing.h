@@ -6,12 +6,16 @@
 // sends it on every request with no playlist rewriting, and a caching
 // proxy keys on it with the rest of the path.
 //
-// TOKEN = base64url(payload || HMAC-SHA256(secret, message)), where the
-// payload carries the expiry, the optional client address and the viewer
-// id, and the message binds them to the channel (which the path names, so
-// it is not repeated in the token). Verification tries each secret of the
-// secrets file (current first, then previous: rotation) and compares MACs
-// in constant time (crypto::constant_time_equal).
+// TOKEN = VIEWER.EXPIRY.ADDR.MAC, each part URL-safe: the viewer id
+// ([A-Za-z0-9_-]), the expiry in Unix seconds, the address the token is
+// bound to as base64url of its 4 or 16 bytes ("" = any), and base64url of
+// HMAC-SHA256(secret, "sigma-playback-1\n" CHANNEL "\n" EXPIRY "\n" ADDR
+// "\n" VIEWER). The channel is in the MAC but not in the token (the path
+// names it). The viewer id comes first and in clear so a log can keep it
+// while the rest is redacted ("/CH/t/VIEWER.REDACTED/...": a cache's log
+// rewritten so still tells sigma-stats who watched). Verification tries
+// each secret of the secrets file (current first, then previous:
+// rotation) and compares MACs in constant time (crypto::constant_time_equal).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,9 +37,9 @@ struct PlaybackGrant {
   std::string viewer;  // viewer id; "" = mint one (random, 22 characters)
 };
 
-// The token, usable as one path element (base64url, no '/'). The grant's
-// viewer, when empty, is minted (random); an invalid viewer id or address
-// makes the token "" (validate with valid_viewer_id / the caller's checks).
+// The token, usable as one path element (no '/'). The grant's viewer, when
+// empty, is minted (random); an invalid viewer id or address makes the
+// token "" (check them first with valid_viewer_id / valid_grant_address).
 std::string mint_playback_token(std::string_view secret, const PlaybackGrant& g);
 
 // "/CH/t/TOKEN/master.m3u8".
@@ -43,6 +47,8 @@ std::string signed_playback_path(const std::string& channel, const std::string& 
 
 // 1..kViewerIdMax characters of [A-Za-z0-9_-].
 bool valid_viewer_id(std::string_view v);
+// An IPv4 or IPv6 address in text form ("" too: any address).
+bool valid_grant_address(std::string_view ip);
 
 // Secrets file: one secret a line (at least kPlaybackSecretMin bytes; blank
 // lines and lines starting with '#' skipped), current secret first,
@@ -54,6 +60,7 @@ Result<std::vector<std::string>> load_playback_secrets(const std::string& path);
 // ("token expired", ...) and never contains the token.
 enum class TokenError { kMalformed, kBadSignature, kExpired, kWrongAddress };
 const char* token_error_name(TokenError e);  // "malformed", "bad_signature", "expired", "wrong_address"
+const char* token_error_message(TokenError e);  // "playback token expired", ...
 
 struct TokenCheck {
   std::optional<PlaybackGrant> grant;  // set when the token is good
@@ -79,7 +86,10 @@ struct PathToken {
 std::optional<PathToken> strip_path_token(std::string_view rel);
 
 // A path (or request target) with the token replaced by "REDACTED", for the
-// access log: "/CH/t/xyz.../a.m4s?x" -> "/CH/t/REDACTED/a.m4s?x".
+// access log: "/CH/t/VIEWER.EXP.ADDR.MAC/a.m4s" -> "/CH/t/VIEWER.REDACTED/a.m4s"
+// (an element with no viewer part becomes "REDACTED"). Looks for "/t/" and
+// its percent-encoded form anywhere, so a Referer holding a signed URL is
+// redacted too.
 std::string redact_path_token(std::string_view path);
 
 }  // namespace sigma::origin

@@ -28,8 +28,26 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
   app.add_option("--cache-size", p.cache_mb, "MB of files kept in memory")->capture_default_str()->check(CLI::Range(1, 65536));
+  app.add_option("--signed", p.signed_channels,
+                 "CH,CH or all: channels served only from signed URLs (/CH/t/TOKEN/...)");
+  app.add_option("--signed-file", p.signed_file, "more signed channels, one a line (read again on SIGHUP)");
+  app.add_option("--playback-secret", p.playback_secret,
+                 "secrets file: current secret first, previous after (read again on SIGHUP)");
+
+  sigma::origin::SignParams sign;
+  auto* sign_cmd = app.add_subcommand("sign", "print a signed playback URL of a channel");
+  sign_cmd->add_option("CHANNEL", sign.channel, "the channel")->required();
+  sign_cmd->add_option("--ttl", sign.ttl, "how long the URL plays: 90s, 30m, 1h, 2d")->capture_default_str();
+  sign_cmd->add_option("--ip", sign.ip, "the only client address it plays for (default: any)");
+  sign_cmd->add_option("--viewer", sign.viewer, "the viewer id sigma-stats counts it by (default: a random one)");
+  sign_cmd->add_option("--secret", sign.secret_file, "the secrets file (its first secret signs)")->required();
+  sign_cmd->add_option("--base", sign.base, "what goes before /CH/t/... (default: http:// and --listen)");
   return sigma::run_main(app, argc, argv, "sigma-origin", common,
                          [&] {
+                           if (sign_cmd->parsed()) {
+                             sign.listen = p.listen;
+                             return sigma::origin::run_sign(sign);
+                           }
                            p.sessions = sessions == "on";
                            return sigma::origin::run_origin(p, common);
                          });
