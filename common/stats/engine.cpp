@@ -109,7 +109,14 @@ Outcome Engine::add(std::string_view text, int64_t wall_now_ms) {
   Source src;
   ident_.assign(info_.channel);
   ident_ += '\0';
-  if (!line_.session.empty()) {
+  // A signed URL's viewer id wins over a path session and CMCD: it is
+  // the one the operator minted for that viewer.
+  bool token_session = line_.session_source == "token" && !line_.session.empty();
+  if (token_session || !info_.viewer.empty()) {
+    src = Source::kToken;
+    ident_ += 's';
+    ident_ += token_session ? line_.session : info_.viewer;
+  } else if (!line_.session.empty()) {
     src = line_.session_source == "cmcd" ? Source::kCmcd : Source::kPath;
     ident_ += 's';
     ident_ += line_.session;

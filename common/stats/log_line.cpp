@@ -146,6 +146,7 @@ const char* source_name(Source s) {
   switch (s) {
     case Source::kPath: return "path";
     case Source::kCmcd: return "cmcd";
+    case Source::kToken: return "token";
     default: return "fallback";
   }
 }
@@ -260,6 +261,7 @@ void classify_path(std::string_view path, PathInfo& out) {
   out.channel.clear();
   out.track.clear();
   out.sid.clear();
+  out.viewer.clear();
   out.kind = Kind::kOther;
   // Components, without empty ones.
   std::string_view comps[16];
@@ -274,9 +276,20 @@ void classify_path(std::string_view path, PathInfo& out) {
   if (n < 2 || comps[0][0] == '_' || comps[0][0] == '.') return;
   out.channel.assign(comps[0]);
   size_t first = 1;
-  if (n >= 4 && comps[1] == "s" && comps[2].size() >= 8 && comps[2].size() <= 64) {
-    out.sid.assign(comps[2]);
-    first = 3;
+  // /CH/t/TOKEN/ and /CH/s/SID/, in either order (sigma-origin(1)): the
+  // token's viewer id is what it starts with, up to its first dot (the
+  // origin logs "VIEWER.REDACTED"; a bare "REDACTED" names no viewer).
+  for (int pass = 0; pass < 2; ++pass) {
+    if (n >= first + 3 && comps[first] == "s" && out.sid.empty() && comps[first + 1].size() >= 8 &&
+        comps[first + 1].size() <= 64) {
+      out.sid.assign(comps[first + 1]);
+      first += 2;
+    } else if (n >= first + 3 && comps[first] == "t" && out.viewer.empty()) {
+      std::string_view tok = comps[first + 1];
+      size_t dot = tok.find('.');
+      if (dot != std::string_view::npos && dot > 0 && dot <= 64) out.viewer.assign(tok.substr(0, dot));
+      first += 2;
+    }
   }
   std::string_view name = comps[n - 1];
   for (size_t k = first; k + 1 < n; ++k)

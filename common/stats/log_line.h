@@ -13,7 +13,7 @@ namespace sigma::stats {
 enum class Kind : uint8_t { kMaster, kPlaylist, kSegment, kPart, kInit, kThumbnail, kOther };
 const char* kind_name(Kind k);
 
-enum class Source : uint8_t { kPath, kCmcd, kFallback };
+enum class Source : uint8_t { kPath, kCmcd, kFallback, kToken };  // kToken: a signed URL's viewer id
 const char* source_name(Source s);
 
 struct LogLine {
@@ -31,6 +31,7 @@ struct PathInfo {
   std::string channel;  // first component ("" for "/" or "/_x/...": no channel)
   std::string track;    // the directory holding the file below the channel, "" if none
   std::string sid;      // from ".../s/SID/...", "" when none
+  std::string viewer;   // from ".../t/VIEWER.xxx/..." (a signed URL, its token redacted or not), "" when none
   Kind kind = Kind::kOther;
 };
 void classify_path(std::string_view path, PathInfo& out);

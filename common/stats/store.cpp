@@ -41,6 +41,7 @@ uint64_t as_u64(int64_t v) {
 Source source_of(const std::string& s) {
   if (s == "path") return Source::kPath;
   if (s == "cmcd") return Source::kCmcd;
+  if (s == "token") return Source::kToken;
   return Source::kFallback;
 }
 
