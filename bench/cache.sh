@@ -67,8 +67,8 @@ if [[ ! -s $SRC ]]; then
   ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=320x180:rate=30:duration=30" \
     -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=30" \
     -c:v libx264 -preset ultrafast -b:v 150k -maxrate 150k -bufsize 150k -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 \
-    -pix_fmt yuv420p -c:a aac -b:a 32k -f mpegts "$SRC.part"
-  mv "$SRC.part" "$SRC"
+    -pix_fmt yuv420p -c:a aac -b:a 32k -f mpegts "$SRC.part.$$"
+  mv "$SRC.part.$$" "$SRC"
 fi
 ROOT=$W/root
 mkdir -p "$ROOT"

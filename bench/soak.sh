@@ -109,8 +109,8 @@ if [[ ! -s $SRC ]]; then
   ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30:duration=30" \
     -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=30" \
     -c:v libx264 -preset ultrafast -b:v 800k -maxrate 800k -bufsize 800k -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 \
-    -pix_fmt yuv420p -c:a aac -b:a 64k -f mpegts "$SRC.part"
-  mv "$SRC.part" "$SRC"
+    -pix_fmt yuv420p -c:a aac -b:a 64k -f mpegts "$SRC.part.$$"
+  mv "$SRC.part.$$" "$SRC"
 fi
 
 # --- the receiver, the config, the supervisor -----------------------------

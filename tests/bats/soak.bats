@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (two minutes of media time)
 # The soak's short form (bench/soak.sh, issue 21): four channels under
 # sigma-supervisor (two transmux, a ladder, one over SRT) with archive,
 # thumbnails, stats and hooks, each publisher dropped and back within the
