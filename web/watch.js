@@ -307,7 +307,9 @@
           if (!current && !params.get('src')) setTimeout(() => listChannels(current), 2000);
           return;
         }
-        if (!current && !params.get('src') && channels.length === 1) {
+        // A signed channel (sigma-origin --signed) is listed without a URL:
+        // it plays only from a signed one (?src=/CH/t/TOKEN/master.m3u8).
+        if (!current && !params.get('src') && channels.length === 1 && channels[0].url) {
           current = channels[0].name;
           const q = new URLSearchParams(location.search);
           q.set('channel', current);
@@ -316,6 +318,14 @@
         }
         for (const c of channels) {
           const a = document.createElement('a');
+          if (c.signed) {
+            const span = document.createElement('span');
+            span.className = 'muted';
+            span.title = 'plays only from a signed URL';
+            span.textContent = c.name + ' (signed)';
+            nav.appendChild(span);
+            continue;
+          }
           a.href = '?channel=' + encodeURIComponent(c.name);
           if (c.thumbnail) {
             const img = document.createElement('img');

@@ -8,6 +8,7 @@
 #include "base/conf.h"
 #include "base/fs.h"
 #include "base/time_spec.h"
+#include "origin/signing.h"
 
 namespace sigma::supervisor {
 namespace {
@@ -110,6 +111,7 @@ class Parser {
       }
     }
     if (cfg.global.stats) SIGMA_RETURN_IF_ERROR(check_stats(cfg.global));
+    SIGMA_RETURN_IF_ERROR(check_playback(cfg));
     return cfg;
   }
 
@@ -184,6 +186,10 @@ class Parser {
     if (key == "hooks" || key == "hooks_state") {
       if (key == "hooks") g.hooks_line = line_;
       return nonempty_path(key == "hooks" ? g.hooks : g.hooks_state);
+    }
+    if (key == "playback_secret") {
+      g.playback_secret_line = line_;
+      return nonempty_path(g.playback_secret);
     }
     SIGMA_ASSIGN_OR_RETURN(bool is_alert, alert_key(g.alerts, key, v));
     if (is_alert) return {};
@@ -273,6 +279,12 @@ class Parser {
       SIGMA_ASSIGN_OR_RETURN(ch.record, parse_bool(v));
       return {};
     }
+    if (key == "playback") {
+      if (v != "signed" && v != "open") return usage_error("playback: expected open or signed, got '" + v + "'");
+      ch.signed_playback = v == "signed";
+      ch.playback_line = line_;
+      return {};
+    }
     if (key == "package_in_ingest") {
       SIGMA_ASSIGN_OR_RETURN(ch.package_in_ingest, parse_bool(v));
       return {};
@@ -311,6 +323,29 @@ class Parser {
     }
     return usage_error("unknown key '" + key + "': expected stats, stats.metrics, stats.state, "
                        "stats.session_timeout, stats.args or stats.command");
+  }
+
+  // A signed channel needs the secrets, and they must be good now: a
+  // running origin keeps its old ones when a reload finds a bad file.
+  Status check_playback(const Config& cfg) {
+    const GlobalConfig& g = cfg.global;
+    const ChannelConfig* first = nullptr;
+    for (const auto& ch : cfg.channels)
+      if (ch.signed_playback && !first) first = &ch;
+    if (first && g.playback_secret.empty()) {
+      line_ = first->playback_line;
+      return error("playback = signed needs [global] playback_secret = FILE (the secrets sigma-origin checks with)");
+    }
+    if (first && g.origin == "off") {
+      line_ = first->playback_line;
+      return error("playback = signed needs the origin (origin = off): only sigma-origin checks tokens");
+    }
+    if (!g.playback_secret.empty()) {
+      line_ = g.playback_secret_line;
+      auto secrets = origin::load_playback_secrets(g.playback_secret);
+      if (!secrets) return error(secrets.status().message());
+    }
+    return {};
   }
 
   // sigma-stats follows the origin's access log (and keeps its read

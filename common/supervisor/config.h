@@ -66,6 +66,10 @@ struct ChannelConfig {
   // sigma-ingest (no FIFO, no sigma-package process); no: its own process.
   bool package_in_ingest = true;
   std::string events;                // NDJSON file for this channel's events
+  // playback = signed: sigma-origin serves it only from signed URLs
+  // (sigma-origin(1), SIGNED PLAYBACK); [global] playback_secret needed.
+  bool signed_playback = false;
+  int playback_line = 0;
   std::map<std::string, StageOverride> stages;  // source, transcode, package, dvr, thumb
 };
 
@@ -99,6 +103,11 @@ struct GlobalConfig {
   std::string stats_state;
   std::string stats_session_timeout;  // "" = sigma-stats's default
   std::string stats_status_file() const { return run_dir + "/stats-status.json"; }
+  // The secrets file of signed playback (current secret first, then the
+  // previous): passed to sigma-origin, which reads it again on SIGHUP.
+  std::string playback_secret;
+  int playback_secret_line = 0;
+  std::string origin_signed_file() const { return run_dir + "/origin-signed"; }
   std::map<std::string, StageOverride> stages;  // ingest, origin, hook, stats
 };
 

@@ -201,8 +201,23 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     s.id = s.stage = "origin";
     s.argv = {tool_path(g, exe_dir, "sigma-origin"), "--listen", g.origin, "--root", g.out_root};
     if (!g.access_log.empty()) s.argv.insert(s.argv.end(), {"--access-log", g.access_log});
+    if (!g.playback_secret.empty()) {
+      // The signed channels in a file the origin reads again on SIGHUP, as
+      // it does the secrets: signing a channel, or rotating the secret,
+      // restarts nothing. Disabled channels too: their files may remain.
+      s.argv.insert(s.argv.end(), {"--playback-secret", g.playback_secret});
+      for (const auto& ch : cfg.channels)
+        if (ch.signed_playback) s.reload_text += ch.name + "\n";
+      s.reload_file = g.origin_signed_file();
+      s.argv.insert(s.argv.end(), {"--signed-file", s.reload_file});
+      s.hup_on_reload = true;
+    }
     s.events_file = g.events;
     apply_override(s, g.stages, gvars);
+    if (s.custom) {
+      s.reload_file.clear();
+      s.hup_on_reload = false;
+    }
     plan.shared.push_back(std::move(s));
   }
   if (!g.hooks.empty()) plan.shared.push_back(hook_stage(cfg, exe_dir, gvars));
