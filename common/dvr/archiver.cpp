@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,7 @@
 #include "base/signals.h"
 #include "base/time.h"
 #include "base/event_follower.h"
+#include "base/write_health.h"
 #include "package/segment_event.h"
 
 namespace sigma::dvr {
@@ -27,6 +30,14 @@ namespace {
 
 constexpr size_t kMaxBatch = 2000;
 constexpr const char* kPositionKey = "events_position";  // "<inode> <offset> <spec>"
+// Rows held in memory while the index cannot be written (a full disk);
+// past this the oldest are let go: their files stay, and the next start's
+// reconcile indexes them.
+constexpr size_t kMaxHeldRows = 20'000;
+// A ballast file in .dvr/: on a filesystem so full that SQLite cannot
+// append to its WAL, deleting it makes room for the transaction that
+// removes the oldest rows, whose files then free the space.
+constexpr int64_t kReserveBytes = 1 << 20;
 
 int64_t vm_hwm_kb() {
   std::ifstream f("/proc/self/status");
@@ -49,12 +60,18 @@ class Archiver {
   std::optional<SegmentRow> row_of(const std::string& line);
   Status commit();
   Status retention(bool periodic);
+  Result<RetentionResult> retention_pass(const RetentionPolicy& policy, int64_t now);
+  int64_t free_deficit() const;
+  void make_reserve();
+  bool drop_reserve();
   void summary(bool force);
 
   ArchiverParams p_;
   std::unique_ptr<Index> index_;
   std::unique_ptr<EventFollower> in_;
   EventWriter events_;
+  WriteHealth health_{&events_, p_.channel, "dvr"};
+  bool reserve_ = false;  // .dvr/reserve is there
   std::vector<SegmentRow> batch_;
   int64_t summary_segments_ = 0, summary_bytes_ = 0;
   int64_t cached_total_ = 0;
@@ -128,9 +145,24 @@ Status Archiver::process(const std::vector<std::string>& lines) {
   return commit();
 }
 
+// A full disk (SQLITE_FULL, or any system error writing the index) does
+// not stop the archiver: the rows wait in memory and go with the next
+// commit; the reserve is given up first to make room.
 Status Archiver::commit() {
+  uint64_t mark = health_.failures();
   if (!batch_.empty()) {
-    SIGMA_RETURN_IF_ERROR_CTX(index_->add_batch(batch_), "index segments");
+    Status st = index_->add_batch(batch_);
+    if (!st && st.code() == ExitCode::kSystem && drop_reserve()) st = index_->add_batch(batch_);
+    if (!st) {
+      if (st.code() != ExitCode::kSystem) return st.wrap("index segments");
+      health_.failed("index of " + std::to_string(batch_.size()) + " segment(s)", st.wrap("index segments"));
+      if (batch_.size() > kMaxHeldRows) {
+        size_t drop = batch_.size() - kMaxHeldRows;
+        spdlog::warn("index: {} row(s) waiting too long let go (their files are indexed at the next start)", drop);
+        batch_.erase(batch_.begin(), batch_.begin() + static_cast<long>(drop));
+      }
+      return {};
+    }
     for (const auto& r : batch_) {
       ++summary_segments_;
       summary_bytes_ += r.bytes;
@@ -138,28 +170,87 @@ Status Archiver::commit() {
     }
     batch_.clear();
   }
-  if (in_ && in_->is_file() && in_->inode() != 0)
-    SIGMA_RETURN_IF_ERROR(index_->set_meta(
-        kPositionKey, std::to_string(in_->inode()) + " " + std::to_string(in_->offset()) + " " + in_->spec()));
+  if (in_ && in_->is_file() && in_->inode() != 0) {
+    Status st = index_->set_meta(
+        kPositionKey, std::to_string(in_->inode()) + " " + std::to_string(in_->offset()) + " " + in_->spec());
+    if (!st) {
+      if (st.code() != ExitCode::kSystem) return st;
+      health_.failed("read position", st);
+      return {};
+    }
+  }
+  health_.recovered_since(mark);
+  if (!reserve_ && free_deficit() < 0) make_reserve();
   return {};
 }
 
+// Bytes to free to get back to the floor (<= 0: none).
+int64_t Archiver::free_deficit() const {
+  if (p_.min_free_bytes <= 0 && p_.min_free_percent <= 0) return 0;
+  struct statvfs v {};
+  if (::statvfs(p_.dir.c_str(), &v) != 0) return 0;
+  int64_t total = static_cast<int64_t>(v.f_blocks) * static_cast<int64_t>(v.f_frsize);
+  int64_t free = static_cast<int64_t>(v.f_bavail) * static_cast<int64_t>(v.f_frsize);
+  int64_t floor = p_.min_free_bytes > 0 ? p_.min_free_bytes
+                                        : static_cast<int64_t>(static_cast<double>(total) * p_.min_free_percent / 100.0);
+  // The reserve, once given up, is wanted back: it counts as needed.
+  if (!reserve_) floor += kReserveBytes;
+  return floor - free;
+}
+
+void Archiver::make_reserve() {
+  std::string path = p_.dir + "/.dvr/reserve";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  int e = ::posix_fallocate(fd, 0, kReserveBytes);
+  ::close(fd);
+  if (e != 0) {
+    ::unlink(path.c_str());
+    spdlog::debug("reserve {}: {}", path, std::strerror(e));
+    return;
+  }
+  reserve_ = true;
+}
+
+bool Archiver::drop_reserve() {
+  if (!reserve_) return false;
+  reserve_ = false;
+  std::string path = p_.dir + "/.dvr/reserve";
+  if (::unlink(path.c_str()) != 0) return false;
+  spdlog::warn("index {}: filesystem full: the {} kB reserve given up to make room", p_.dir, kReserveBytes / 1024);
+  return true;
+}
+
+Result<RetentionResult> Archiver::retention_pass(const RetentionPolicy& policy, int64_t now) {
+  auto r = apply_retention(*index_, p_.dir, policy, now);
+  if (!r && r.status().code() == ExitCode::kSystem && drop_reserve()) r = apply_retention(*index_, p_.dir, policy, now);
+  return r;
+}
+
 Status Archiver::retention(bool periodic) {
-  if (p_.retain_ms <= 0 && p_.max_bytes <= 0) return {};
+  int64_t deficit = free_deficit();
+  if (p_.retain_ms <= 0 && p_.max_bytes <= 0 && deficit <= 0) return {};
   int64_t now = unix_ms_now();
   if (!periodic) {
-    if (blocked_) return {};
-    bool due = p_.max_bytes > 0 && cached_total_ > p_.max_bytes;
+    // Under the free-space floor each new segment may have made an old
+    // one deletable (it left the spared range): no waiting for the sweep.
+    if (blocked_ && deficit <= 0) return {};
+    bool due = (p_.max_bytes > 0 && cached_total_ > p_.max_bytes) || deficit > 0;
     if (!due && p_.retain_ms > 0) {
       SIGMA_ASSIGN_OR_RETURN(auto first, index_->oldest(LLONG_MAX, 1));
       due = !first.empty() && first.front().end_ms() < now - p_.retain_ms;
     }
     if (!due) return {};
   }
-  SIGMA_ASSIGN_OR_RETURN(RetentionResult r,
-                         apply_retention(*index_, p_.dir, {p_.retain_ms, p_.max_bytes}, now));
+  auto pass = retention_pass({p_.retain_ms, p_.max_bytes, std::max<int64_t>(deficit, 0)}, now);
+  if (!pass) {
+    if (pass.status().code() != ExitCode::kSystem) return pass.status();
+    health_.failed("retention", pass.status());
+    return {};
+  }
+  RetentionResult& r = *pass;
   cached_total_ = r.total_bytes;
-  blocked_ = r.blocked && r.age_count == 0 && r.size_count == 0;
+  blocked_ = r.blocked && r.age_count == 0 && r.size_count == 0 && r.space_count == 0;
   if (r.age_count)
     events_.emit("dvr.deleted", p_.channel,
                  {{"count", r.age_count}, {"bytes", r.age_bytes}, {"reason", "age"}, {"inits", r.inits}});
@@ -167,6 +258,14 @@ Status Archiver::retention(bool periodic) {
     events_.emit("dvr.deleted", p_.channel,
                  {{"count", r.size_count}, {"bytes", r.size_bytes}, {"reason", "size"},
                   {"inits", r.age_count ? 0 : r.inits}});
+  if (r.space_count)
+    events_.emit("dvr.deleted", p_.channel,
+                 {{"count", r.space_count}, {"bytes", r.space_bytes}, {"reason", "space"},
+                  {"inits", r.age_count || r.size_count ? 0 : r.inits}});
+  if (r.space_count && !reserve_ && free_deficit() < 0) make_reserve();
+  if (r.blocked && deficit > 0 && periodic)
+    spdlog::warn("{}: free space under the floor (--min-free), but what the archive holds is kept or still live",
+                 p_.dir);
   if (r.blocked && p_.max_bytes > 0 && r.total_bytes > p_.max_bytes && periodic)
     spdlog::warn("archive {} holds {} bytes, over --max-bytes {}: what is left is kept or still live",
                  p_.dir, r.total_bytes, p_.max_bytes);
@@ -219,6 +318,11 @@ Status Archiver::run() {
     dir_name_ = d.substr(d.rfind('/') == std::string::npos ? 0 : d.rfind('/') + 1);
   }
   if (!p_.channel.empty()) SIGMA_RETURN_IF_ERROR(index_->set_meta("channel", p_.channel));
+  {
+    struct stat rs {};
+    reserve_ = ::stat((p_.dir + "/.dvr/reserve").c_str(), &rs) == 0 && rs.st_size >= kReserveBytes;
+    if (!reserve_ && (p_.min_free_bytes > 0 || p_.min_free_percent > 0)) make_reserve();
+  }
 
   // Where the previous run stopped reading this events file.
   uint64_t inode = 0, offset = 0;

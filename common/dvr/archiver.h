@@ -20,6 +20,12 @@ struct ArchiverParams {
   std::string events_in = "-";   // "-", FILE (followed like tail -F) or fd:N
   int64_t retain_ms = 0;         // 0: no age limit
   int64_t max_bytes = 0;         // 0: no size limit
+  // The free-space floor of the channel directory's filesystem: below it
+  // the oldest archived segments go (those the live playlists list
+  // never), so that the live edge keeps room. Bytes, or else percent of
+  // the filesystem; both 0: off.
+  int64_t min_free_bytes = 0;
+  double min_free_percent = 2.0;
   int64_t sweep_every_ms = 10'000;
   int64_t summary_every_ms = 60'000;  // dvr.indexed
   std::string events;            // NDJSON out
@@ -45,10 +51,12 @@ Result<ReconcileResult> reconcile(Index& index, const std::string& dir);
 struct RetentionPolicy {
   int64_t retain_ms = 0;  // rows ending before now - retain_ms go
   int64_t max_bytes = 0;  // then the oldest, while the total is above
+  int64_t free_deficit = 0;  // then the oldest, until this many bytes more are free
 };
 struct RetentionResult {
   int64_t age_count = 0, age_bytes = 0;
   int64_t size_count = 0, size_bytes = 0;
+  int64_t space_count = 0, space_bytes = 0;  // for the free-space floor
   int64_t inits = 0;         // init files unlinked
   int64_t total_bytes = 0;   // what the index holds afterwards
   bool blocked = false;      // over a limit, but all that is left is kept or live

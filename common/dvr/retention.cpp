@@ -28,6 +28,7 @@ constexpr int64_t kPage = 500;
 
 struct Live {
   std::map<std::string, int64_t> first_msn;  // per track: what its playlist still lists
+  std::map<std::string, int64_t> listed;     // per track: how many segments it lists
   std::set<std::string> newest_inits;        // channel-relative
 };
 
@@ -63,7 +64,10 @@ Result<Live> live_state(const Index& index, const std::string& dir) {
   for (const auto& ref : refs) {
     auto l = read_media_playlist(dir, ref.playlist);
     if (l.is_ok()) {
-      if (!l->segments.empty()) live.first_msn[ref.track] = l->segments.front().msn;
+      if (!l->segments.empty()) {
+        live.first_msn[ref.track] = l->segments.front().msn;
+        live.listed[ref.track] = static_cast<int64_t>(l->segments.size());
+      }
       if (!l->last_init.empty()) live.newest_inits.insert(l->last_init);
     }
     std::string newest = newest_init_file(dir, ref.track);
@@ -86,10 +90,11 @@ Result<RetentionResult> apply_retention(Index& index, const std::string& dir, co
   SIGMA_ASSIGN_OR_RETURN(res.total_bytes, index.total_bytes());
   const int64_t cutoff = policy.retain_ms > 0 ? now_ms - policy.retain_ms : LLONG_MIN;
   int64_t excess = policy.max_bytes > 0 ? res.total_bytes - policy.max_bytes : 0;
-  if (policy.retain_ms <= 0 && excess <= 0) return res;
+  int64_t deficit = policy.free_deficit;
+  if (policy.retain_ms <= 0 && excess <= 0 && deficit <= 0) return res;
   // Cheap when nothing is due: the oldest row decides.
   SIGMA_ASSIGN_OR_RETURN(auto first, index.oldest(LLONG_MAX, 1));
-  if (first.empty() || (excess <= 0 && first.front().start_ms >= cutoff)) return res;
+  if (first.empty() || (excess <= 0 && deficit <= 0 && first.front().start_ms >= cutoff)) return res;
 
   SIGMA_ASSIGN_OR_RETURN(std::vector<Keep> keeps, index.keeps());
   SIGMA_ASSIGN_OR_RETURN(Live live, live_state(index, dir));
@@ -103,24 +108,32 @@ Result<RetentionResult> apply_retention(Index& index, const std::string& dir, co
     std::vector<std::pair<std::string, int64_t>> keys;
     std::vector<const SegmentRow*> doomed;
     for (const auto& r : page) {
-      if (r.start_ms >= cutoff && excess <= 0) {
+      if (r.start_ms >= cutoff && excess <= 0 && deficit <= 0) {
         done = true;
         break;
       }
       bool by_age = r.end_ms() < cutoff;
       bool by_size = !by_age && excess > 0;
-      if (!by_age && !by_size) continue;
+      bool by_space = !by_age && !by_size && deficit > 0;
+      if (!by_age && !by_size && !by_space) continue;
       auto lf = live.first_msn.find(r.track);
-      if ((lf != live.first_msn.end() && r.msn >= lf->second) || overlaps_keep(r, keeps)) {
+      // Space goes early, before the age or size limits say: not what
+      // left the live playlist less than a playlist ago either (a player
+      // may hold the previous version; the packager keeps those files as
+      // long).
+      int64_t spared = by_space && lf != live.first_msn.end() ? live.listed[r.track] : 0;
+      if ((lf != live.first_msn.end() && r.msn >= lf->second - spared) || overlaps_keep(r, keeps)) {
         res.blocked = true;
         continue;
       }
       keys.emplace_back(r.track, r.msn);
       doomed.push_back(&r);
       excess -= r.bytes;
+      deficit -= r.bytes;
       res.total_bytes -= r.bytes;
       if (by_age) ++res.age_count, res.age_bytes += r.bytes;
-      else ++res.size_count, res.size_bytes += r.bytes;
+      else if (by_size) ++res.size_count, res.size_bytes += r.bytes;
+      else ++res.space_count, res.space_bytes += r.bytes;
     }
     if (keys.empty()) continue;
     SIGMA_RETURN_IF_ERROR_CTX(index.remove_batch(keys), "retention");
@@ -144,9 +157,10 @@ Result<RetentionResult> apply_retention(Index& index, const std::string& dir, co
       spdlog::warn("retention: cannot delete {}: {}", path, std::strerror(errno));
     }
   }
-  if (res.age_count || res.size_count)
-    spdlog::debug("retention: {} segment(s) past the age limit, {} over the size limit deleted", res.age_count,
-                 res.size_count);
+  if (res.age_count || res.size_count || res.space_count)
+    spdlog::debug("retention: {} segment(s) past the age limit, {} over the size limit, {} under the free-space "
+                  "floor deleted",
+                  res.age_count, res.size_count, res.space_count);
   return res;
 }
 

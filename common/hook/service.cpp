@@ -17,6 +17,7 @@
 #include "base/signals.h"
 #include "base/time.h"
 #include "base/time_spec.h"
+#include "base/write_health.h"
 #include "hook/deliverer.h"
 #include "hook/signature.h"
 #include "hook/store.h"
@@ -104,10 +105,24 @@ class Runner {
       if (take_reload_request()) reload();
       bool more = false;
       for (auto& f : followers_) {
-        std::vector<std::string> lines;
-        SIGMA_RETURN_IF_ERROR(f->read(lines, 0));
+        // Lines the outbox could not take (a full disk: SQLITE_FULL) are
+        // held, nothing more is read from their file, and they are tried
+        // again a second later: the read position goes with them, in the
+        // same transaction, so nothing is lost and nothing queued twice.
+        std::vector<std::string>& lines = held_[f.get()];
+        if (lines.empty()) SIGMA_RETURN_IF_ERROR(f->read(lines, 0));
+        else if (monotonic_ms() < retry_at_ms_) continue;
         if (!lines.empty()) {
-          SIGMA_RETURN_IF_ERROR(ingest(*f, lines));
+          uint64_t mark = health_.failures();
+          Status st = ingest(*f, lines);
+          if (!st) {
+            if (st.code() != ExitCode::kSystem) return st;
+            health_.failed("outbox: " + std::to_string(lines.size()) + " event(s) of " + f->spec(), st);
+            retry_at_ms_ = monotonic_ms() + 1000;
+            continue;
+          }
+          lines.clear();
+          health_.recovered_since(mark);
           more = true;
         }
       }
@@ -387,9 +402,12 @@ class Runner {
   std::map<int64_t, std::pair<int64_t, int64_t>> attempts_;  // seq -> attempts so far, created_ms
   std::vector<JobResult> pending_results_;
   EventWriter events_;
+  WriteHealth health_{&events_, "", "hook"};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Deliverer> deliverer_;
   std::vector<std::unique_ptr<EventFollower>> followers_;
+  std::map<const EventFollower*, std::vector<std::string>> held_;  // not yet in the outbox
+  int64_t retry_at_ms_ = 0;
   int64_t data_version_ = 0;
   bool dirty_ = true;
   int64_t wake_ms_ = 0;

@@ -85,7 +85,7 @@ void Server::start_session(Channel& ch, uint64_t owner, const std::string& proto
     live_names_.insert(ch.name);
   }
   if (std::string dir = routes_->record_dir(ch.name, p_.record_dir); !dir.empty()) {
-    auto rec = SessionRecorder::open(dir, ch.name, ch.started_unix_ms);
+    auto rec = SessionRecorder::open(dir, ch.name, ch.started_unix_ms, &events_);
     if (rec.is_ok()) ch.recorder = std::move(*rec);
     else spdlog::error("channel {}: {}", ch.name, rec.status().message());
   }

@@ -99,15 +99,20 @@ ResumePoint read_resume_point(const std::string& dir, const std::vector<std::str
 
 Status check_output_dir(const std::string& dir) {
   Status st = make_dirs(dir);
+  if (!st && is_no_space(st)) return system_error("output directory " + dir + ": " + st.message());
   if (!st) return usage_error("output directory " + dir + " cannot be used: " + st.message());
   std::string probe = dir + "/.sigma-package-probe";
   st = write_file_atomic(probe, "");
+  // A full disk passes (exit 111: the supervisor retries); a directory
+  // that cannot be written does not.
+  if (!st && is_no_space(st)) return system_error("output directory " + dir + " is full: " + st.message());
   if (!st) return usage_error("output directory " + dir + " is not writable: " + st.message());
   ::unlink(probe.c_str());
   return {};
 }
 
-ChannelPackager::ChannelPackager(PackageParams p, EventWriter& events) : p_(std::move(p)), events_(events) {}
+ChannelPackager::ChannelPackager(PackageParams p, EventWriter& events)
+    : p_(std::move(p)), events_(events), health_(&events_, p_.channel, "package") {}
 
 ChannelPackager::~ChannelPackager() = default;
 
@@ -175,6 +180,7 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
   sp.segment_prefix = p_.segment_prefix;
   sp.max_gap = p_.max_gap;
   sp.label = p_.channel.empty() ? p_.out_dir : "channel " + p_.channel;
+  sp.health = &health_;
   PublisherParams pp;
   pp.out_dir = p_.out_dir;
   // The segmenter fixes the target once it has seen the first keyframe
@@ -187,6 +193,7 @@ Status ChannelPackager::open(const std::vector<InputStream>& streams, const std:
   pp.segment_prefix = p_.segment_prefix;
   pp.first_msn = resume.next_msn;
   pp.discontinuity_sequence = resume.discontinuity_sequence;
+  pp.health = &health_;
   std::vector<TrackInfo> infos;
   for (size_t t = 0; t < names_.size(); ++t) {
     if (t < published) infos.push_back({names_[t], pars[t]->codec_type == AVMEDIA_TYPE_VIDEO});

@@ -12,6 +12,7 @@
 
 #include "av/av.h"
 #include "base/events.h"
+#include "base/write_health.h"
 #include "base/status.h"
 #include "package/package_params.h"
 
@@ -69,6 +70,9 @@ class ChannelPackager {
   std::vector<std::string> names_;
   std::vector<int> track_of_stream_;
   nlohmann::json tracks_json_ = nlohmann::json::array();
+  // Failed writes (a full disk) of the segmenter and the publisher: told
+  // as output.failed / output.recovered events; the packager goes on.
+  WriteHealth health_;
   std::unique_ptr<HlsPublisher> publisher_;
   std::unique_ptr<EventListener> listener_;
   std::unique_ptr<Segmenter> segmenter_;

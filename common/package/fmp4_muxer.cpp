@@ -139,7 +139,12 @@ Status Fmp4Muxer::flush(const ByteSink& sink) {
   if (r >= 0) avio_flush(ctx_->pb);
   sink_ = nullptr;
   pending_ = 0;
-  if (sink_failed_) return system_error("write fragment");
+  if (sink_failed_) {
+    // AVIO skips every later write once its error is set: the next
+    // fragment (a full disk that has room again) must go through.
+    ctx_->pb->error = 0;
+    return system_error("write fragment");
+  }
   if (r < 0) return av::av_status(r, "flush fMP4 fragment");
   if (ctx_->pb->error < 0) {
     int e = ctx_->pb->error;

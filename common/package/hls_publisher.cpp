@@ -135,7 +135,16 @@ Status HlsPublisher::on_segment(const SegmentReport& r) {
   seg.program_date_time_ms = r.program_date_time_ms;
   if (pl.low_latency) {
     hls::LowLatency& ll = *pl.low_latency;
-    if (s.pending_msn == r.msn) seg.parts = std::move(ll.pending_parts);
+    if (s.pending_msn == r.msn && r.gap && !ll.pending_parts.empty()) {
+      // A segment lost to a failed write: the parts published before the
+      // failure are unlisted now; their files go a window later, as a
+      // retired segment's do.
+      std::vector<std::string> files;
+      for (auto& part : ll.pending_parts) files.push_back(part.uri);
+      s.retired.emplace_back(r.msn, std::move(files));
+    } else if (s.pending_msn == r.msn) {
+      seg.parts = std::move(ll.pending_parts);
+    }
     ll.pending_parts.clear();
     s.pending_msn = -1;
     ll.pending_discontinuity = false;
@@ -221,8 +230,11 @@ void HlsPublisher::retire(State& s) {
   s.retired.emplace_back(front.msn, std::move(files));
   pl.segments.pop_front();
   // A player may still hold a playlist that lists a retired segment: the
-  // files stay for one more window before they go.
-  int64_t keep_from = pl.media_sequence() - p_.window;
+  // files stay for one more window before they go (counted from the
+  // playlist on disk, which is older than this one while writes fail).
+  int64_t sequence = pl.media_sequence();
+  if (s.written_sequence >= 0) sequence = std::min(sequence, s.written_sequence);
+  int64_t keep_from = sequence - p_.window;
   while (!s.retired.empty() && s.retired.front().first < keep_from) {
     for (auto& f : s.retired.front().second) remove_file(s, f);
     s.retired.pop_front();
@@ -273,10 +285,18 @@ std::string HlsPublisher::media_playlist_text(size_t track) const {
   return hls::render(tracks_.at(track).playlist);
 }
 
+Status HlsPublisher::survive(const std::string& what, const Status& st) const {
+  if (st || !p_.health || st.code() != ExitCode::kSystem) return st;
+  p_.health->failed(what, st);
+  return {};
+}
+
 Status HlsPublisher::write_media(size_t track) {
   fill_reports(track);
-  const State& s = tracks_[track];
-  return write_file_atomic(p_.out_dir + "/" + s.info.name + "/" + kPlaylistName, hls::render(s.playlist));
+  State& s = tracks_[track];
+  Status st = write_file_atomic(p_.out_dir + "/" + s.info.name + "/" + kPlaylistName, hls::render(s.playlist));
+  if (st) s.written_sequence = s.playlist.media_sequence();
+  return survive("playlist " + s.info.name + "/" + kPlaylistName, st);
 }
 
 hls::MasterPlaylist HlsPublisher::build_master(std::vector<int64_t>* measured) const {
@@ -361,7 +381,8 @@ Status HlsPublisher::maybe_write_master(bool force) {
     }
     if (!significant) return {};
   }
-  SIGMA_RETURN_IF_ERROR(write_file_atomic(p_.out_dir + "/" + kMasterName, text));
+  Status st = write_file_atomic(p_.out_dir + "/" + kMasterName, text);
+  if (!st) return survive(kMasterName, st);  // written again at the next change
   master_written_ = text;
   last_master_ = m;
   return {};

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/write_health.h"
 #include "hls/master_playlist.h"
 #include "hls/media_playlist.h"
 #include "package/segment_listener.h"
@@ -26,6 +27,10 @@ struct PublisherParams {
   std::string segment_prefix = "seg";
   int64_t first_msn = 0;               // continuing an earlier run
   int64_t discontinuity_sequence = 0;  // idem
+  // Set: a playlist that cannot be written (a full disk) is not an error:
+  // the one on disk stays (whole, and every file it names is kept), health
+  // hears of it, and the next change writes the playlist again.
+  WriteHealth* health = nullptr;
 };
 
 struct TrackInfo {
@@ -70,7 +75,13 @@ class HlsPublisher : public SegmentListener {
     Stats stats;
     int64_t pending_msn = -1;  // msn of the parts in low_latency->pending_parts
     std::deque<std::pair<int64_t, std::vector<std::string>>> retired;  // left the window
+    // EXT-X-MEDIA-SEQUENCE of the playlist on disk (-1: none written by
+    // this run): files it may still list are not deleted.
+    int64_t written_sequence = -1;
   };
+  // A write failed: false when that is survivable (health set, a system
+  // error), the error otherwise.
+  Status survive(const std::string& what, const Status& st) const;
 
   Status write_media(size_t track);
   Status maybe_write_master(bool force);

@@ -64,6 +64,11 @@ struct Segmenter::Track {
   bool seg_disc = false;
   bool seg_independent = true;  // opened on a keyframe
   AtomicFile seg_file;
+  // The open segment could not be written (a full disk): it is listed as
+  // a gap when it ends, and nothing of it is published before.
+  bool seg_failed = false;
+  bool init_missing = false;   // init_uri's file could not be written
+  std::string init_written;    // the newest init file that exists
 
   bool part_open = false;
   int64_t part_start = 0;
@@ -541,7 +546,8 @@ Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
   } else {
     t.init_uri = init_name(t.msn, t.init_bytes.empty() && p_.first_msn == 0);
     t.init_bytes = t.mux->init();
-    SIGMA_RETURN_IF_ERROR(write_file_atomic(t.dir + "/" + t.init_uri, t.init_bytes));
+    t.init_missing = true;
+    SIGMA_RETURN_IF_ERROR(retry_init(t));
   }
   rep.uri = t.init_uri;
   auto codecs = hls::codec_string_from_init(t.init_bytes);
@@ -550,8 +556,38 @@ Status Segmenter::ensure_muxer(Track& t, AVPacket* pkt) {
   return listener_.on_init(rep);
 }
 
+Status Segmenter::retry_init(Track& t) {
+  if (!t.init_missing) return {};
+  Status st = write_file_atomic(t.dir + "/" + t.init_uri, t.init_bytes);
+  if (st) {
+    t.init_missing = false;
+    t.init_written = t.init_uri;
+    return {};
+  }
+  // Its segments are lost until it is written: the next one tries again.
+  if (lose_segment(t, "init " + t.name + "/" + t.init_uri, st)) return {};
+  return st;
+}
+
+bool Segmenter::lose_segment(Track& t, const std::string& what, const Status& st) {
+  if (!p_.health || st.code() != ExitCode::kSystem) return false;
+  p_.health->failed(what, st);
+  t.seg_file.discard();
+  t.part_file.discard();
+  t.seg_failed = true;
+  return true;
+}
+
 Status Segmenter::open_segment(Track& t, int64_t dts, bool key) {
-  SIGMA_RETURN_IF_ERROR(t.seg_file.open(t.dir + "/" + segment_name(p_.segment_prefix, t.msn)));
+  t.seg_failed = false;
+  SIGMA_RETURN_IF_ERROR(retry_init(t));
+  if (!t.init_missing) {
+    std::string uri = segment_name(p_.segment_prefix, t.msn);
+    Status st = t.seg_file.open(t.dir + "/" + uri);
+    if (!st && !lose_segment(t, "segment " + t.name + "/" + uri, st)) return st;
+  } else {
+    t.seg_failed = true;  // no init to map: the segment is a gap
+  }
   t.seg_open = true;
   t.seg_start = dts;
   t.seg_pdt = pdt_ms(dts);
@@ -568,23 +604,37 @@ Status Segmenter::open_part(Track& t, int64_t dts, bool key) {
   t.part_open = true;
   t.part_start = dts;
   t.part_independent = key;
-  if (p_.part_duration > 0)
-    return t.part_file.open(t.dir + "/" + part_name(p_.segment_prefix, t.msn, t.part_index));
+  if (p_.part_duration > 0 && !t.seg_failed) {
+    std::string uri = part_name(p_.segment_prefix, t.msn, t.part_index);
+    Status st = t.part_file.open(t.dir + "/" + uri);
+    if (!st && !lose_segment(t, "part " + t.name + "/" + uri, st)) return st;
+  }
   return {};
 }
 
 Status Segmenter::close_part(Track& t, int64_t end, bool last) {
   if (!t.part_open) return {};
   Status write_status;
+  // A lost segment's fragments still leave the muxer (its state moves
+  // on), into nothing.
   Fmp4Muxer::ByteSink sink = [&](const uint8_t* d, size_t n) {
+    if (t.seg_failed) return true;
     write_status = t.seg_file.write(d, n);
     if (write_status && t.part_file.is_open()) write_status = t.part_file.write(d, n);
     return write_status.is_ok();
   };
   Status st = t.mux ? t.mux->flush(sink) : Status();
-  if (!write_status) return write_status;
+  if (!write_status) {
+    if (!lose_segment(t, "segment " + t.name + "/" + segment_name(p_.segment_prefix, t.msn), write_status))
+      return write_status;
+    st = Status();  // the rest of the fragment went nowhere; the muxer is ready for the next
+  }
   SIGMA_RETURN_IF_ERROR(st.wrap(t.name));
   t.part_open = false;
+  if (t.seg_failed) {
+    ++t.part_index;
+    return {};
+  }
   if (!t.part_file.is_open()) return {};
   PartReport r;
   r.track = t.index;
@@ -598,7 +648,11 @@ Status Segmenter::close_part(Track& t, int64_t end, bool last) {
   r.map_uri = t.seg_map;
   r.discontinuity = t.seg_disc;
   r.program_date_time_ms = t.seg_pdt;
-  SIGMA_RETURN_IF_ERROR(t.part_file.commit());
+  Status committed = t.part_file.commit();
+  if (!committed) {
+    if (!lose_segment(t, "part " + t.name + "/" + r.uri, committed)) return committed;
+    return {};
+  }
   return listener_.on_part(r);
 }
 
@@ -617,10 +671,28 @@ Status Segmenter::close_segment(Track& t, int64_t end) {
   r.program_date_time_ms = t.seg_pdt;
   r.parts = p_.part_duration > 0 ? t.part_index : 0;
   r.independent = t.seg_independent;
-  SIGMA_RETURN_IF_ERROR(t.seg_file.commit());
+  uint64_t mark = p_.health ? p_.health->failures() : 0;
+  if (!t.seg_failed) {
+    Status committed = t.seg_file.commit();
+    if (!committed && !lose_segment(t, "segment " + t.name + "/" + r.uri, committed)) return committed;
+  }
   t.seg_open = false;
   ++t.msn;
-  return listener_.on_segment(r);
+  if (t.seg_failed) {
+    // Listed as a gap: the playlist goes on, and names no file that is
+    // not there (its parts published so far are unlisted).
+    t.seg_failed = false;
+    r.gap = true;
+    r.bytes = 0;
+    r.frames = 0;
+    r.parts = 0;
+    if (t.init_missing) r.map_uri = t.init_written;
+    return listener_.on_segment(r);
+  }
+  SIGMA_RETURN_IF_ERROR(listener_.on_segment(r));
+  // A whole segment written and published: whatever failed before is over.
+  if (p_.health) p_.health->recovered_since(mark);
+  return {};
 }
 
 // [from, to) in pieces of at most a segment, each a numbered segment

@@ -11,6 +11,7 @@
 
 #include "av/av.h"
 #include "base/status.h"
+#include "base/write_health.h"
 #include "package/segment_listener.h"
 
 namespace sigma::package {
@@ -37,6 +38,11 @@ struct SegmenterParams {
   // > 0: the target duration, not measured (a restart continuing an
   // earlier run's playlists keeps theirs).
   int fixed_target = 0;
+  // Set: a file that cannot be written (a full disk: a system error) does
+  // not stop the segmenter. The segment is listed as an EXT-X-GAP (no
+  // file, its parts unlisted), health hears of it, and the next segment
+  // tries again. Unset: the error is returned, as any other.
+  WriteHealth* health = nullptr;
 };
 
 class Segmenter {
@@ -80,6 +86,12 @@ class Segmenter {
   // tracks and are dropped; otherwise they simply continue.
   Status discontinuity_all(const std::string& why, bool timeline_jump);
   Status close_segment(Track& t, int64_t end);
+  // A write of t's open segment (or its part, or init) failed with st:
+  // true when it is survivable (health set, a system error): the segment
+  // is then lost (its files dropped) and goes on to its end as a gap.
+  bool lose_segment(Track& t, const std::string& what, const Status& st);
+  // Writes t's init file when an earlier attempt failed.
+  Status retry_init(Track& t);
   Status list_gap(Track& t, int64_t from, int64_t to);
   Status close_part(Track& t, int64_t end, bool last);
   Status open_segment(Track& t, int64_t dts, bool key);

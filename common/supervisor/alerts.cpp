@@ -221,13 +221,40 @@ void AlertWatch::on_event(const std::string& type, const std::string& channel, c
     in.present = present;
     return;
   }
+  if (type == "output.failed" || type == "output.recovered") {
+    std::string writer = event.value("writer", "");
+    std::string key = channel + "/" + writer;
+    if (type == "output.recovered") {
+      auto it = write_failures_.find(key);
+      if (it != write_failures_.end()) it->second.failing = false;
+      return;
+    }
+    std::string what = event.value("what", "");
+    std::string error = event.value("error", "");
+    write_failures_[key] = {channel, writer,
+                            (channel.empty() ? "" : "channel " + channel + ": ") + writer + " cannot write (" + what +
+                                "): " + error + "; going on, trying again",
+                            true};
+    return;
+  }
   if (type == "segment.written") {
     inputs_[channel].last_segment = now.mono_ms;
+    // A segment written whole: the packager's writes work (a restarted
+    // one that never failed says no output.recovered).
+    if (!(event.is_object() && event.value("gap", false)))
+      if (auto it = write_failures_.find(channel + "/package"); it != write_failures_.end()) it->second.failing = false;
     return;
   }
   if (type == "stage.restarted" && event.is_object() && event.contains("stage") && event["stage"].is_string()) {
     std::string stage = event["stage"].get<std::string>();
     restarts_[channel.empty() ? stage : channel + "/" + stage].push_back(now.mono_ms);
+    // A new process of the writer: it says output.failed again if it must.
+    for (auto& [key, f] : write_failures_) {
+      bool same_channel = f.channel == channel || channel.empty();
+      if ((stage == f.writer && same_channel) || (stage == "ingest" && (f.writer == "record" || f.writer == "package")) ||
+          (stage == "source" && f.writer == "record" && same_channel))
+        f.failing = false;
+    }
   }
 }
 
@@ -283,6 +310,17 @@ void AlertWatch::evaluate(const std::vector<StageFacts>& stages, const std::vect
   }
   for (auto it = inputs_.begin(); it != inputs_.end();)
     it = channel_names.count(it->first) ? std::next(it) : inputs_.erase(it);
+  std::set<std::string> writers;
+  for (auto it = write_failures_.begin(); it != write_failures_.end();) {
+    if (!it->second.channel.empty() && !channel_names.count(it->second.channel)) {
+      it = write_failures_.erase(it);
+      continue;
+    }
+    writers.insert(it->first);
+    engine_.observe({"disk_full", it->first, it->second.channel, "critical", it->second.summary, 0},
+                    it->second.failing, now);
+    ++it;
+  }
 
   bool disk_on = settings_.disk_low_bytes > 0 || settings_.disk_low_percent > 0;
   if (disk_on && now.mono_ms >= next_disk_check_) {
@@ -317,6 +355,7 @@ void AlertWatch::evaluate(const std::vector<StageFacts>& stages, const std::vect
         if (alert == "stage_failed" || alert == "restarts_too_frequent") return stage_ids.count(key) > 0;
         if (alert == "input_lost" || alert == "output_stale") return channel_names.count(key) > 0;
         if (alert == "disk_low") return disks.count(key) > 0;
+        if (alert == "disk_full") return writers.count(key) > 0;
         return true;
       },
       now, "no longer supervised");

@@ -158,6 +158,14 @@ class AlertWatch {
   AlertEngine engine_;
   DiskProbe probe_;
   std::map<std::string, Input> inputs_;  // by channel
+  // disk_full: a writer of a channel (package, dvr, record) that said
+  // output.failed (failing until it says output.recovered); by
+  // "channel/writer", kept once seen so that the alert can resolve.
+  struct WriteFailure {
+    std::string channel, writer, summary;
+    bool failing = false;
+  };
+  std::map<std::string, WriteFailure> write_failures_;
   std::map<std::string, std::deque<int64_t>> restarts_;  // by stage id, mono
   int64_t next_disk_check_ = 0;
   std::map<std::string, bool> disk_active_;  // by path, from the last check

@@ -1,6 +1,7 @@
 #include "supervisor/config.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cctype>
 #include <cstdint>
 #include <set>
@@ -273,6 +274,22 @@ class Parser {
       ch.archive_max_bytes = *bytes;
       ch.archive_max = canonical_size(ch.archive_max_bytes);
       if (ch.archive_line == 0) ch.archive_line = line_;
+      return {};
+    }
+    if (key == "archive_min_free") {
+      // Free space the archive keeps on its filesystem: a percent, a size, or off.
+      bool ok = v == "off";
+      if (!ok && !v.empty() && v.back() == '%') {
+        char* end = nullptr;
+        double pct = std::strtod(v.c_str(), &end);
+        ok = end == v.c_str() + v.size() - 1 && pct > 0 && pct < 100;
+      } else if (!ok) {
+        auto bytes = parse_size_bytes(v);
+        ok = bytes && *bytes > 0;
+      }
+      if (!ok)
+        return usage_error("archive_min_free: expected free space to keep, like 5% or 2G, or off, got '" + v + "'");
+      ch.archive_min_free = v;
       return {};
     }
     if (key == "record") {

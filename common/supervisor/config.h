@@ -53,6 +53,8 @@ struct ChannelConfig {
   std::string archive_max;           // retention by size; "" = none
   int64_t archive_max_bytes = 0;
   int archive_line = 0;              // of the first archive key, for messages
+  // sigma-dvr --min-free as written ("5%", "2G", "off"); "": its default.
+  std::string archive_min_free;
   bool archived() const { return !archive.empty() || !archive_max.empty(); }
   bool record = false;
   // Thumbnails (sigma-thumb, a stage of the channel) when yes; the other

@@ -100,7 +100,7 @@ StageSpec events_stage(const ChannelConfig& ch, const GlobalConfig& g, const std
 StageSpec dvr_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::string& exe_dir,
                     const std::string& events, const std::map<std::string, std::string>& vars) {
   return events_stage(ch, g, exe_dir, events, vars, "dvr",
-                      {{"--retain", ch.archive}, {"--max-bytes", ch.archive_max}});
+                      {{"--retain", ch.archive}, {"--max-bytes", ch.archive_max}, {"--min-free", ch.archive_min_free}});
 }
 
 StageSpec thumb_stage(const ChannelConfig& ch, const GlobalConfig& g, const std::string& exe_dir,

@@ -1,6 +1,7 @@
 // sigma-dvr: a channel's archive: index, retention, keeps, list and MP4
 // export. See sigma-dvr(1).
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "base/cli.h"
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   sigma::dvr::ArchiverParams run;
-  std::string retain, max_bytes;
+  std::string retain, max_bytes, min_free = "2%";
   double sweep_every = 10;
   auto* run_cmd = app.add_subcommand("run", "follow segment.written events, index, reconcile, apply retention");
   run_cmd->fallthrough();
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--retain", retain, "delete what ended longer ago than this: 7d, 36h (default: keep all)");
   run_cmd->add_option("--max-bytes", max_bytes, "delete the oldest while the archive is larger: 50G, 500M");
+  run_cmd->add_option("--min-free", min_free,
+                      "keep this much of the filesystem free by deleting the oldest: 5%, 2G, or off")
+      ->capture_default_str();
   run_cmd->add_option("--sweep-every", sweep_every, "seconds between retention sweeps")->capture_default_str();
 
   sigma::dvr::ListParams list;
@@ -79,6 +83,24 @@ int main(int argc, char** argv) {
         if (!b.is_ok()) return b.status().wrap("--max-bytes");
         if (*b <= 0) return sigma::usage_error("--max-bytes: must be above 0");
         run.max_bytes = *b;
+      }
+      if (min_free == "off" || min_free == "0") {
+        run.min_free_bytes = 0;
+        run.min_free_percent = 0;
+      } else if (!min_free.empty() && min_free.back() == '%') {
+        char* end = nullptr;
+        double pct = std::strtod(min_free.c_str(), &end);
+        if (end != min_free.c_str() + min_free.size() - 1 || !(pct > 0) || pct >= 100)
+          return sigma::usage_error("--min-free: a percent above 0 and under 100, a size, or off; got '" + min_free +
+                                    "'");
+        run.min_free_bytes = 0;
+        run.min_free_percent = pct;
+      } else {
+        auto b = sigma::parse_size(min_free);
+        if (!b.is_ok()) return b.status().wrap("--min-free");
+        if (*b <= 0) return sigma::usage_error("--min-free: must be above 0 (or off)");
+        run.min_free_bytes = *b;
+        run.min_free_percent = 0;
       }
       if (!(sweep_every > 0) || sweep_every > 86400) return sigma::usage_error("--sweep-every: 0 to 86400 seconds");
       run.sweep_every_ms = static_cast<int64_t>(std::llround(sweep_every * 1000));
