@@ -23,6 +23,26 @@ bool BodyStream::push(std::string chunk) {
   return true;
 }
 
+BodyStream::TryPush BodyStream::try_push(std::string chunk) {
+  Next f;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return TryPush::kGone;
+    if (chunk.empty()) return TryPush::kQueued;
+    if (waiting_) {
+      f = std::move(waiting_);
+      waiting_ = nullptr;
+    } else {
+      if (queued_ > 0 && queued_ + chunk.size() > max_) return TryPush::kFull;
+      queued_ += chunk.size();
+      chunks_.push_back(std::move(chunk));
+      return TryPush::kQueued;
+    }
+  }
+  f(std::move(chunk), true);
+  return TryPush::kQueued;
+}
+
 void BodyStream::finish(bool ok) {
   Next f;
   {

@@ -20,6 +20,10 @@ class BodyStream {
 
   // Producer side, any thread. false: the consumer is gone, stop.
   bool push(std::string chunk);
+  // The same without waiting: a producer that must never block (the
+  // API's event stream) drops a consumer that is kFull instead.
+  enum class TryPush { kQueued, kFull, kGone };
+  TryPush try_push(std::string chunk);
   // The end of the body; ok=false cuts the response short (the client sees
   // fewer bytes than Content-Length and the connection closes).
   void finish(bool ok);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cctype>
 #include <cstdint>
+#include <filesystem>
 #include <set>
 
 #include "base/conf.h"
@@ -62,9 +63,13 @@ class Parser {
       if (sec.kind != "channel") return {};
       if (!valid_channel_name(sec.name))
         return usage_error("channel name '" + sec.name + "': use letters, digits, '-', '_' or '.' (it names directories)");
+      if (const ChannelConfig* other = cfg.find(sec.name))
+        return usage_error("channel '" + sec.name + "' is defined twice (also at " +
+                           (other->file.empty() ? origin_ : other->file) + ":" + std::to_string(other->line) + ")");
       ChannelConfig ch;
       ch.name = sec.name;
       ch.line = sec.line;
+      ch.file = channel_file_;
       cfg.channels.push_back(std::move(ch));
       return {};
     };
@@ -73,9 +78,15 @@ class Parser {
       return sec.kind == "global" ? global_key(cfg.global, key, value) : channel_key(cfg.channels.back(), key, value);
     };
     SIGMA_RETURN_IF_ERROR(read_conf(text, origin_, {{"global", false}, {"channel", true}}, v));
+    if (!cfg.global.channels_dir.empty()) SIGMA_RETURN_IF_ERROR(read_channel_files(cfg, v));
+    if (cfg.global.api != "off" && cfg.global.api_tokens.empty()) {
+      auto slash = origin_.rfind('/');
+      cfg.global.api_tokens = (slash == std::string::npos ? std::string(".") : origin_.substr(0, slash)) + "/api-tokens";
+    }
     std::set<std::string> outputs;
     for (auto& ch : cfg.channels) {
       line_ = ch.line;
+      error_origin_ = ch.file;
       if (ch.output_dir.empty()) ch.output_dir = cfg.global.out_root + "/" + ch.name;
       while (ch.output_dir.size() > 1 && ch.output_dir.back() == '/') ch.output_dir.pop_back();
       if (!outputs.insert(ch.output_dir).second)
@@ -95,6 +106,7 @@ class Parser {
                      (ch.dvr_window_s > 60 ? "the channel's dvr window" : std::string("a minute")) +
                      ": sigma-dvr would delete segments the live playlist still lists");
     }
+    error_origin_.clear();
     if (cfg.global.restart.backoff_max_ms < cfg.global.restart.backoff_initial_ms) {
       line_ = 0;
       return error("backoff_max is shorter than backoff_initial");
@@ -116,8 +128,50 @@ class Parser {
     return cfg;
   }
 
+  const ChannelFileOverrides* overrides = nullptr;
+
  private:
-  Status error(const std::string& msg) const { return conf_error(origin_, line_, msg); }
+  Status error(const std::string& msg) const {
+    return conf_error(error_origin_.empty() ? origin_ : error_origin_, line_, msg);
+  }
+
+  // channels_dir/NAME.conf, in name order, each one [channel NAME] section
+  // in the main file's syntax. Other names there (NAME.conf.tmp of a write
+  // under way, notes) are not channel files.
+  Status read_channel_files(Config& cfg, ConfVisitor& v) {
+    const std::string& dir = cfg.global.channels_dir;
+    std::map<std::string, std::string> texts;
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec)) {
+      for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
+           it.increment(ec)) {
+        std::string fn = it->path().filename().string();
+        if (fn.size() <= 5 || fn.compare(fn.size() - 5, 5, ".conf") != 0) continue;
+        std::string name = fn.substr(0, fn.size() - 5);
+        if (!valid_channel_name(name)) continue;
+        auto t = read_file(it->path().string());
+        if (!t) return usage_error("read channel file " + it->path().string() + ": " + t.status().message());
+        texts[name] = *t;
+      }
+      if (ec) return usage_error("list channels_dir " + dir + ": " + ec.message());
+    }
+    if (overrides)
+      for (auto& [name, t] : *overrides) {
+        if (t) texts[name] = *t;
+        else texts.erase(name);
+      }
+    for (auto& [name, t] : texts) {
+      std::string file = dir + "/" + name + ".conf";
+      size_t before = cfg.channels.size();
+      channel_file_ = file;
+      Status st = read_conf(t, file, {{"channel", true}}, v);
+      channel_file_.clear();
+      SIGMA_RETURN_IF_ERROR(st);
+      if (cfg.channels.size() != before + 1 || cfg.channels.back().name != name)
+        return conf_error(file, 0, "a channel file holds one [channel " + name + "] section, named as the file");
+    }
+    return {};
+  }
 
   // "<stage>.args" / "<stage>.command"; returns false when key is not one.
   static Result<bool> stage_key(std::map<std::string, StageOverride>& stages,
@@ -161,6 +215,13 @@ class Parser {
     if (key == "keys") return nonempty_path(g.keys);
     if (key == "record_dir") return nonempty_path(g.record_dir);
     if (key == "events") return nonempty_path(g.events);
+    if (key == "api_tokens") return nonempty_path(g.api_tokens);
+    if (key == "channels_dir") return nonempty_path(g.channels_dir);
+    if (key == "api") {
+      SIGMA_RETURN_IF_ERROR(check_address(v, true));
+      g.api = v;
+      return {};
+    }
     if (key == "health" || key == "origin" || key == "rtmp" || key == "srt") {
       SIGMA_RETURN_IF_ERROR(check_address(v, true));
       (key == "health" ? g.health : key == "origin" ? g.origin : key == "rtmp" ? g.rtmp : g.srt) = v;
@@ -421,6 +482,8 @@ class Parser {
 
   std::string origin_;
   int line_ = 0;
+  std::string channel_file_;  // the channel file being read ("": the main file)
+  std::string error_origin_;  // the file a check's error names ("": origin_)
 };
 
 }  // namespace
@@ -439,6 +502,18 @@ Result<Config> load_config(const std::string& path) {
   auto text = read_file(path);
   if (!text) return usage_error("read config " + path + ": " + text.status().message());
   return parse_config(*text, path);
+}
+
+Result<Config> load_config(const std::string& path, const ChannelFileOverrides& overrides) {
+  auto text = read_file(path);
+  if (!text) return usage_error("read config " + path + ": " + text.status().message());
+  Parser p(path);
+  p.overrides = &overrides;
+  return p.run(*text);
+}
+
+std::string channel_file_path(const GlobalConfig& g, const std::string& name) {
+  return g.channels_dir + "/" + name + ".conf";
 }
 
 }  // namespace sigma::supervisor

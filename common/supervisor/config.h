@@ -5,6 +5,7 @@
 // to exit 100.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ enum class InputKind { kPublish, kPull, kExec };
 struct ChannelConfig {
   std::string name;
   int line = 0;  // of the [channel NAME] header, for messages
+  // The channel file of channels_dir it comes from (the API's channels);
+  // "" for the main config file.
+  std::string file;
   bool enabled = true;
   InputKind input_kind = InputKind::kPublish;
   std::string input;                 // pull: URL; exec: the command line
@@ -88,6 +92,14 @@ struct GlobalConfig {
   bool open_keys = false;
   std::string record_dir;
   std::string events;
+  // The control API (sigma-supervisor(1), CONTROL API): its listen
+  // address ("off", the default, or HOST:PORT), its token file (default:
+  // api-tokens beside the config file) and the directory of the channel
+  // files it writes, NAME.conf each, read after the main file ("": the
+  // API cannot create channels).
+  std::string api = "off";
+  std::string api_tokens;
+  std::string channels_dir;
   RestartPolicy restart;
   AlertSettings alerts;
   // sigma-hook's subscription file (sigma-hook(5)): a "hook" stage that
@@ -124,6 +136,13 @@ struct Config {
 // Parses config text; `origin` names it in errors ("supervisor.conf:12: ...").
 Result<Config> parse_config(const std::string& text, const std::string& origin);
 Result<Config> load_config(const std::string& path);
+// The same with some channel files of channels_dir replaced (a text) or
+// left out (nullopt) by name, as an API change would leave them: a change
+// is checked whole before anything is written.
+using ChannelFileOverrides = std::map<std::string, std::optional<std::string>>;
+Result<Config> load_config(const std::string& path, const ChannelFileOverrides& overrides);
+// <channels_dir>/<name>.conf
+std::string channel_file_path(const GlobalConfig& g, const std::string& name);
 
 // The config format's value helpers (parse_duration_ms, parse_size_bytes,
 // split_words, shell_quote) live in base/conf.h, shared with sigma-hook.

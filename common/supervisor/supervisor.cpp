@@ -60,6 +60,7 @@ Status Supervisor::start() {
   if (sig_fd_ < 0) return errno_error("signalfd", errno);
   SIGMA_ASSIGN_OR_RETURN(Config cfg, load_checked_config(params_.config_path, params_.exe_dir));
   SIGMA_RETURN_IF_ERROR(apply(cfg));
+  SIGMA_RETURN_IF_ERROR(start_api());
   spdlog::info("supervising {} channel(s) from {}{}", channels_.size(), params_.config_path,
                health_.listening() ? ", health on http://" + health_.address() + "/healthz" : "");
   notify_ready(params_.ready_fd);
@@ -76,6 +77,7 @@ void Supervisor::emit(const std::string& type, const std::string& channel, nlohm
     if (!fields.contains("id")) fields["id"] = new_event_id();
     if (!fields.contains("time")) fields["time"] = now_iso8601();
   }
+  if (api_.running()) api_publish(type, channel, fields);
   events_->emit(type, channel, fields);
   if (it != channels_.end() && it->second.events) it->second.events->emit(type, channel, std::move(fields));
 }
@@ -266,6 +268,7 @@ void Supervisor::on_stage_event(StageRuntime& s, const std::string& line) {
   // events go.
   EventWriter& w = ch && ch->events ? *ch->events : *events_;
   w.emit(type, channel, j);
+  if (api_.running()) api_publish(type, channel, j);
   note_event(type, channel, j, true);
   if (ch && type == "segment.written") {
     int64_t now = unix_ms_now();
@@ -437,6 +440,8 @@ Status Supervisor::loop() {
         owners.push_back({s.get(), false});
       }
     }
+    size_t api_index = fds.size();
+    fds.push_back({api_queue_.fd(), POLLIN, 0});
     size_t health_first = fds.size();
     health_.add_poll_fds(fds);
     int timeout = static_cast<int>(std::max<int64_t>(0, next - now));
@@ -448,7 +453,8 @@ Status Supervisor::loop() {
       // handle the rest on a fresh poll.
       handle_signals();
     } else if (n > 0) {
-      for (size_t i = 1; i < health_first; ++i) {
+      if (fds[api_index].revents) run_api_calls();
+      for (size_t i = 1; i < api_index; ++i) {
         if (!fds[i].revents) continue;
         auto [stage, is_ready] = owners[i - 1];
         if (is_ready) drain_ready(*stage); else drain_events(*stage, false);
@@ -478,6 +484,8 @@ Status Supervisor::loop() {
   }
   spdlog::info("all stages stopped");
   emit("supervisor.stopped", "", {});
+  api_queue_.close();
+  api_.stop();
   return {};
 }
 

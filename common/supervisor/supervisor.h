@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "base/cli.h"
+#include "api/api_server.h"
 #include "base/events.h"
 #include "supervisor/alerts.h"
+#include "supervisor/api_queue.h"
 #include "supervisor/config.h"
 #include "supervisor/health_http.h"
 #include "supervisor/plan.h"
@@ -120,6 +122,17 @@ class Supervisor {
   // are listed beside the verdict without changing it.
   std::vector<std::string> alert_reasons(bool critical) const;
   HttpReply serve(const std::string& path) const;
+  // supervisor_api.cpp: the control API. Its calls run here, on the
+  // engine's thread, between two polls.
+  Status start_api();
+  void run_api_calls();
+  api::ApiReply api_call(const api::Call& c);
+  // Writes (or with nullopt removes) an API channel's file after checking
+  // the whole config as it would be, then applies it as a reload would.
+  api::ApiReply api_change_channel_file(const api::Call& c, const std::optional<std::string>& text, int ok_status,
+                                        const std::string& event);
+  nlohmann::json channel_api_json(const ChannelConfig& cc, const nlohmann::json& status) const;
+  void api_publish(const std::string& type, const std::string& channel, const nlohmann::json& fields);
 
   SupervisorParams params_;
   Config cfg_;
@@ -137,6 +150,9 @@ class Supervisor {
     emit(type, channel, std::move(fields));
   }};
   int64_t next_alert_check_ = 0;
+  // Declared last: the server (and its thread) goes first.
+  ApiQueue api_queue_;
+  api::ApiServer api_{api_queue_};
 };
 
 }  // namespace sigma::supervisor
