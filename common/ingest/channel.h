@@ -11,6 +11,7 @@
 #include "ingest/channel_output.h"
 #include "ingest/hls_sink.h"
 #include "ingest/recorder.h"
+#include "ingest/restream.h"
 #include "ingest/ts_probe.h"
 
 namespace sigma::ingest {
@@ -20,6 +21,9 @@ struct Channel {
   std::unique_ptr<ChannelOutput> output;  // MPEG-TS out; null for an HLS channel
   std::unique_ptr<HlsSink> hls;           // --hls: packaged in-process
   std::unique_ptr<SessionRecorder> recorder;
+  // Restream targets: a sink of every RTMP session (made with the channel,
+  // empty until configured).
+  std::unique_ptr<ChannelRestream> restream;
 
   // Current session (live == false between sessions).
   bool live = false;

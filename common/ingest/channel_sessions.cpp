@@ -55,6 +55,8 @@ Result<Channel*> Server::channel(const std::string& name) {
     std::lock_guard lk(live_mu_);
     if (single_target_ && single_channel_.empty()) single_channel_ = name;
   }
+  ch->restream = std::make_unique<ChannelRestream>(name, RestreamTiming{});
+  ch->restream->configure(restream_->for_channel(name));
   Channel* raw = ch.get();
   channels_.emplace(name, std::move(ch));
   return raw;
@@ -90,6 +92,9 @@ void Server::start_session(Channel& ch, uint64_t owner, const std::string& proto
     else spdlog::error("channel {}: {}", ch.name, rec.status().message());
   }
   spdlog::info("channel {}: {} publisher {} connected (session {})", ch.name, protocol, remote, ch.sessions);
+  if (ch.restream && !ch.restream->empty() && protocol != "rtmp" && protocol != "whip")
+    spdlog::warn("channel {}: restream takes RTMP and WHIP publishers; this {} session is not pushed to its {} target(s)",
+                 ch.name, protocol, ch.restream->size());
 }
 
 void Server::kick(Channel& ch, const std::string& reason) {

@@ -107,6 +107,7 @@ rtmp::PublishVerdict RtmpConnection::on_publish(const rtmp::PublishRequest& req)
     sinks.push_back(ts_.get());
   }
   if (ch->hls) sinks.push_back(ch->hls.get());
+  if (ch->restream) sinks.push_back(ch->restream.get());
   conv_ = std::make_unique<FlvToMedia>(std::move(sinks), [this](const nlohmann::json& info) {
     if (channel_) hub_.stream_started(*channel_, info);
   });

@@ -77,7 +77,8 @@ Status Server::setup() {
                        "channels out of --output)");
   SIGMA_ASSIGN_OR_RETURN(auto cli_routes, HlsConfig::make(p_.hls_template, p_.hls_channels, p_.hls_defaults));
   cli_routes_ = std::make_shared<const HlsConfig>(std::move(cli_routes));
-  SIGMA_ASSIGN_OR_RETURN(routes_, load_routes());
+  for (const auto& spec : p_.restream) SIGMA_RETURN_IF_ERROR(cli_restream_.add(spec, "--restream"));
+  SIGMA_ASSIGN_OR_RETURN(routes_, load_routes(&restream_));
   // Installed before the first readiness so that a supervisor's SIGHUP
   // never meets the default action (exit).
   int reload_fd = install_reload_handler();
@@ -269,6 +270,8 @@ void Server::housekeeping(int64_t now) {
   }
   for (auto& [name, ch] : channels_)
     if (ch->recorder) ch->recorder->tick(now);
+  for (auto& [name, ch] : channels_)
+    if (ch->restream) ch->restream->emit_notices(events_);
   if (now - last_status_ms_ >= 1000) {
     counters_.connections = conns_.size();
     auto doc = status_json(channels_, counters_, now, last_status_ms_ ? now - last_status_ms_ : 0);

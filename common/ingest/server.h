@@ -33,6 +33,7 @@ struct IngestParams {
   package::PackageParams hls_defaults;    // --mode, --segment-duration, --part-duration, --window
   std::string record_dir;
   std::string status_file;
+  std::vector<std::string> restream;  // --restream CHANNEL.NAME=URL
   size_t buffer_kib = 4096;
   int timeout_s = 10;
   int max_connections = 256;

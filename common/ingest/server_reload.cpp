@@ -8,13 +8,16 @@
 
 namespace sigma::ingest::detail {
 
-Result<std::shared_ptr<const HlsConfig>> Server::load_routes() const {
+Result<std::shared_ptr<const HlsConfig>> Server::load_routes(std::shared_ptr<const RestreamConfig>* restream) const {
   HlsConfig routes = *cli_routes_;
+  RestreamConfig targets = cli_restream_;
   if (!p_.channels_file.empty()) {
     auto text = read_file(p_.channels_file);
     if (!text.is_ok()) return usage_error("read channels file: " + text.status().message());
-    SIGMA_ASSIGN_OR_RETURN(routes, cli_routes_->with_file(*text, p_.channels_file));
+    SIGMA_ASSIGN_OR_RETURN(std::string rest, targets.take_from(*text, p_.channels_file));
+    SIGMA_ASSIGN_OR_RETURN(routes, cli_routes_->with_file(rest, p_.channels_file));
   }
+  if (restream) *restream = std::make_shared<const RestreamConfig>(std::move(targets));
   for (size_t i = 0; i < p_.inputs.size(); ++i) {
     std::string name = i < p_.channels.size() ? p_.channels[i] : "default";
     if (routes.for_channel(name))
@@ -34,7 +37,8 @@ void Server::reload() {
     if (!ks.is_ok()) return fail(ks.status());
     keys = std::make_shared<const KeyStore>(std::move(*ks));
   }
-  auto routes = load_routes();
+  std::shared_ptr<const RestreamConfig> restream;
+  auto routes = load_routes(&restream);
   if (!routes.is_ok()) return fail(routes.status());
 
   // Channels whose output changes start over; those whose recording
@@ -56,6 +60,11 @@ void Server::reload() {
     retire_channel(name, output);
     names.push_back(name);
   }
+  // Restream targets change in place: the channel and its other targets
+  // go on untouched.
+  restream_ = std::move(restream);
+  for (auto& [name, ch] : channels_)
+    if (ch->restream) ch->restream->configure(restream_->for_channel(name));
   spdlog::info("reloaded keys and channels; {} channel(s) restarted", changed.size());
   events_.emit("config.reloaded", "", {{"restarted", names}});
 }

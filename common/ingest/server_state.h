@@ -18,6 +18,7 @@
 #include "ingest/keys.h"
 #include "ingest/packaging_thread.h"
 #include "ingest/pull_input.h"
+#include "ingest/restream_config.h"
 #include "ingest/rtmp_connection.h"
 #include "ingest/server.h"
 #include "ingest/srt_listener.h"
@@ -77,7 +78,8 @@ class Server : public ChannelHub {
   bool has_listeners() const { return listen_fd_ >= 0 || srt_ != nullptr || whip_ != nullptr; }
   // The CLI's routes plus the --channels file's, checked against the -i
   // inputs (which never go in-process).
-  Result<std::shared_ptr<const HlsConfig>> load_routes() const;
+  // restream: also the --restream targets plus the file's restream lines.
+  Result<std::shared_ptr<const HlsConfig>> load_routes(std::shared_ptr<const RestreamConfig>* restream = nullptr) const;
   // SIGHUP: re-reads --keys and --channels. A bad file keeps everything as
   // it was; a channel whose routing changed loses its publisher and output.
   void reload();
@@ -98,6 +100,8 @@ class Server : public ChannelHub {
   std::shared_ptr<const KeyStore> keys_;        // null: no --keys
   std::shared_ptr<const HlsConfig> cli_routes_;  // --hls, --hls-channel
   std::shared_ptr<const HlsConfig> routes_;      // those and --channels
+  RestreamConfig cli_restream_;                     // --restream
+  std::shared_ptr<const RestreamConfig> restream_;  // those and the --channels file's (loop thread only)
   // Runs every HLS channel's packaging (made with the first one); declared
   // after events_ (which it writes) so that it is joined first.
   std::unique_ptr<PackagingThread> packaging_;

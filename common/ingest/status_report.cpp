@@ -51,6 +51,7 @@ nlohmann::json status_json(std::map<std::string, std::unique_ptr<Channel>>& chan
     }
     if (!ch->live) ch->input_kbps = ch->fps = 0;
     list.push_back(channel_json(*ch, now));
+    if (ch->restream && !ch->restream->empty()) list.back()["restream"] = ch->restream->status(period_ms);
   }
   return {{"time", now_iso8601()},
           {"connections", c.connections},

@@ -84,6 +84,7 @@ void WhipIngest::open(Command& c, int64_t now) {
     sinks.push_back(pub->ts.get());
   }
   if (ch->hls) sinks.push_back(ch->hls.get());
+  if (ch->restream) sinks.push_back(ch->restream.get());
   Publisher* raw = pub.get();
   pub->conv = std::make_unique<FlvToMedia>(std::move(sinks), [this, raw](const nlohmann::json& info) {
     nlohmann::json i = info;

@@ -9,6 +9,7 @@
 
 #include "base/conf.h"
 #include "base/fs.h"
+#include "base/push_url.h"
 #include "base/time_spec.h"
 #include "origin/signing.h"
 
@@ -95,6 +96,11 @@ class Parser {
         return error("channel '" + ch.name + "' takes published input but [global] has rtmp and srt off");
       if (ch.input.empty() && ch.input_kind != InputKind::kPublish)
         return error("channel '" + ch.name + "' has no input");
+      if (!ch.restream.empty() && ch.input_kind != InputKind::kPublish) {
+        line_ = ch.restream.front().line;
+        return error("restream." + ch.restream.front().name +
+                     ": restream pushes what publishers send (input = publish), not a pull or exec input");
+      }
       if (ch.record && cfg.global.record_dir.empty())
         return error("channel '" + ch.name + "' has record = yes but [global] sets no record_dir");
       // sigma-dvr deletes by age what the packager keeps: an archive
@@ -260,6 +266,8 @@ class Parser {
 
   Status channel_key(ChannelConfig& ch, const std::string& key, const std::string& v) {
     if (key == "thumbnails" || key.rfind("thumbnails.", 0) == 0) return thumbnails_key(ch, key, v);
+    if (key.rfind("restream.", 0) == 0) return restream_key(ch, key.substr(9), v);
+    if (key == "restream") return usage_error("restream: name each target, restream.NAME = URL");
     SIGMA_ASSIGN_OR_RETURN(bool is_stage,
                            stage_key(ch.stages, {"dvr", "package", "source", "thumb", "transcode"}, key, v));
     if (is_stage) return {};
@@ -373,6 +381,20 @@ class Parser {
       return {};
     }
     return usage_error("unknown key '" + key + "' in [channel " + ch.name + "]");
+  }
+
+  // restream.NAME = rtmp://HOST/APP/KEY | rtmps://... | srt://HOST:PORT?...
+  Status restream_key(ChannelConfig& ch, const std::string& name, const std::string& v) {
+    if (name.find('.') != std::string::npos)
+      return usage_error("restream." + name + ": a target is restream.NAME = URL (it pushes the channel's source; "
+                         "rungs of a ladder are not restreamed)");
+    if (!valid_push_target_name(name))
+      return usage_error("restream." + name + ": a target name is letters, digits, '-' or '_' (up to 32)");
+    for (auto& t : ch.restream)
+      if (t.name == name) return usage_error("restream." + name + " given twice");
+    SIGMA_RETURN_IF_ERROR_CTX(parse_push_url(v).status(), "restream." + name);
+    ch.restream.push_back({name, v, line_});
+    return {};
   }
 
   // stats = yes|no, stats.metrics, stats.state, stats.session_timeout.

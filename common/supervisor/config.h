@@ -72,6 +72,13 @@ struct ChannelConfig {
   // sigma-ingest (no FIFO, no sigma-package process); no: its own process.
   bool package_in_ingest = true;
   std::string events;                // NDJSON file for this channel's events
+  // restream.NAME = URL: pushed by the shared sigma-ingest while the
+  // channel is live (its RTMP publishes' source), in file order.
+  struct RestreamTarget {
+    std::string name, url;
+    int line = 0;
+  };
+  std::vector<RestreamTarget> restream;
   // playback = signed: sigma-origin serves it only from signed URLs
   // (sigma-origin(1), SIGNED PLAYBACK); [global] playback_secret needed.
   bool signed_playback = false;

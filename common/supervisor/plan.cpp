@@ -187,6 +187,9 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
       }
       if (ch.record && !g.record_dir.empty()) line += ",record=" + g.record_dir;
       if (line != ch.name) s.reload_text += line + "\n";
+      // Restream targets too: adding or removing one is a SIGHUP, which
+      // touches neither the channel nor its other targets.
+      for (auto& t : ch.restream) s.reload_text += "restream " + ch.name + "." + t.name + "=" + t.url + "\n";
     }
     s.reload_file = g.run_dir + "/ingest-channels";
     s.argv.insert(s.argv.end(), {"--channels", s.reload_file});

@@ -74,6 +74,17 @@ std::string render_status_table(const nlohmann::json& st) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
+  // Restream targets: one line each (URLs come redacted from the ingest).
+  if (st.contains("channels"))
+    for (auto& ch : st["channels"])
+      if (ch.contains("restream") && ch["restream"].is_array())
+        for (auto& t : ch["restream"]) {
+          out += str(ch, "name") + " restream " + str(t, "name") + ": " + str(t, "state") + " " + kbps(t, "kbps") +
+                 ", " + str(t, "reconnects", "0") + " reconnects, " + str(t, "dropped_packets", "0") + " dropped, " +
+                 str(t, "url");
+          if (t.contains("last_error") && t["last_error"].is_string()) out += ", last error: " + str(t, "last_error");
+          out += "\n";
+        }
   // A dvr or thumb stage that fell behind: how many events it lost.
   if (st.contains("channels"))
     for (auto& ch : st["channels"])

@@ -42,6 +42,19 @@ nlohmann::json ingest_kbps(const std::string& status_file, const std::string& ch
   return nullptr;
 }
 
+// The channel's restream targets as sigma-ingest reports them (state,
+// bitrate, reconnects, last error, drops; URLs redacted there); null when
+// it reports none.
+nlohmann::json ingest_restream(const std::string& status_file, const std::string& channel) {
+  auto text = read_file(status_file);
+  if (!text) return nullptr;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.contains("channels") || !j["channels"].is_array()) return nullptr;
+  for (auto& c : j["channels"])
+    if (c.value("channel", "") == channel && c.contains("restream") && c["restream"].is_array()) return c["restream"];
+  return nullptr;
+}
+
 // sigma-stats's status file (rewritten every few seconds), or null when
 // there is none or it is older than kStatsStaleMs: a stopped sigma-stats
 // must not show the viewers it last counted as watching now.
@@ -141,6 +154,22 @@ nlohmann::json Supervisor::status_json() const {
     for (auto& spec : ch.plan.stages) {
       auto it = stages_.find(spec.id);
       if (it != stages_.end()) c["stages"].push_back(stage_json(*it->second, now));
+    }
+    if (const ChannelConfig* cc = cfg_.find(name); cc && !cc->restream.empty()) {
+      // Targets the ingest has not reported yet (it has not seen the
+      // channel since it started) show as idle.
+      nlohmann::json reported = stages_.count("ingest")
+                                    ? ingest_restream(cfg_.global.run_dir + "/ingest-status.json", name)
+                                    : nlohmann::json(nullptr);
+      nlohmann::json list = nlohmann::json::array();
+      for (auto& t : cc->restream) {
+        nlohmann::json entry = {{"name", t.name}, {"url", redact_url(t.url)}, {"state", "idle"}};
+        if (reported.is_array())
+          for (auto& r : reported)
+            if (r.value("name", "") == t.name) entry = r;
+        list.push_back(entry);
+      }
+      c["restream"] = list;
     }
     j["channels"].push_back(c);
   }

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
                  "package one channel in-process: NAME=DIR[,mode=M][,segment-duration=S][,part-duration=S][,window=N][,audio=A]");
   app.add_option("--channels", p.channels_file,
                  "file of --hls-channel specs, one a line (NAME alone: record= only); re-read on SIGHUP");
+  app.add_option("--restream", p.restream,
+                 "push a channel's RTMP publishes to CHANNEL.NAME=URL (rtmp://, rtmps://, srt://); repeatable");
   app.add_option("--mode", p.hls_defaults.mode, "HLS latency mode: normal, low or ultra-low")->capture_default_str();
   app.add_option("--segment-duration", p.hls_defaults.segment_duration, "HLS segment length, s (default: the mode's)");
   app.add_option("--part-duration", p.hls_defaults.part_duration, "LL-HLS part length, s (ultra-low; default 1/3)");
