@@ -126,7 +126,7 @@ secret_file = $W/hook.secret
 events = stream.*
 backoff_initial = 200ms
 CONF
-OP=$(free_port) HP=$(free_port) RP=$(free_port) SP=$(free_udp_port)
+OP=$(free_port) HP=$(free_port) RP=$(free_port) SP=$(free_udp_port) MP=$(free_port)
 CHANNELS=(tm1 tm2 lad srt1)
 cat >"$W/sv.conf" <<CONF
 [global]
@@ -142,6 +142,7 @@ srt = 127.0.0.1:$SP
 open_keys = yes
 hooks = $W/hooks.conf
 stats = yes
+stats.metrics = 127.0.0.1:$MP
 disk_low = off
 # The origin's file cache (128 MB by default) fills with the newest
 # segments and then stays that size: at 4 MB it is full within the
@@ -399,15 +400,21 @@ for ch in "${CHANNELS[@]}"; do
     sleep 0.5
   done
   drops=$(awk -v c="$ch" '$1 == c' "$W/drops.txt" | wc -l)
-  sigma-dvr list --json "$W/out/$ch" >"$W/list-$ch.json" 2>"$W/list-$ch.err" || true
-  holes=$(jq '.gaps | length' "$W/list-$ch.json" 2>/dev/null || echo -1)
+  for ((i = 0; i < 5; i++)); do  # tried again if the index is busy at that moment
+    sigma-dvr list --json "$W/out/$ch" >"$W/list-$ch.json" 2>"$W/list-$ch.err" &&
+      jq -e '.gaps | type == "array"' "$W/list-$ch.json" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  holes=$(jq -e '.gaps | length' "$W/list-$ch.json" 2>/dev/null) || holes=-1
   # A hole is explained by a drop of the channel that overlaps it (from 5 s
   # before the kill to 15 s after the publisher came back: an SRT listener
   # notices a dead caller only after its peer idle timeout).
-  unexplained=$(jq --slurpfile d <(awk -v c="$ch" '$1 == c { printf "[%s,%s]\n", $2, $3 }' "$W/drops.txt") '
+  unexplained=$(jq -e --slurpfile d <(awk -v c="$ch" '$1 == c { printf "[%s,%s]\n", $2, $3 }' "$W/drops.txt") '
     [.gaps[] | select(. as $g | $d | map(select($g.from_ms <= .[1] + 15000 and $g.to_ms >= .[0] - 5000)) | length == 0)]
-    | length' "$W/list-$ch.json" 2>/dev/null || echo -1)
+    | length' "$W/list-$ch.json" 2>/dev/null) || unexplained=-1
+  [[ -n $unexplained ]] || unexplained=-1
   detail+="$ch: $have/$want indexed, $holes holes ($unexplained not at a drop), $drops drops; "
+  ((holes >= 0)) || detail+="(sigma-dvr list: $(head -c 200 "$W/list-$ch.err")) "
   ((have >= want && want > 0 && holes >= 0 && unexplained == 0)) || archive_ok=bad
 done
 check archive "$archive_ok" "$detail"

@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -337,13 +338,21 @@ void on_writable(Ctx& c, Viewer& v) {
   arm(c, v, EPOLLIN);
 }
 
-std::string session_id(int i) {
+// 22 characters of [A-Za-z0-9_-], distinct per viewer and per playlist
+// path (splitmix64 of both: an LCG's low bits would repeat after 64).
+std::string session_id(const std::string& path, int i) {
   static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  uint64_t x = std::hash<std::string>{}(path) ^ (static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull);
+  auto next = [&x] {
+    uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
   std::string s = "load";
-  unsigned x = static_cast<unsigned>(i) * 2654435761u + 12345;
   while (s.size() < 22) {
-    s += a[x % 64];
-    x = x * 1103515245u + 12345;
+    uint64_t z = next();
+    for (int k = 0; k < 10 && s.size() < 22; ++k, z >>= 6) s += a[z & 63];
   }
   return s;
 }
@@ -416,7 +425,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     auto& v = vs[static_cast<size_t>(i)];
     v.playlist = file;
-    v.path_prefix = session ? ch + "/s/" + session_id(i) + dir.substr(ch.size()) : dir;
+    v.path_prefix = session ? ch + "/s/" + session_id(path, i) + dir.substr(ch.size()) : dir;
     v.next_at = t0 + static_cast<int64_t>(ramp) * i / n;
   }
   std::vector<epoll_event> evs(1024);

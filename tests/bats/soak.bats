@@ -30,7 +30,7 @@ teardown() {
   # Every process sampled: the supervisor, the shared ingest, the origin,
   # the ladder's transcoder, a dvr and a thumb stage per channel, stats, hook.
   local p
-  for p in supervisor ingest origin transcode stats hook dvr:tm1 dvr:tm2 dvr:lad dvr:srt1 thumb:tm1 thumb:srt1; do
+  for p in supervisor ingest origin transcode:lad stats hook dvr:tm1 dvr:tm2 dvr:lad dvr:srt1 thumb:tm1 thumb:srt1; do
     cut -f2 "$T/soak/samples.tsv" | grep -qx "$p" || { echo "no samples of $p"; return 1; }
   done
   # Each channel was dropped at least once, and the archive still complete.
