@@ -3,6 +3,7 @@
 // sees and changes the graph as a SIGHUP reload does: a channel change is
 // a channel file written after the whole config it leads to was checked,
 // then apply() of that config, which touches only what changed.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "crypto/crypto.h"
+#include "origin/signing.h"
 #include "supervisor/supervisor.h"
 
 namespace sigma::supervisor {
@@ -250,8 +252,45 @@ ApiReply Supervisor::api_call(const api::Call& c) {
       if (g.rtmp != "off") j["publish_url"] = "rtmp://" + g.rtmp + "/live/" + secret;
       return json_reply(200, j);
     }
-    case api::Op::kPlaybackUrl:
-      return error_reply(501, "not_implemented", "signed playback URLs are not in this build");
+    case api::Op::kPlaybackUrl: {
+      if (!cc) return not_found();
+      if (!cc->signed_playback)
+        return error_reply(409, "conflict", "channel '" + c.channel + "' is not playback = signed: its URLs need no token");
+      if (g.playback_secret.empty())
+        return error_reply(409, "not_configured", "the config sets no [global] playback_secret");
+      int64_t ttl_s = 3600;
+      if (c.body.contains("ttl")) {
+        const auto& t = c.body["ttl"];
+        auto ms = t.is_string() ? parse_duration_ms(t.get<std::string>())
+                                : Result<int64_t>(t.get<int64_t>() * 1000);
+        if (!ms || *ms < 1000 || *ms > int64_t{7} * 86400 * 1000)
+          return error_reply(400, "bad_field", "field \"ttl\": a duration between 1s and 7d, like \"1h\"");
+        ttl_s = *ms / 1000;
+      }
+      origin::PlaybackGrant grant;
+      grant.channel = c.channel;
+      grant.expires_unix_s = unix_ms_now() / 1000 + ttl_s;
+      grant.ip = c.body.value("ip", "");
+      grant.viewer = c.body.value("viewer", "");
+      if (!grant.viewer.empty() && !origin::valid_viewer_id(grant.viewer))
+        return error_reply(400, "bad_field", "field \"viewer\": 1 to 64 of letters, digits, '-', '_'");
+      in6_addr a6;
+      in_addr a4;
+      if (!grant.ip.empty() && inet_pton(AF_INET, grant.ip.c_str(), &a4) != 1 &&
+          inet_pton(AF_INET6, grant.ip.c_str(), &a6) != 1)
+        return error_reply(400, "bad_field", "field \"ip\": an IPv4 or IPv6 address");
+      auto secrets = origin::load_playback_secrets(g.playback_secret);
+      if (!secrets) return error_reply(500, "internal", secrets.status().message());
+      std::string token = origin::mint_playback_token(secrets->front(), grant);
+      if (token.empty()) return error_reply(400, "bad_field", "the grant cannot be signed (address or viewer id)");
+      std::string path = origin::signed_playback_path(c.channel, token);
+      spdlog::info("API: minted a playback URL for {} valid {} s (token '{}')", c.channel, ttl_s, c.token_name);
+      nlohmann::json j = {{"channel", c.channel}, {"path", path}, {"expires", iso8601_utc(grant.expires_unix_s * 1000)}};
+      if (g.origin != "off") j["url"] = "http://" + g.origin + path;
+      if (!grant.viewer.empty()) j["viewer"] = grant.viewer;
+      if (!grant.ip.empty()) j["ip"] = grant.ip;
+      return json_reply(200, j);
+    }
     case api::Op::kOpenApi:
     case api::Op::kEvents: break;  // answered by the API server itself
   }

@@ -204,12 +204,34 @@ PY
   [[ $output == *"not a loopback address"* ]]
   API=http://127.0.0.1:$AP
   W=$(sigma-supervisor token new ci --scope write --tokens "$T/api-tokens" 2>/dev/null)
-  conf "rtmp = off" "api = 127.0.0.1:$AP" "api_tokens = $T/api-tokens"
+  local OP
+  OP=$(free_port)
+  head -c 48 /dev/urandom | base64 -w0 >"$T/playback-secret"
+  conf "rtmp = off" "api = 127.0.0.1:$AP" "api_tokens = $T/api-tokens" "origin = 127.0.0.1:$OP" \
+    "playback_secret = $T/playback-secret"
+  channel sig "input = pull $T/none.ts" "playback = signed"
+  channel open "input = pull $T/none.ts"
   start_api_sv
   [[ $(err PUT /v1/channels/x "$W" -d '{"input":"pull /nonexistent.ts"}') == not_configured ]]
+  # Signed playback URLs: minted for a signed channel only; the origin
+  # takes the token (404: nothing published yet) and refuses a tampered one.
+  api POST /v1/channels/sig/playback-url "$W" -d '{"ttl":"10m","viewer":"v1"}' >"$T/r"
+  [[ $(tail -1 "$T/r") == 200 ]] || { cat "$T/r"; return 1; }
+  local url
+  url=$(sed '$d' "$T/r" | jq -r .url)
+  [[ $url == "http://127.0.0.1:$OP/sig/t/"*/master.m3u8 ]]
+  wait_for curl -s -o /dev/null "http://127.0.0.1:$OP/"
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "$url") == 404 ]]
+  [[ $(curl -s -o /dev/null -w '%{http_code}' "${url/\/t\//\/t\/x}") == 403 ]]
+  [[ $(err POST /v1/channels/open/playback-url "$W") == conflict ]]
+  [[ $(err POST /v1/channels/sig/playback-url "$W" -d '{"ttl":"30d"}') == bad_field ]]
+  local tok=${url#*/t/}
+  tok=${tok%%/*}
+  [[ ${#tok} -gt 20 ]]
+  ! grep -qF "$tok" "$T/sv.log" "$T/events.ndjson"
   SIGMA_API_TOKEN=$W run sigma-supervisor -c "$T/sv.conf" channel list
   [[ $status -eq 0 ]]
-  [[ $(jq '.channels | length' <<<"$output") == 0 ]]
+  [[ $(jq '.channels | length' <<<"$output") == 2 ]]
   SIGMA_API_TOKEN=$W run sigma-supervisor -c "$T/sv.conf" channel show nope
   [[ $status -eq 100 && $output == *"not_found"* ]]
 }
