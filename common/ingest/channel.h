@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "ingest/channel_output.h"
+#include "ingest/failover.h"
 #include "ingest/hls_sink.h"
 #include "ingest/recorder.h"
 #include "ingest/restream.h"
 #include "ingest/ts_probe.h"
+#include "ingest/ts_sink.h"
 
 namespace sigma::ingest {
 
@@ -51,6 +53,12 @@ struct Channel {
   // Rates over the last status period.
   uint64_t rate_bytes = 0, rate_frames = 0;
   double input_kbps = 0, fps = 0;
+
+  // Failover (a backup and/or a slate configured): the publishers write
+  // into the switch, which feeds the outputs (failover_ts: its MPEG-TS
+  // muxer for the output and the recording). Last: destroyed first.
+  std::unique_ptr<TsSink> failover_ts;
+  std::unique_ptr<InputSwitch> failover;
 
   // An MPEG-TS muxer is needed: for the output or for the recording.
   bool wants_ts() const { return output || recorder; }

@@ -57,6 +57,22 @@ Result<Channel*> Server::channel(const std::string& name) {
   }
   ch->restream = std::make_unique<ChannelRestream>(name, RestreamTiming{});
   ch->restream->configure(restream_->for_channel(name));
+  if (auto fo = routes_->failover(name)) {
+    // The publishers (and a pulled backup) write into the switch; it feeds
+    // the channel's outputs.
+    std::vector<MediaSink*> outs;
+    Channel* c = ch.get();
+    if (ch->output || !routes_->record_dir(name, p_.record_dir).empty()) {
+      ch->failover_ts = std::make_unique<TsSink>([c](const uint8_t* d, size_t n) { c->write_ts(d, n); });
+      outs.push_back(ch->failover_ts.get());
+    }
+    if (ch->hls) outs.push_back(ch->hls.get());
+    if (ch->restream) outs.push_back(ch->restream.get());
+    ch->failover = std::make_unique<InputSwitch>(name, *fo, outs, events_);
+    spdlog::info("channel {}: failover to {}{} after {} ms without media", name,
+                 !fo->backup_key.empty() ? "a backup publisher" : !fo->backup_url.empty() ? "a pulled backup" : "no backup",
+                 fo->slate == "off" ? "" : ", else the slate", fo->failover_after_ms);
+  }
   Channel* raw = ch.get();
   channels_.emplace(name, std::move(ch));
   return raw;
@@ -113,6 +129,7 @@ void Server::kick(Channel& ch, const std::string& reason) {
 
 Channel* Server::begin_publish(const std::string& key, const std::string& protocol, const std::string& remote,
                                uint64_t source, rtmp::PublishVerdict& verdict) {
+  if (auto backup_of = routes()->backup_channel(key)) return begin_backup(*backup_of, remote, source, verdict);
   std::string reason;
   bool busy = false;
   auto name = resolve(key, reason, busy);
@@ -141,6 +158,35 @@ Channel* Server::begin_publish(const std::string& key, const std::string& protoc
   return c;
 }
 
+Channel* Server::begin_backup(const std::string& name, const std::string& remote, uint64_t source,
+                              rtmp::PublishVerdict& verdict) {
+  auto ch = channel(name);
+  if (!ch.is_ok() || !(*ch)->failover) {
+    verdict = rtmp::PublishVerdict::kBadName;
+    reject("rtmp", remote, ch.is_ok() ? "channel '" + name + "' has no failover" : ch.status().message());
+    return nullptr;
+  }
+  Channel* c = *ch;
+  InputSwitch& sw = *c->failover;
+  if (sw.backup_source) {
+    if (!p_.replace) {
+      verdict = rtmp::PublishVerdict::kBusy;
+      reject("rtmp", remote, "channel '" + name + "' already has a backup publisher");
+      return nullptr;
+    }
+    uint64_t old = sw.backup_source;
+    spdlog::info("channel {}: replacing the backup publisher {}", name, sw.backup_remote);
+    if (auto it = conns_.find(old); it != conns_.end()) {
+      it->second->end("replaced");
+      close_connection(old, "replaced");
+    }
+  }
+  sw.backup_source = source;
+  sw.backup_remote = remote;
+  spdlog::info("channel {}: backup publisher {} connected", name, remote);
+  return c;
+}
+
 void Server::stream_started(Channel& ch, const nlohmann::json& info) {
   ch.info = info;
   nlohmann::json fields = info;
@@ -156,6 +202,12 @@ void Server::stream_started(Channel& ch, const nlohmann::json& info) {
 }
 
 void Server::end_publish(Channel& ch, uint64_t source, const std::string& reason) {
+  if (ch.failover && source != 0 && ch.failover->backup_source == source) {
+    spdlog::info("channel {}: backup publisher {} gone ({})", ch.name, ch.failover->backup_remote, reason);
+    ch.failover->backup_source = 0;
+    ch.failover->backup_remote.clear();
+    return;
+  }
   if (!ch.live || ch.owner != source) return;
   int64_t now = monotonic_ms();
   double duration = double(now - ch.started_mono_ms) / 1000.0;

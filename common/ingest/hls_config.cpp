@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "av/slate.h"
+#include "base/conf.h"
+#include "base/log.h"
 #include "ingest/keys.h"
 #include "package/packager.h"
 
@@ -14,6 +17,31 @@ Result<double> number(const std::string& key, const std::string& value) {
   double d = std::strtod(value.c_str(), &end);
   if (value.empty() || *end != '\0') return usage_error(key + " wants a number, not '" + value + "'");
   return d;
+}
+
+// backup=KEY, backup-url=URL, slate=auto|off|FILE, failover-after=MS, failback-after=MS.
+Status failover_key(FailoverSettings& f, const std::string& key, const std::string& value) {
+  if (key == "backup") {
+    if (value.empty()) return usage_error("backup wants the backup's stream key");
+    f.backup_key = value;
+  } else if (key == "backup-url") {
+    auto sep = value.find("://");
+    bool url = sep != std::string::npos && sep > 0 && sep + 3 < value.size();
+    bool path = !value.empty() && value[0] == '/';
+    if ((!url && !path) || value.find_first_of(" \t") != std::string::npos)
+      return usage_error("backup-url wants a URL like rtmp://host/app/key or srt://host:port, or an absolute path; "
+                         "got '" + redact_url(value) + "'");
+    f.backup_url = value;
+  } else if (key == "slate") {
+    if (value.empty()) return usage_error("slate wants auto, off or a picture/clip file");
+    f.slate = value;
+  } else {
+    auto ms = parse_duration_ms(value);
+    if (!ms || *ms < 100 || *ms > 600000)
+      return usage_error(key + " wants a duration between 100ms and 10m, like 1500ms, got '" + value + "'");
+    (key == "failover-after" ? f.failover_after_ms : f.failback_after_ms) = *ms;
+  }
+  return {};
 }
 
 std::string trim(const std::string& s) {
@@ -74,6 +102,10 @@ Status HlsConfig::add(const std::string& spec, const std::string& where, bool di
     if (key == "record") {
       if (value.empty()) return usage_error(where + ": record wants a directory");
       r.record_dir = value;
+    } else if (key == "backup" || key == "backup-url" || key == "slate" || key == "failover-after" ||
+               key == "failback-after") {
+      if (!r.failover) r.failover = FailoverSettings();
+      SIGMA_RETURN_IF_ERROR_CTX(failover_key(*r.failover, key, value), where);
     } else if (p.out_dir.empty()) {
       return usage_error(where + ": '" + key + "' is an HLS setting: give the directory (NAME=DIR)");
     } else if (key == "keep") {
@@ -95,8 +127,20 @@ Status HlsConfig::add(const std::string& spec, const std::string& where, bool di
       }
     } else {
       return usage_error(where + ": unknown setting '" + key +
-                         "' (mode, segment-duration, part-duration, window, audio, keep, record)");
+                         "' (mode, segment-duration, part-duration, window, audio, keep, record, backup, backup-url, slate, "
+                         "failover-after, failback-after)");
     }
+  }
+  if (r.failover) {
+    const FailoverSettings& f = *r.failover;
+    if (!f.backup_key.empty() && !f.backup_url.empty())
+      return usage_error(where + ": give backup (a stream key) or backup-url, not both");
+    if (f.backup_key == name)
+      return usage_error(where + ": the backup's stream key is the channel's own (the primary's)");
+    for (auto& [other, route] : channels_)
+      if (route.failover && !f.backup_key.empty() && route.failover->backup_key == f.backup_key)
+        return usage_error(where + ": channel '" + other + "' has the same backup stream key");
+    if (f.slate != "auto" && f.slate != "off") SIGMA_RETURN_IF_ERROR_CTX(av::check_slate_file(f.slate), where);
   }
   if (!p.out_dir.empty()) {
     SIGMA_RETURN_IF_ERROR_CTX(package::resolve_params(p), where);
@@ -104,6 +148,26 @@ Status HlsConfig::add(const std::string& spec, const std::string& where, bool di
   }
   channels_.emplace(name, std::move(r));
   return {};
+}
+
+std::optional<FailoverSettings> HlsConfig::failover(const std::string& name) const {
+  auto it = channels_.find(name);
+  if (it == channels_.end()) return std::nullopt;
+  return it->second.failover;
+}
+
+std::optional<std::string> HlsConfig::backup_channel(const std::string& key) const {
+  if (key.empty()) return std::nullopt;
+  for (auto& [name, route] : channels_)
+    if (route.failover && route.failover->backup_key == key) return name;
+  return std::nullopt;
+}
+
+std::vector<std::string> HlsConfig::pulled_backups() const {
+  std::vector<std::string> out;
+  for (auto& [name, route] : channels_)
+    if (route.failover && !route.failover->backup_url.empty()) out.push_back(name);
+  return out;
 }
 
 std::optional<package::PackageParams> HlsConfig::for_channel(const std::string& name) const {
@@ -130,6 +194,7 @@ std::string HlsConfig::describe(const std::string& name) const {
       << p->window << ' ' << p->audio << (p->keep ? " keep" : "");
   else
     o << "ts";
+  if (auto f = failover(name)) o << ' ' << f->describe();
   return o.str();
 }
 

@@ -5,6 +5,8 @@
 // --hls-channel SPEC, or a line of the --channels file, sets one channel:
 //   NAME=DIR[,mode=normal|low|ultra-low][,segment-duration=S][,part-duration=S][,window=N][,audio=A][,keep]
 //           [,record=DIR]
+//           [,backup=KEY|,backup-url=URL][,slate=auto|off|FILE][,failover-after=MS][,failback-after=MS]
+// (the failover keys, failover.h, may go with a channel of --output too).
 // A --channels line may leave out =DIR ("NAME,record=DIR"): the channel
 // goes to --output and only its recording is set. Settings not given come
 // from --mode, --segment-duration, --part-duration, --window and --record.
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "ingest/failover.h"
 #include "package/package_params.h"
 
 namespace sigma::ingest {
@@ -39,11 +42,18 @@ class HlsConfig {
   // The channel's output (HLS and its settings, or MPEG-TS) as one
   // comparable string: a reload starts the channel over when it changes.
   std::string describe(const std::string& name) const;
+  // The channel's failover settings, when it names a backup or a slate.
+  std::optional<FailoverSettings> failover(const std::string& name) const;
+  // The channel whose backup publishes with this stream key.
+  std::optional<std::string> backup_channel(const std::string& key) const;
+  // Channels whose backup is pulled from a URL.
+  std::vector<std::string> pulled_backups() const;
 
  private:
   struct Route {
     std::optional<package::PackageParams> hls;  // resolved
     std::string record_dir;
+    std::optional<FailoverSettings> failover;
   };
   Status add(const std::string& spec, const std::string& where, bool dir_required);
 

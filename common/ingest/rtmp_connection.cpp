@@ -102,14 +102,20 @@ rtmp::PublishVerdict RtmpConnection::on_publish(const rtmp::PublishRequest& req)
   channel_->last_packet_mono_ms = now_ms_;
   end_reason_ = "unpublished";
   std::vector<MediaSink*> sinks;
-  if (ch->wants_ts()) {
-    ts_ = std::make_unique<TsSink>([ch](const uint8_t* d, size_t n) { ch->write_ts(d, n); });
-    sinks.push_back(ts_.get());
+  backup_ = ch->failover && ch->failover->backup_source == id_;
+  if (ch->failover) {
+    // Failover: the switch feeds the channel's outputs.
+    sinks.push_back(backup_ ? &ch->failover->backup_port() : &ch->failover->primary_port());
+  } else {
+    if (ch->wants_ts()) {
+      ts_ = std::make_unique<TsSink>([ch](const uint8_t* d, size_t n) { ch->write_ts(d, n); });
+      sinks.push_back(ts_.get());
+    }
+    if (ch->hls) sinks.push_back(ch->hls.get());
+    if (ch->restream) sinks.push_back(ch->restream.get());
   }
-  if (ch->hls) sinks.push_back(ch->hls.get());
-  if (ch->restream) sinks.push_back(ch->restream.get());
   conv_ = std::make_unique<FlvToMedia>(std::move(sinks), [this](const nlohmann::json& info) {
-    if (channel_) hub_.stream_started(*channel_, info);
+    if (channel_ && !backup_) hub_.stream_started(*channel_, info);
   });
   return rtmp::PublishVerdict::kAccept;
 }
@@ -123,6 +129,7 @@ Status RtmpConnection::on_media(const rtmp::FlvPacket& pkt, int64_t dts_ms) {
   uint64_t frames = conv_->video_frames();
   uint64_t dropped = conv_->dropped_packets();
   Status st = conv_->add(pkt, dts_ms);
+  if (backup_) return st;  // the channel's figures are its primary's
   channel_->last_packet_mono_ms = now_ms_;
   channel_->video_frames += conv_->video_frames() - frames;
   channel_->rate_frames += conv_->video_frames() - frames;

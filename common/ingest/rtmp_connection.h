@@ -66,6 +66,7 @@ class RtmpConnection : public rtmp::SessionHandler {
   int64_t last_rx_ms_;
   int64_t now_ms_ = 0;
   Channel* channel_ = nullptr;
+  bool backup_ = false;  // publishing as the channel's failover backup
   std::unique_ptr<TsSink> ts_;
   std::unique_ptr<FlvToMedia> conv_;
   std::string end_reason_ = "unpublished";

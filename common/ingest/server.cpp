@@ -123,6 +123,13 @@ Status Server::setup() {
             v.reason = "channel '" + *name + "' is packaged in-process, which takes RTMP publishers only";
             name.reset();
           }
+          if (auto b = routes()->backup_channel(key)) {
+            v.reason = "channel '" + *b + "': its backup publishes over RTMP";
+            name.reset();
+          } else if (name && routes()->failover(*name)) {
+            v.reason = "channel '" + *name + "' has failover, which takes RTMP publishers only";
+            name.reset();
+          }
           v.ok = name.has_value();
           if (name) v.channel = *name;
           return v;
@@ -270,6 +277,12 @@ void Server::housekeeping(int64_t now) {
   }
   for (auto& [name, ch] : channels_)
     if (ch->recorder) ch->recorder->tick(now);
+  // A pulled backup runs from the start, before any publisher made the channel.
+  for (const auto& name : routes()->pulled_backups())
+    if (!channels_.count(name)) {
+      auto made = channel(name);
+      if (!made.is_ok()) spdlog::warn("channel {}: {}", name, made.status().message());
+    }
   for (auto& [name, ch] : channels_)
     if (ch->restream) ch->restream->emit_notices(events_);
   if (now - last_status_ms_ >= 1000) {
@@ -292,6 +305,8 @@ void Server::shutdown_sessions() {
   drain_inbox(monotonic_ms());
   for (auto& [name, ch] : channels_)
     if (ch->live) end_publish(*ch, ch->owner, "shutdown");
+  for (auto& [name, ch] : channels_)
+    if (ch->failover) ch->failover->close();
 }
 
 void Server::close_hls() {
@@ -331,7 +346,12 @@ Status Server::run() {
   Status st;
   while (!stop_requested()) {
     bool pending = false;
-    for (auto& [n, ch] : channels_) pending |= ch->output && ch->output->buffered() > 0;
+    for (auto& [n, ch] : channels_) {
+      pending |= ch->output && ch->output->buffered() > 0;
+      // A slate on the air (or a pulled backup) is fed from the loop's ticks.
+      pending |= ch->failover && (ch->failover->active() == InputSwitch::Source::kSlate ||
+                                  !ch->failover->settings().backup_url.empty());
+    }
     int n = epoll_wait(epfd_, evs.data(), int(evs.size()), pending ? 20 : 200);
     if (n < 0 && errno != EINTR) return errno_error("epoll_wait", errno);
     int64_t now = monotonic_ms();
@@ -367,6 +387,8 @@ Status Server::run() {
         }
       }
     }
+    for (auto& [name, ch] : channels_)
+      if (ch->failover) ch->failover->tick(now);
     st = flush_outputs(now);
     if (!st.is_ok()) break;
     if (now - last_tick_ms_ >= 200) {

@@ -77,6 +77,14 @@ void Server::retire_channel(const std::string& name, bool output_changed) {
   if (!output_changed) return;
   // The playlists end as at shutdown; the next publisher starts the
   // channel over under its new settings.
+  if (ch.failover) {
+    // The backup publisher writes into the switch that goes with the channel.
+    if (uint64_t b = ch.failover->backup_source; b && conns_.count(b)) {
+      conns_[b]->end("channel reconfigured");
+      close_connection(b, "channel reconfigured");
+    }
+    ch.failover->close();
+  }
   if (ch.hls) ch.hls->close();
   channels_.erase(it);
 }

@@ -55,6 +55,9 @@ class Server : public ChannelHub {
                          uint64_t source, rtmp::PublishVerdict& verdict) override;
   void stream_started(Channel& ch, const nlohmann::json& info) override;
   void end_publish(Channel& ch, uint64_t source, const std::string& reason) override;
+  // A publish with a channel's backup key: the backup input of its failover.
+  Channel* begin_backup(const std::string& name, const std::string& remote, uint64_t source,
+                        rtmp::PublishVerdict& verdict);
 
  private:
   Status setup();

@@ -37,6 +37,7 @@ nlohmann::json channel_json(const Channel& ch, int64_t now) {
                 {"max_write_ms", std::round(double(ch.hls->max_call_us()) / 100) / 10}};
   }
   if (ch.recorder) j["recording"] = ch.recorder->path();
+  if (ch.failover) j["input"] = ch.failover->status(now);
   return j;
 }
 

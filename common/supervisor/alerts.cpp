@@ -237,6 +237,12 @@ void AlertWatch::on_event(const std::string& type, const std::string& channel, c
                             true};
     return;
   }
+  if (type == "input.switched") {
+    Input& in = inputs_[channel];
+    in.active = event.is_object() ? event.value("to", "") : "";
+    in.active_changed_at = now.mono_ms;
+    return;
+  }
   if (type == "segment.written") {
     inputs_[channel].last_segment = now.mono_ms;
     // A segment written whole: the packager's writes work (a restarted
@@ -291,13 +297,27 @@ void AlertWatch::evaluate(const std::vector<StageFacts>& stages, const std::vect
       // Killed before it could say stream.ended: the input went with it.
       in.present = false;
       in.changed_at = now.mono_ms;
+      in.active.clear();  // the switch went with it
     }
     bool expected = ch.input_expected || in.seen;
-    int64_t absent_for = now.mono_ms - in.changed_at;
+    // Failover: on the backup, viewers see the real thing (input_on_backup,
+    // a warning); on the slate, the input is lost as much as with none.
+    bool on_backup = in.active == "backup", on_slate = in.active == "slate";
+    int64_t absent_since = in.changed_at;
+    if (on_slate) absent_since = in.present ? in.active_changed_at : std::min(in.changed_at, in.active_changed_at);
+    int64_t absent_for = now.mono_ms - absent_since;
     AlertEngine::Condition lost{"input_lost", ch.name, ch.name, "critical",
-                                "channel " + ch.name + ": no input for " + seconds_text(absent_for), 0};
-    engine_.observe(lost, ch.watch_input && expected && !in.present && absent_for >= settings_.input_lost_after_ms,
+                                "channel " + ch.name + ": no input for " + seconds_text(absent_for) +
+                                    (on_slate ? " (viewers see the slate)" : ""),
+                                0};
+    engine_.observe(lost,
+                    ch.watch_input && expected && ((!in.present && !on_backup) || on_slate) &&
+                        absent_for >= settings_.input_lost_after_ms,
                     now);
+    int64_t backup_for = now.mono_ms - in.active_changed_at;
+    AlertEngine::Condition backup{"input_on_backup", ch.name, ch.name, "warning",
+                                  "channel " + ch.name + ": on its backup input for " + seconds_text(backup_for), 0};
+    engine_.observe(backup, ch.watch_input && on_backup && backup_for >= settings_.input_lost_after_ms, now);
     int64_t stale_after = settings_.output_stale_after_ms > 0
                               ? settings_.output_stale_after_ms
                               : std::max<int64_t>(10'000, static_cast<int64_t>(ch.target_duration_s * 3000));
@@ -306,7 +326,8 @@ void AlertWatch::evaluate(const std::vector<StageFacts>& stages, const std::vect
                                  "channel " + ch.name + ": no new segment for " + seconds_text(now.mono_ms - since) +
                                      " while its input is present",
                                  0};
-    engine_.observe(stale, ch.watch_input && in.present && now.mono_ms - since >= stale_after, now);
+    engine_.observe(stale, ch.watch_input && (in.present || on_backup || on_slate) && now.mono_ms - since >= stale_after,
+                    now);
   }
   for (auto it = inputs_.begin(); it != inputs_.end();)
     it = channel_names.count(it->first) ? std::next(it) : inputs_.erase(it);
@@ -353,7 +374,8 @@ void AlertWatch::evaluate(const std::vector<StageFacts>& stages, const std::vect
   engine_.resolve_unless(
       [&](const std::string& alert, const std::string& key) {
         if (alert == "stage_failed" || alert == "restarts_too_frequent") return stage_ids.count(key) > 0;
-        if (alert == "input_lost" || alert == "output_stale") return channel_names.count(key) > 0;
+        if (alert == "input_lost" || alert == "output_stale" || alert == "input_on_backup")
+          return channel_names.count(key) > 0;
         if (alert == "disk_low") return disks.count(key) > 0;
         if (alert == "disk_full") return writers.count(key) > 0;
         return true;

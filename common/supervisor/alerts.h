@@ -152,6 +152,10 @@ class AlertWatch {
     bool seen = false;  // a publisher came since the channel was added
     int64_t changed_at = -1;  // mono: when present last changed
     int64_t last_segment = -1;  // mono
+    // Failover (input.switched from sigma-ingest): the input on the air,
+    // "" when the channel has none or before its first switch.
+    std::string active;
+    int64_t active_changed_at = -1;  // mono
   };
 
   AlertSettings settings_;

@@ -11,6 +11,7 @@
 #include "base/fs.h"
 #include "base/push_url.h"
 #include "base/time_spec.h"
+#include "supervisor/failover_config.h"
 #include "origin/signing.h"
 
 namespace sigma::supervisor {
@@ -130,6 +131,7 @@ class Parser {
       }
     }
     if (cfg.global.stats) SIGMA_RETURN_IF_ERROR(check_stats(cfg.global));
+    SIGMA_RETURN_IF_ERROR(check_failover(cfg));
     SIGMA_RETURN_IF_ERROR(check_playback(cfg));
     return cfg;
   }
@@ -271,6 +273,8 @@ class Parser {
     SIGMA_ASSIGN_OR_RETURN(bool is_stage,
                            stage_key(ch.stages, {"dvr", "package", "source", "thumb", "transcode"}, key, v));
     if (is_stage) return {};
+    SIGMA_ASSIGN_OR_RETURN(bool is_failover, failover_key(ch, key, v, line_));
+    if (is_failover) return {};
     if (key == "enabled") {
       SIGMA_ASSIGN_OR_RETURN(ch.enabled, parse_bool(v));
       return {};

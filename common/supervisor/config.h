@@ -72,6 +72,13 @@ struct ChannelConfig {
   // sigma-ingest (no FIFO, no sigma-package process); no: its own process.
   bool package_in_ingest = true;
   std::string events;                // NDJSON file for this channel's events
+  // Failover in sigma-ingest (failover_config.h): a backup input (a second
+  // stream key, or a pull URL) and a slate; 0 durations: the ingest's.
+  std::string backup_key, backup_url;
+  std::string slate;  // "" (auto once a backup is set), auto, off, or a file
+  int64_t failover_after_ms = 0, failback_after_ms = 0;
+  int failover_line = 0;
+  bool failover() const { return !backup_key.empty() || !backup_url.empty() || !slate.empty(); }
   // restream.NAME = URL: pushed by the shared sigma-ingest while the
   // channel is live (its RTMP publishes' source), in file order.
   struct RestreamTarget {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "package/modes.h"
+#include "supervisor/failover_config.h"
 
 namespace sigma::supervisor {
 namespace {
@@ -186,6 +187,7 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
         if (ch.archived()) line += ",keep";
       }
       if (ch.record && !g.record_dir.empty()) line += ",record=" + g.record_dir;
+      line += failover_spec(ch);
       if (line != ch.name) s.reload_text += line + "\n";
       // Restream targets too: adding or removing one is a SIGHUP, which
       // touches neither the channel nor its other targets.

@@ -74,6 +74,16 @@ std::string render_status_table(const nlohmann::json& st) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
+  // Failover channels: the input on the air.
+  if (st.contains("channels"))
+    for (auto& ch : st["channels"])
+      if (ch.contains("input") && ch["input"].is_object()) {
+        const auto& in = ch["input"];
+        out += str(ch, "name") + " input: " + str(in, "active");
+        if (in.contains("switches")) out += ", " + str(in, "switches", "0") + " switches";
+        if (in.contains("reason")) out += ", last " + str(in, "reason") + " at " + str(in, "since");
+        out += "\n";
+      }
   // Restream targets: one line each (URLs come redacted from the ingest).
   if (st.contains("channels"))
     for (auto& ch : st["channels"])

@@ -55,6 +55,18 @@ nlohmann::json ingest_restream(const std::string& status_file, const std::string
   return nullptr;
 }
 
+// A failover channel's inputs as sigma-ingest reports them (the active
+// one: primary, backup or slate; switches); null without failover.
+nlohmann::json ingest_input(const std::string& status_file, const std::string& channel) {
+  auto text = read_file(status_file);
+  if (!text) return nullptr;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.contains("channels") || !j["channels"].is_array()) return nullptr;
+  for (auto& c : j["channels"])
+    if (c.value("channel", "") == channel && c.contains("input") && c["input"].is_object()) return c["input"];
+  return nullptr;
+}
+
 // sigma-stats's status file (rewritten every few seconds), or null when
 // there is none or it is older than kStatsStaleMs: a stopped sigma-stats
 // must not show the viewers it last counted as watching now.
@@ -170,6 +182,10 @@ nlohmann::json Supervisor::status_json() const {
         list.push_back(entry);
       }
       c["restream"] = list;
+    }
+    if (const ChannelConfig* cc = cfg_.find(name); cc && cc->failover() && stages_.count("ingest")) {
+      nlohmann::json in = ingest_input(cfg_.global.run_dir + "/ingest-status.json", name);
+      c["input"] = in.is_null() ? nlohmann::json{{"active", "none"}} : in;
     }
     j["channels"].push_back(c);
   }
