@@ -438,14 +438,17 @@ class Parser {
       if (ch.signed_playback && !first) first = &ch;
     if (first && g.playback_secret.empty()) {
       line_ = first->playback_line;
+      if (!first->file.empty()) error_origin_ = first->file;
       return error("playback = signed needs [global] playback_secret = FILE (the secrets sigma-origin checks with)");
     }
     if (first && g.origin == "off") {
       line_ = first->playback_line;
+      if (!first->file.empty()) error_origin_ = first->file;
       return error("playback = signed needs the origin (origin = off): only sigma-origin checks tokens");
     }
     if (!g.playback_secret.empty()) {
       line_ = g.playback_secret_line;
+      error_origin_.clear();
       auto secrets = origin::load_playback_secrets(g.playback_secret);
       if (!secrets) return error(secrets.status().message());
     }
