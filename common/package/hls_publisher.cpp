@@ -233,7 +233,7 @@ void HlsPublisher::retire(State& s) {
   // files stay for one more window before they go (counted from the
   // playlist on disk, which is older than this one while writes fail).
   int64_t sequence = pl.media_sequence();
-  if (s.written_sequence >= 0) sequence = std::min(sequence, s.written_sequence);
+  if (s.behind && s.written_sequence >= 0) sequence = std::min(sequence, s.written_sequence);
   int64_t keep_from = sequence - p_.window;
   while (!s.retired.empty() && s.retired.front().first < keep_from) {
     for (auto& f : s.retired.front().second) remove_file(s, f);
@@ -295,6 +295,7 @@ Status HlsPublisher::write_media(size_t track) {
   fill_reports(track);
   State& s = tracks_[track];
   Status st = write_file_atomic(p_.out_dir + "/" + s.info.name + "/" + kPlaylistName, hls::render(s.playlist));
+  s.behind = !st;
   if (st) s.written_sequence = s.playlist.media_sequence();
   return survive("playlist " + s.info.name + "/" + kPlaylistName, st);
 }

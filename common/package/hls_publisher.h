@@ -78,6 +78,7 @@ class HlsPublisher : public SegmentListener {
     // EXT-X-MEDIA-SEQUENCE of the playlist on disk (-1: none written by
     // this run): files it may still list are not deleted.
     int64_t written_sequence = -1;
+    bool behind = false;  // the last write failed: the playlist on disk is older
   };
   // A write failed: false when that is survivable (health set, a system
   // error), the error otherwise.
