@@ -87,9 +87,14 @@ void WhipIngest::open(Command& c, int64_t now) {
   if (ch->restream) sinks.push_back(ch->restream.get());
   Publisher* raw = pub.get();
   pub->conv = std::make_unique<FlvToMedia>(std::move(sinks), [this, raw](const nlohmann::json& info) {
-    nlohmann::json i = info;
-    i["ice"] = "full";
-    hub_.stream_started(*raw->ch, i);
+    // Browsers change the picture size as their bandwidth estimate moves:
+    // the sinks reopen (a new init segment), the session goes on.
+    if (raw->announced) {
+      spdlog::info("channel {}: WHIP publisher now sends {}", raw->ch->name, info.dump());
+      return;
+    }
+    raw->announced = true;
+    hub_.stream_started(*raw->ch, info);
   });
   std::vector<rtmp::AmfProperty> meta;
   if (pub->video) meta.push_back({"videocodecid", rtmp::AmfValue::num(7)});
@@ -147,8 +152,8 @@ void WhipIngest::feed(Publisher& pub, webrtc::WhipUnit& u, int64_t now) {
 // so the keyframe lands at (not before) the interval: the segmenter cuts
 // on the first keyframe a segment duration after the last cut.
 void WhipIngest::keyframes(Publisher& pub, const webrtc::WhipUnit& u, int64_t now) {
-  pub.last_pts_us = u.pts_us;
   if (u.key) {
+    pub.last_pts_us = u.pts_us;
     if (pub.requested) {
       pub.lags_us.push_back(std::max<int64_t>(0, u.pts_us - pub.request_pts_us));
       if (pub.lags_us.size() > 5) pub.lags_us.pop_front();
@@ -157,8 +162,14 @@ void WhipIngest::keyframes(Publisher& pub, const webrtc::WhipUnit& u, int64_t no
     pub.requested = false;
     return;
   }
+  if (pub.last_pts_us >= 0 && u.pts_us > pub.last_pts_us) {
+    int64_t d = u.pts_us - pub.last_pts_us;
+    pub.frame_us = pub.frame_us ? (pub.frame_us * 7 + d) / 8 : d;
+  }
   int64_t lead = pub.lags_us.empty() ? 0 : *std::min_element(pub.lags_us.begin(), pub.lags_us.end());
-  bool due = pub.last_key_us < 0 || u.pts_us >= pub.last_key_us + pub.interval_us - lead;
+  // A quarter frame early at most: the segmenter takes a keyframe half a
+  // frame before its cut.
+  bool due = pub.last_key_us < 0 || u.pts_us + lead + pub.frame_us / 4 >= pub.last_key_us + pub.interval_us;
   if (due && (!pub.requested || now - pub.request_ms > 2000)) {
     // Asked again after two seconds: the RTCP packet may have been lost.
     if (!pub.requested) pub.request_pts_us = u.pts_us;
@@ -167,6 +178,7 @@ void WhipIngest::keyframes(Publisher& pub, const webrtc::WhipUnit& u, int64_t no
     spdlog::debug("WHIP {}: keyframe asked at {} (last {}, lead {})", pub.id, u.pts_us / 1000, pub.last_key_us / 1000, lead / 1000);
     pub.session->request_keyframe();
   }
+  pub.last_pts_us = u.pts_us;
 }
 
 void WhipIngest::on_wake(int64_t now) {

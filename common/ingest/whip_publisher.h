@@ -29,6 +29,8 @@ struct WhipIngest::Publisher {
   int64_t last_pts_us = -1;
   bool requested = false;
   int64_t request_pts_us = 0, request_ms = 0;
+  int64_t frame_us = 0;  // the frame duration, smoothed
+  bool announced = false;  // stream.started emitted
   std::deque<int64_t> lags_us;  // request to keyframe, media time, the last few
 };
 

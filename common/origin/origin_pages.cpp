@@ -36,6 +36,9 @@ void OriginService::serve_web(const std::shared_ptr<http::Exchange>& ex, const s
       {"index.html", "index.html"},
       {"watch.js", "watch.js"},
       {"watch.css", "watch.css"},
+      {"golive.html", "golive.html"},  // the Go-live page (WHIP publisher)
+      {"golive.js", "golive.js"},
+      {"golive.css", "golive.css"},
       {"hls.min.js", "node_modules/hls.js/dist/hls.min.js"},
   };
   auto it = kFiles.find(name);

@@ -84,7 +84,7 @@ GstBusSyncReply bus_cb(GstBus*, GstMessage* msg, gpointer self) {
     g_free(dbg);
     static_cast<WhipSession*>(self)->on_bus_error(what);
   }
-  return GST_BUS_DROP;  // nobody pops this bus: keep nothing queued
+  return GST_BUS_PASS;  // popped and freed in close()
 }
 
 // The local description with the candidates webrtcbin reported, for a
@@ -375,6 +375,14 @@ void WhipSession::push(WhipUnit u) {
 }
 
 std::deque<WhipUnit> WhipSession::take() {
+  // The sync handler has seen every message (errors): free them. Messages
+  // left queued hold references to their sources, and the pipeline, its
+  // threads and its sockets would never be freed.
+  if (!closed_ && pipeline_) {
+    GstBus* bus = gst_element_get_bus(E(pipeline_));
+    while (GstMessage* m = gst_bus_pop(bus)) gst_message_unref(m);
+    gst_object_unref(bus);
+  }
   std::lock_guard lk(mu_);
   queued_bytes_ = 0;
   return std::exchange(queue_, {});
@@ -411,6 +419,7 @@ bool WhipSession::failed(std::string* why) const {
 }
 
 void WhipSession::add_remote_candidate(const std::string& candidate) {
+  std::lock_guard lk(close_mu_);
   if (closed_ || !webrtc_) return;
   g_signal_emit_by_name(E(webrtc_), "add-ice-candidate", guint(0), candidate.c_str());
 }
@@ -428,11 +437,14 @@ void WhipSession::request_keyframe() {
 }
 
 void WhipSession::close() {
+  std::lock_guard lk(close_mu_);
   if (closed_.exchange(true)) return;
   if (pipeline_) {
     gst_element_set_state(E(pipeline_), GST_STATE_NULL);
     GstBus* bus = gst_element_get_bus(E(pipeline_));
     gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+    while (GstMessage* m = gst_bus_pop(bus)) gst_message_unref(m);
+    gst_bus_set_flushing(bus, TRUE);
     gst_object_unref(bus);
   }
   {

@@ -89,6 +89,7 @@ class WhipSession {
   WhipOptions opts_;
   std::string answer_;
   mutable std::mutex mu_;
+  std::mutex close_mu_;  // close() against add_remote_candidate() (HTTP thread)
   std::deque<WhipUnit> queue_;
   std::string vconfig_, aconfig_;  // last handed out (streaming threads)
   std::string failure_;

@@ -4,7 +4,9 @@ not Sigma's code and not the Go-live page: posts an offer with a Bearer
 token, sets the answer, sends a moving test picture (H.264) and a tone
 (Opus) for SECONDS, then DELETEs the session unless --no-delete.
 
-  whip_client.py URL --key KEY [--seconds S] [--codec h264|vp8] [--no-delete]
+  whip_client.py URL --key KEY [--seconds S] [--codec h264|vp8] [--no-delete] [--cycles N]
+
+--cycles N publishes and stops N times in a row (the leak test).
 
 Prints one JSON line: status, location, the error body if refused, the
 connection state reached, frames sent. Exit 0 when the server answered 201
@@ -130,7 +132,20 @@ if __name__ == "__main__":
     p.add_argument("--codec", default="h264", choices=["h264", "vp8"])
     p.add_argument("--size", default="640x360")
     p.add_argument("--no-delete", action="store_true")
+    p.add_argument("--cycles", type=int, default=1)
     args = p.parse_args()
-    result, ok = asyncio.run(main(args))
+
+    async def cycles():
+        results = []
+        for _ in range(args.cycles):
+            results.append(await main(args))
+            if not results[-1][1]:
+                break
+        return results
+
+    runs = asyncio.run(cycles())
+    result, ok = runs[-1]
+    if args.cycles > 1:
+        result["cycles"] = sum(1 for _, good in runs if good)
     print(json.dumps(result))
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if ok and len(runs) == args.cycles else 1)
