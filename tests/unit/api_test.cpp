@@ -257,7 +257,7 @@ TEST(ApiEvents, ASlowSubscriberIsDroppedNotWaitedFor) {
   bool ended = false, ok = true;
   // What was queued, then the cut end.
   for (int i = 0; i < 100 && !ended; ++i)
-    slow->next([&](std::optional<std::string> chunk, bool k) {
+    slow->next([&](const std::optional<std::string>& chunk, bool k) {
       if (!chunk) {
         ended = true;
         ok = k;
