@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# sigma-test: first (a long file: about 70 s, started before the others, scripts/test)
 # WHIP (RFC 9725) into sigma-ingest: the Go-live page in headless Chromium
 # (fake camera and microphone) publishes, hls.js plays the channel, ffprobe
 # decodes its segments; an independent client (aiortc, Debian's
