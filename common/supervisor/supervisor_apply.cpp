@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "api/tokens.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "supervisor/process.h"
@@ -57,7 +58,8 @@ Status Supervisor::apply(const Config& cfg) {
     if (s.reload_file.empty()) continue;
     auto now = read_file(s.reload_file);
     if (!now.is_ok() || *now != s.reload_text)
-      SIGMA_RETURN_IF_ERROR_CTX(write_file_atomic(s.reload_file, s.reload_text), s.id + " --channels file");
+      // 0600: the ingest's channels file carries backup and restream keys.
+      SIGMA_RETURN_IF_ERROR_CTX(api::write_file_durable(s.reload_file, s.reload_text, 0600), s.id + " --channels file");
   }
   cfg_ = cfg;
   alerts_.configure(g.alerts);

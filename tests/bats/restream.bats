@@ -130,4 +130,6 @@ PY
   sigma-supervisor status --health "127.0.0.1:$HP" >>"$T/table"
   grep -q "rtmp://127.0.0.1:$TP/live/\*\*\*" "$T/status.json"
   ! grep -l "$KEY" "$T/sv.log" "$EVENTS_FILE" "$T/status.json" "$T/table" "$T/run/ingest-status.json"
+  # The ingest's channels file has to hold the key: only its owner reads it.
+  [[ $(stat -c %a "$T/run/ingest-channels") == 600 ]]
 }
