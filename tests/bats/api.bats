@@ -235,3 +235,15 @@ PY
   SIGMA_API_TOKEN=$W run sigma-supervisor -c "$T/sv.conf" channel show nope
   [[ $status -eq 100 && $output == *"not_found"* ]]
 }
+
+@test "libFuzzer over the API's routing, request checks, channel bodies and token file runs 10 s without a crash" {
+  FUZZ_DIR="$SIGMA_TEST_CACHE/api-fuzzer"
+  "$BATS_TEST_DIRNAME/../fuzz/build.sh" "$FUZZ_DIR" api
+  mkdir -p "$T/corpus"
+  cp "$BATS_TEST_DIRNAME"/../fuzz/api-corpus/* "$T/corpus/"
+  run "$FUZZ_DIR/api_fuzzer" -max_total_time=10 -rss_limit_mb=1024 -print_final_stats=1 "$T/corpus"
+  echo "$output" | tail -20
+  [ "$status" -eq 0 ]
+  [[ $output == *"Done "*" runs in "* ]]
+  ! [[ $output == *"ERROR: AddressSanitizer"* || $output == *"runtime error"* ]]
+}

@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Builds the RTMP fuzzer with clang (libFuzzer + ASan + UBSan) into DIR:
-#   tests/fuzz/build.sh DIR   ->  DIR/rtmp_fuzzer
+# Builds a fuzzer with clang (libFuzzer + ASan + UBSan) into DIR:
+#   tests/fuzz/build.sh DIR [rtmp|api]   ->  DIR/rtmp_fuzzer or DIR/api_fuzzer
+# rtmp: the chunk stream, AMF0 and FLV parsing; api: the control API's
+# routing, request checks, body -> channel file and token file parsing.
 # Rebuilds only when a source is newer than the binary.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${1:?usage: build.sh DIR}
+out=${1:?usage: build.sh DIR [rtmp|api]}
+target=${2:-rtmp}
 mkdir -p "$out"
-srcs=("$root"/tests/fuzz/rtmp_fuzzer.cpp "$root"/common/rtmp/*.cpp "$root"/common/ingest/ts_probe.cpp "$root"/common/base/status.cpp "$root"/common/base/log.cpp)
-bin="$out/rtmp_fuzzer"
+libs=()
+case $target in
+  rtmp)
+    srcs=("$root"/tests/fuzz/rtmp_fuzzer.cpp "$root"/common/rtmp/*.cpp "$root"/common/ingest/ts_probe.cpp "$root"/common/base/status.cpp "$root"/common/base/log.cpp)
+    hdrs=("$root"/common/rtmp/*.h "$root"/common/ingest/ts_probe.h) ;;
+  api)
+    srcs=("$root"/tests/fuzz/api_fuzzer.cpp "$root"/common/api/{router,channel_body,tokens,rate_limit}.cpp
+      "$root"/common/base/{status,log,fs,time}.cpp "$root"/common/crypto/crypto.cpp "$root"/common/http/url.cpp)
+    hdrs=("$root"/common/api/*.h "$root"/common/base/*.h "$root"/common/crypto/*.h "$root"/common/http/url.h)
+    libs=(-lcrypto) ;;
+  *) echo "build.sh: unknown fuzzer $target (rtmp, api)" >&2; exit 100 ;;
+esac
+bin="$out/${target}_fuzzer"
 if [[ -x $bin ]]; then
   stale=0
-  for f in "${srcs[@]}" "$root"/common/rtmp/*.h "$root"/common/ingest/ts_probe.h; do [[ $f -nt $bin ]] && stale=1; done
+  for f in "${srcs[@]}" "${hdrs[@]}"; do [[ $f -nt $bin ]] && stale=1; done
   ((stale)) || exit 0
 fi
 CXX=${CXX:-clang++}
@@ -36,5 +50,5 @@ for f in "${srcs[@]}"; do
 done
 wait
 # shellcheck disable=SC2046
-"$CXX" "${flags[@]}" "${objs[@]}" -o "$bin.tmp" $(pkg-config --libs spdlog)
+"$CXX" "${flags[@]}" "${objs[@]}" -o "$bin.tmp" $(pkg-config --libs spdlog) "${libs[@]}"
 mv "$bin.tmp" "$bin"
