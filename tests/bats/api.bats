@@ -20,6 +20,7 @@ code() { api "$@" | tail -1; }
 err() { api "$@" | sed '$d' | jq -r '.error.code'; }
 has_segments() { [[ -f $1 ]] && grep -q '^#EXTINF' "$1"; }
 ended() { [[ -f $1 ]] && grep -q '^#EXT-X-ENDLIST' "$1"; }
+not_ended() { [[ -f $1 ]] && grep -q '^#EXTINF' "$1" && ! grep -q '^#EXT-X-ENDLIST' "$1"; }
 channel_pids() { status_json | jq -r --arg c "$1" '.channels[] | select(.name == $c) | [.stages[].pid] | join(" ")'; }
 sv_down() { ! kill -0 "$SV" 2>/dev/null; }
 package_restarted() { local p; p=$(channel_pids news); [[ -n $p && $p != "$1" && $(stage_field news/package state) == up ]]; }
@@ -169,8 +170,14 @@ PY
   [[ $(code POST /v1/channels/news/start "$W") == 200 ]]
   WAIT_SECS=15 wait_for news_has_stages || { tail -30 "$T/sv.log"; cat "$T/channels/news.conf"; status_json; return 1; }
 
-  # DELETE: the file and the stages go.
+  # DELETE of a live channel: its playlists end, the file and the stages go.
+  spawn "$T/pub-news2.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$ts" -c copy -f flv \
+    "rtmp://127.0.0.1:$RP/live/$K"
+  NEWS_PUB=$SPAWNED_PID
+  WAIT_SECS=20 wait_for not_ended "$T/out/news/v0/index.m3u8"
   [[ $(code DELETE /v1/channels/news "$W") == 200 ]]
+  WAIT_SECS=10 wait_for ended "$T/out/news/v0/index.m3u8"
+  kill "$NEWS_PUB"
   [[ ! -e $T/channels/news.conf ]]
   [[ $(status_json | jq '[.channels[] | select(.name == "news")] | length') == 0 ]]
   [[ $(code GET /v1/channels/news "$R") == 404 ]]
