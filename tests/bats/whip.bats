@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# sigma-test: first (a long file: about 70 s, started before the others, scripts/test)
+# sigma-test: serial (the Go-live test times Chromium's encoder answering keyframe requests: beside other files a late keyframe made a segment cut between keyframes in a full run)
 # WHIP (RFC 9725) into sigma-ingest: the Go-live page in headless Chromium
 # (fake camera and microphone) publishes, hls.js plays the channel, ffprobe
 # decodes its segments; an independent client (aiortc, Debian's
