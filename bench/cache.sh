@@ -45,31 +45,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/media.bash  # free_port, bench_media, bench_llhls_client
 
 # The viewers' program, compiled once per version of its source.
-src=bench/cache/llhls_client.cpp
-CLIENT=${TMPDIR:-/tmp}/sigma-llhls-client-$(md5sum "$src" | cut -c1-12)
-if [[ ! -x $CLIENT ]]; then
-  g++ -O2 -std=c++20 "$src" -o "$CLIENT.tmp.$$"
-  mv "$CLIENT.tmp.$$" "$CLIENT"
-fi
+CLIENT=$(bench_llhls_client)
 
 # A light source (180p, about 200 kbit/s, 1 s GOP: parts of about 8 kB),
 # looped in real time into an ultra-low channel: 2 s segments, 1/3 s
 # parts. What is measured is the fan-out of requests, not of bytes: 2,000
 # viewers of a 3 Mbit/s channel would be 6 Gbit/s, more than this box's
 # loopback and two cores move beside the rest.
-cache=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
-SRC=$cache/cache-bench-180p-30s.ts
-mkdir -p "$cache"
-if [[ ! -s $SRC ]]; then
-  ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=320x180:rate=30:duration=30" \
-    -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=30" \
-    -c:v libx264 -preset ultrafast -b:v 150k -maxrate 150k -bufsize 150k -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 \
-    -pix_fmt yuv420p -c:a aac -b:a 32k -f mpegts "$SRC.part.$$"
-  mv "$SRC.part.$$" "$SRC"
-fi
+SRC=$(bench_media cache-bench-180p-30s.ts 30 320x180 \
+  -c:v libx264 -preset ultrafast -b:v 150k -maxrate 150k -bufsize 150k -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 \
+  -pix_fmt yuv420p -c:a aac -b:a 32k -f mpegts)
 ROOT=$W/root
 mkdir -p "$ROOT"
 mkfifo "$W/live.ts"

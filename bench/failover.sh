@@ -35,8 +35,8 @@ cleanup() {
   if [[ -n ${KEEP:-} ]]; then echo "kept $W" >&2; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-RP=$(port) OP=$(port) HP=$(port)
+. "$root/bench/media.bash"  # free_port, the cached media
+RP=$(free_port) OP=$(free_port) HP=$(free_port)
 
 cat >"$W/sv.conf" <<EOF
 [global]

@@ -32,29 +32,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$root/bench/media.bash"  # free_port, the cached media
 
 # One 4 Mbps 720p30 source, encoded once and cached.
-CACHE=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
-SRC=$CACHE/bench-4mbps-720p.flv
-mkdir -p "$CACHE"
-if [[ ! -s $SRC ]]; then
-  echo "encoding the 4 Mbps source once (cached in $SRC)..." >&2
-  ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=20" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=20" \
-    -c:v libx264 -preset veryfast -b:v 4M -maxrate 4M -bufsize 4M -g 60 -keyint_min 60 -sc_threshold 0 \
-    -pix_fmt yuv420p -c:a aac -b:a 128k -f flv "$SRC.part"
-  mv "$SRC.part" "$SRC"
-fi
+SRC=$(bench_720p_flv 4)
 
 # --- H: sigma-ingest packaging in-process -----------------------------------
-RTMP_H=$(port)
+RTMP_H=$(free_port)
 sigma-ingest --rtmp "127.0.0.1:$RTMP_H" --open --hls "$W/hls-inproc/{channel}" --mode normal \
   --status-file "$W/hls-status.json" --log-level warn 2>"$W/ingest-hls.log" &
 INGEST_H=$!; PIDS+=($INGEST_H)
 
 # --- A: sigma-ingest -> FIFOs -> sigma-package --------------------------
-RTMP_A=$(port)
+RTMP_A=$(free_port)
 mkdir -p "$W/run" "$W/hls"
 for i in $(seq 1 "$N"); do
   mkdir -p "$W/run/ch$i"
@@ -72,7 +62,7 @@ sigma-ingest --rtmp "127.0.0.1:$RTMP_A" --open --output "$W/run/{channel}/source
 INGEST=$!; PIDS+=($INGEST)
 
 # --- B: nginx-rtmp with HLS (own config, own ports) -----------------------
-RTMP_B=$(port)
+RTMP_B=$(free_port)
 mkdir -p "$W/nginx/hls" "$W/nginx/tmp"
 chown -R www-data:www-data "$W/nginx" 2>/dev/null || true
 cat >"$W/nginx/nginx.conf" <<CONF

@@ -32,23 +32,13 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$root/bench/media.bash"  # free_port, the cached media
 wait_port() { for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; }
 
-CACHE=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
-SRC=$CACHE/bench-6mbps-720p.flv
-mkdir -p "$CACHE"
-if [[ ! -s $SRC ]]; then
-  echo "encoding the 6 Mbps source once (cached in $SRC)..." >&2
-  ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=20" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=20" \
-    -c:v libx264 -preset veryfast -b:v 6M -maxrate 6M -bufsize 6M -g 60 -keyint_min 60 -sc_threshold 0 \
-    -pix_fmt yuv420p -c:a aac -b:a 128k -f flv "$SRC.part"
-  mv "$SRC.part" "$SRC"
-fi
+SRC=$(bench_720p_flv 6)
 
 # --- the receiver: nginx-rtmp, live only -----------------------------------
-NP=$(port)
+NP=$(free_port)
 mkdir -p "$W/nginx/tmp"
 cat >"$W/nginx/nginx.conf" <<CONF
 load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
@@ -67,7 +57,7 @@ PIDS+=($!)
 wait_port "$NP"
 
 # --- S: sigma-ingest with N targets; Z: with none ----------------------------
-SP=$(port) ZP=$(port)
+SP=$(free_port) ZP=$(free_port)
 targets=()
 for i in $(seq 1 "$N"); do targets+=(--restream "ch.t$i=rtmp://127.0.0.1:$NP/live/sigma$i"); done
 sigma-ingest --rtmp "127.0.0.1:$SP" --open "${targets[@]}" --status-file "$W/s-status.json" --log-level warn \

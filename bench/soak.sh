@@ -88,7 +88,7 @@ cleanup() {
   done
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/media.bash  # free_port, bench_media, bench_llhls_client
 free_udp_port() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -96,22 +96,10 @@ now_ms() { date +%s%3N; }
 
 # The viewers' program (compiled once per version of its source) and a light
 # 360p source, as bench/cache.sh.
-src=bench/cache/llhls_client.cpp
-CLIENT=${TMPDIR:-/tmp}/sigma-llhls-client-$(md5sum "$src" | cut -c1-12)
-if [[ ! -x $CLIENT ]]; then
-  g++ -O2 -std=c++20 "$src" -o "$CLIENT.tmp.$$"
-  mv "$CLIENT.tmp.$$" "$CLIENT"
-fi
-cache=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
-SRC=$cache/cache-bench-360p-30s.ts
-mkdir -p "$cache"
-if [[ ! -s $SRC ]]; then
-  ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30:duration=30" \
-    -f lavfi -i "sine=frequency=1000:sample_rate=48000:duration=30" \
-    -c:v libx264 -preset ultrafast -b:v 800k -maxrate 800k -bufsize 800k -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 \
-    -pix_fmt yuv420p -c:a aac -b:a 64k -f mpegts "$SRC.part.$$"
-  mv "$SRC.part.$$" "$SRC"
-fi
+CLIENT=$(bench_llhls_client)
+SRC=$(bench_media cache-bench-360p-30s.ts 30 640x360 \
+  -c:v libx264 -preset ultrafast -b:v 800k -maxrate 800k -bufsize 800k -g 30 -keyint_min 30 -sc_threshold 0 -bf 0 \
+  -pix_fmt yuv420p -c:a aac -b:a 64k -f mpegts)
 
 # --- the receiver, the config, the supervisor -----------------------------
 python3 tests/bats/hook_receiver.py --port-file "$W/r.port" --log "$W/hooks-received.ndjson" 2>"$W/receiver.log" &

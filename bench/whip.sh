@@ -27,21 +27,15 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$root/bench/media.bash"  # free_port, bench_media
 udp() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 kbps() { jq -r '[.channels[]? | .input_kbps // 0] | add // 0 | floor' "$1" 2>/dev/null || echo "?"; }
 
-CACHE=${SIGMA_TEST_CACHE:-${TMPDIR:-/tmp}/sigma-test-media}
-SRC=$CACHE/bench-whip-720p30.flv
-mkdir -p "$CACHE"
-if [[ ! -s $SRC ]]; then
-  ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=90" \
-    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=90" \
-    -c:v libx264 -preset veryfast -b:v 2500k -maxrate 2500k -bufsize 2500k -g 30 -bf 0 -pix_fmt yuv420p \
-    -c:a aac -b:a 128k -f flv "$SRC.part" && mv "$SRC.part" "$SRC"
-fi
+SRC=$(bench_media bench-whip-720p30.flv 90 1280x720 \
+  -c:v libx264 -preset veryfast -b:v 2500k -maxrate 2500k -bufsize 2500k -g 30 -bf 0 -pix_fmt yuv420p \
+  -c:a aac -b:a 128k -f flv)
 printf 'live bench-key-%s\n' "$RANDOM" >"$W/keys"
 chmod 600 "$W/keys"
 KEY=$(awk '{print $2}' "$W/keys")
@@ -56,7 +50,7 @@ measure() {  # measure PID -> CPU% over SECS after WARMUP
 }
 
 # W: WHIP from Chromium.
-wp=$(port) op=$(port) u=$(udp)
+wp=$(free_port) op=$(free_port) u=$(udp)
 mkdir -p "$W/w"
 sigma-ingest --whip "127.0.0.1:$wp" --whip-udp "127.0.0.1:$u-$((u + 9))" --keys "$W/keys" \
   --hls-channel "live=$W/w/live,mode=low" --status-file "$W/w.json" --log-level warn 2>"$W/w.log" &
@@ -73,7 +67,7 @@ wait "$GL" || true
 kill "$ING"; sleep 1
 
 # R: RTMP from ffmpeg.
-rp=$(port)
+rp=$(free_port)
 mkdir -p "$W/r"
 sigma-ingest --rtmp "127.0.0.1:$rp" --keys "$W/keys" --hls-channel "live=$W/r/live,mode=low" \
   --status-file "$W/r.json" --log-level warn 2>"$W/r.log" &
