@@ -119,45 +119,6 @@ bool TokenFile::remove(std::string_view name) {
   return false;
 }
 
-Status write_file_durable(const std::string& path, std::string_view content, int mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return errno_error("create " + tmp, errno);
-  ::fchmod(fd, static_cast<mode_t>(mode));  // an old .tmp keeps its mode otherwise
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return errno_error("write " + tmp, e);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return errno_error("fsync " + tmp, e);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return errno_error("rename " + tmp + " to " + path, e);
-  }
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
-}
-
 Result<std::string> add_token(const std::string& path, const std::string& name, Scope scope) {
   if (!valid_token_name(name)) return usage_error("token name '" + name + "': use 1 to 64 of letters, digits, '-', '_', '.'");
   SIGMA_ASSIGN_OR_RETURN(TokenFile f, TokenFile::load(path));

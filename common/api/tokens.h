@@ -54,9 +54,4 @@ class TokenFile {
 Result<std::string> add_token(const std::string& path, const std::string& name, Scope scope);
 Status revoke_token(const std::string& path, const std::string& name);
 
-// content to path: a temporary file of the given mode, fsynced, renamed
-// over path, the directory fsynced (a crash leaves the old file or the
-// new one).
-Status write_file_durable(const std::string& path, std::string_view content, int mode);
-
 }  // namespace sigma::api

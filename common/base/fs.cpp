@@ -1,6 +1,7 @@
 #include "base/fs.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,13 +11,14 @@
 
 namespace sigma {
 
-Status AtomicFile::open(const std::string& path) {
+Status AtomicFile::open(const std::string& path, int mode) {
   discard();
   path_ = path;
   size_ = 0;
   std::string tmp = path + ".tmp";
-  fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd_ < 0) return errno_error("create " + tmp, errno);
+  if (mode != 0644) ::fchmod(fd_, static_cast<mode_t>(mode));  // an old .tmp keeps its mode otherwise
   return {};
 }
 
@@ -70,6 +72,21 @@ Status write_file_atomic(const std::string& path, std::string_view content, bool
   SIGMA_RETURN_IF_ERROR(f.open(path));
   SIGMA_RETURN_IF_ERROR(f.write(content.data(), content.size()));
   return f.commit(sync);
+}
+
+Status write_file_durable(const std::string& path, std::string_view content, int mode) {
+  AtomicFile f;
+  SIGMA_RETURN_IF_ERROR(f.open(path, mode));
+  SIGMA_RETURN_IF_ERROR(f.write(content.data(), content.size()));
+  SIGMA_RETURN_IF_ERROR(f.commit(true));
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
 }
 
 Status make_dirs(const std::string& path) {

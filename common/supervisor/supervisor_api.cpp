@@ -139,7 +139,7 @@ ApiReply Supervisor::api_change_channel_file(const api::Call& c, const std::opti
     return error_reply(409, "conflict", "channels_dir changed in " + params_.config_path + ": reload the supervisor first");
   if (text) {
     if (Status m = make_dirs(g.channels_dir); !m.is_ok()) return error_reply(500, "internal", m.message());
-    if (Status w = api::write_file_durable(file, *text, 0600); !w.is_ok()) return error_reply(500, "internal", w.message());
+    if (Status w = write_file_durable(file, *text, 0600); !w.is_ok()) return error_reply(500, "internal", w.message());
   } else {
     if (::unlink(file.c_str()) != 0 && errno != ENOENT)
       return error_reply(500, "internal", "remove " + file + ": " + std::strerror(errno));
@@ -242,7 +242,7 @@ ApiReply Supervisor::api_call(const api::Call& c) {
       auto old = read_file(g.keys);
       std::string secret = crypto::base64url_encode(crypto::random_bytes(24));
       std::string text = replace_key(old ? *old : "", c.channel, secret);
-      if (Status w = api::write_file_durable(g.keys, text, 0600); !w.is_ok()) return error_reply(500, "internal", w.message());
+      if (Status w = write_file_durable(g.keys, text, 0600); !w.is_ok()) return error_reply(500, "internal", w.message());
       // The ingest re-reads its keys on SIGHUP: the next publish needs the new
       // key, a publisher already on stays on.
       if (auto it = stages_.find("ingest"); it != stages_.end()) request_reload(*it->second);

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "api/tokens.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "supervisor/process.h"
@@ -59,7 +58,7 @@ Status Supervisor::apply(const Config& cfg) {
     auto now = read_file(s.reload_file);
     if (!now.is_ok() || *now != s.reload_text)
       // 0600: the ingest's channels file carries backup and restream keys.
-      SIGMA_RETURN_IF_ERROR_CTX(api::write_file_durable(s.reload_file, s.reload_text, 0600), s.id + " --channels file");
+      SIGMA_RETURN_IF_ERROR_CTX(write_file_durable(s.reload_file, s.reload_text, 0600), s.id + " --channels file");
   }
   cfg_ = cfg;
   alerts_.configure(g.alerts);
