@@ -209,6 +209,25 @@ Engine::Batch Engine::take() {
   return out;
 }
 
+void Engine::Batch::merge(Batch&& later) {
+  if (empty()) {
+    *this = std::move(later);
+    return;
+  }
+  std::unordered_map<int64_t, size_t> at;
+  for (size_t i = 0; i < sessions.size(); ++i) at[sessions[i].s.id] = i;
+  for (auto& r : later.sessions) {
+    auto [it, fresh] = at.try_emplace(r.s.id, sessions.size());
+    if (fresh) sessions.push_back(std::move(r));
+    else sessions[it->second] = std::move(r);
+  }
+  for (const auto& [k, v] : later.series) series[k] += v;
+  uniques.insert(uniques.end(), later.uniques.begin(), later.uniques.end());
+  new_channels.insert(new_channels.end(), later.new_channels.begin(), later.new_channels.end());
+  watermark = later.watermark;
+  next_id = later.next_id;
+}
+
 std::map<std::string, int64_t> Engine::viewers(int64_t ref_ms, int64_t* fallback) const {
   std::map<std::string, int64_t> out;
   for (const auto& c : channels_) out[c.name] = 0;

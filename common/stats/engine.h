@@ -99,6 +99,10 @@ class Engine {
     std::vector<Unique> uniques;
     std::vector<std::pair<std::string, int64_t>> new_channels;
     int64_t watermark = 0, next_id = 1;
+    // Adds a later batch to this one (a batch the store could not take
+    // waits for the next commit): a session's newest row wins, counters add.
+    void merge(Batch&& later);
+    bool empty() const { return sessions.empty() && series.empty() && uniques.empty() && new_channels.empty(); }
   };
   // What changed since the previous take.
   Batch take();

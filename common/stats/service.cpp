@@ -20,6 +20,7 @@
 #include "base/signals.h"
 #include "base/time.h"
 #include "base/time_spec.h"
+#include "base/write_health.h"
 #include "db/db.h"
 #include "http/poll_server.h"
 #include "http/prometheus.h"
@@ -137,7 +138,7 @@ class Runner {
         pos_.offset = follower_->offset();
         if (n >= kBatchLines || monotonic_ms() - started >= kBatchMs || stop_requested()) break;
       }
-      if (any || dirty_meta_) SIGMA_RETURN_IF_ERROR(commit());
+      if (any || dirty_meta_ || health_.failing()) SIGMA_RETURN_IF_ERROR(commit());
       int64_t now = monotonic_ms();
       if (now >= next_status) {
         SIGMA_RETURN_IF_ERROR(write_status());
@@ -153,7 +154,7 @@ class Runner {
       ::poll(fds.data(), fds.size(), any ? 0 : kIdleWaitMs);
       metrics_.process(fds, monotonic_ms(), [&](const std::string&, const std::string& path) { return serve(path); });
     }
-    SIGMA_RETURN_IF_ERROR(commit());
+    SIGMA_RETURN_IF_ERROR(commit(true));
     SIGMA_RETURN_IF_ERROR(write_status());
     spdlog::info("stopped: {} lines ({} garbage, {} future, {} past skipped)", counts_.ok + counts_.garbage +
                  counts_.future + counts_.past, counts_.garbage, counts_.future, counts_.past);
@@ -184,11 +185,29 @@ class Runner {
     }
   }
 
-  Status commit() {
+  // A full disk (SQLITE_FULL, or another system error writing the state)
+  // does not stop the counting: the batch waits in memory, merged with the
+  // ones after it, and is tried again a second later; the read position
+  // goes with it in one transaction, so a kill meanwhile re-reads those
+  // lines from the log at the next start and nothing is lost or counted
+  // twice. output.failed / output.recovered (writer "stats") say so.
+  Status commit(bool last = false) {
     engine_->sweep();
-    auto b = engine_->take();
+    held_.merge(engine_->take());
     dirty_meta_ = false;
-    return store_->commit(*engine_, b, pos_, counts_);
+    if (health_.failing() && !last && monotonic_ms() < retry_at_ms_) return {};
+    uint64_t mark = health_.failures();
+    Status st = store_->commit(*engine_, held_, pos_, counts_);
+    if (!st) {
+      if (st.code() != ExitCode::kSystem) return st;
+      health_.failed("state: the counts since the last commit (kept in memory)", st);
+      retry_at_ms_ = monotonic_ms() + 1000;
+      if (last) spdlog::warn("stopping with statistics unwritten: the next start reads them again from the log");
+      return {};
+    }
+    held_ = {};
+    health_.recovered_since(mark);
+    return {};
   }
 
   http::HttpReply serve(const std::string& path) {
@@ -210,6 +229,11 @@ class Runner {
     int64_t today = (ref / kDayMs) * kDayMs / kMinuteMs;
     SIGMA_ASSIGN_OR_RETURN(auto views, store_->sum_since("views", today));
     SIGMA_ASSIGN_OR_RETURN(auto watch, store_->sum_since("watch_ms", today));
+    for (const auto& [k, v] : held_.series) {  // not in the store yet (a full disk)
+      if (k.minute < today) continue;
+      if (k.metric == Metric::kViews) views[engine_->channel_name(k.channel)] += v;
+      if (k.metric == Metric::kWatchMs) watch[engine_->channel_name(k.channel)] += v;
+    }
     Status st = write_file_atomic(p_.status_file, status_json(viewers, views, watch, fb, &counts_));
     if (!st.is_ok()) spdlog::warn("{}", st.wrap("status file").message());
     return {};
@@ -226,6 +250,9 @@ class Runner {
   std::vector<std::string> lines_;
   int warned_ = 0;
   bool dirty_meta_ = false;
+  Engine::Batch held_;  // taken from the engine, not yet in the store
+  WriteHealth health_{&events_, "", "stats"};
+  int64_t retry_at_ms_ = 0;
 };
 
 // The status document from a state read-only: what top shows without a file.

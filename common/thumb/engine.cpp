@@ -20,6 +20,7 @@
 #include "base/fs.h"
 #include "base/signals.h"
 #include "base/time.h"
+#include "base/write_health.h"
 #include "dvr/index.h"
 #include "dvr/playlist_scan.h"
 #include "package/segment_event.h"
@@ -61,6 +62,7 @@ class Engine {
   std::optional<Seg> parse(const std::string& line);
   void on_event(const Seg& s);
   Status process(const Seg& s, bool sprites, bool live);
+  Status take(const Seg& s, bool sprites, bool live);
   Status write_latest(const AVFrame* f, const Seg& s, int64_t pdt_ms);
   Status write_json();
   void mark_stale(const std::string& reason);
@@ -78,6 +80,11 @@ class Engine {
   RunParams p_;
   std::string thumbs_;
   EventWriter events_;
+  // Writes that fail for a reason that passes (a full disk): the pictures
+  // of those segments are lost, sigma-thumb goes on (output.failed and
+  // output.recovered, writer "thumb").
+  WriteHealth health_{&events_, p_.channel, "thumb"};
+  uint64_t writes_ = 0;  // pictures written (a success after failures ends them)
   std::vector<Variant> variants_;
   std::string preferred_, chosen_;
   std::vector<Seg> pending_;                 // segments seen before master.m3u8
@@ -200,6 +207,7 @@ Status Engine::write_latest(const AVFrame* f, const Seg& s, int64_t pdt_ms) {
     if (first.empty()) first = std::move(jpg), fw = w, fh = h;
   }
   SIGMA_RETURN_IF_ERROR(write_file_atomic(thumbs_ + "/latest.jpg", first));
+  ++writes_;
   have_picture_ = true;
   pic_pdt_ = pdt_ms;
   pic_track_ = s.track;
@@ -263,6 +271,7 @@ Status Engine::add_tile(int64_t slot, int64_t pdt_ms, const AVFrame* f) {
   // The JPEG first, then the JSON: the JSON never names a tile the JPEG lacks.
   SIGMA_RETURN_IF_ERROR(write_file_atomic(thumbs_ + "/" + sheet_jpg_name(k), jpg));
   SIGMA_RETURN_IF_ERROR(write_sheet_meta(thumbs_ + "/" + sheet_json_name(k), meta_));
+  ++writes_;
   if (new_sheet) retention();
   return {};
 }
@@ -361,8 +370,22 @@ void Engine::on_event(const Seg& s) {
       if (s.track != chosen_) return;
     }
   }
-  Status st = process(s, true, true);
+  Status st = take(s, true, true);
   if (!st.is_ok()) spdlog::warn("{}", st.message());
+}
+
+// process() for one segment, a system error (a full disk) told once by
+// health_ and not stopping the run; others are returned.
+Status Engine::take(const Seg& s, bool sprites, bool live) {
+  uint64_t mark = health_.failures(), wrote = writes_;
+  Status st = process(s, sprites, live);
+  if (st.is_ok()) {
+    if (writes_ != wrote) health_.recovered_since(mark);
+    return {};
+  }
+  if (st.code() != ExitCode::kSystem) return st;
+  health_.failed("thumbnails of " + s.uri, st);
+  return {};
 }
 
 // The chosen track quiet for a while: a rung shed (take the cheapest of
@@ -445,7 +468,7 @@ Status Engine::backfill() {
   int64_t n = 0;
   for (size_t i = 0; i < segs.size() && !stop_requested(); ++i) {
     if (!segs[i].gap && !file_exists(p_.dir + "/" + segs[i].uri)) continue;
-    SIGMA_RETURN_IF_ERROR(process(segs[i], true, i + 1 == segs.size()));
+    SIGMA_RETURN_IF_ERROR(take(segs[i], true, i + 1 == segs.size()));
     ++n;
   }
   if (n) spdlog::info("{} segment(s) of {} on disk looked at for missed sprites", n, chosen_);

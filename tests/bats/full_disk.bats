@@ -127,7 +127,8 @@ PY
   conf "rtmp = 127.0.0.1:$RP" "open_keys = yes" "out_root = $T/mnt/out" "record_dir = $T/mnt/rec" \
     "disk_low = off" "alert_hold = 1s"
   # 2 s segments, 2 in the live playlist; the archive keeps 4 MiB free.
-  channel live "input = publish" "mode = low" "dvr = 4s" "archive = 1h" "archive_min_free = 4M" "record = yes"
+  channel live "input = publish" "mode = low" "dvr = 4s" "archive = 1h" "archive_min_free = 4M" "record = yes" \
+    "thumbnails = yes"
   start_sv
   spawn "$T/pub.log" ffmpeg -nostdin -loglevel error -re -stream_loop -1 -i "$ts" -c copy -f flv \
     "rtmp://127.0.0.1:$RP/live/live"
@@ -135,9 +136,11 @@ PY
   # the previous playlist), and two the archive may give up for space.
   WAIT_SECS=25 wait_for written_after 5 || { tail -20 "$T/sv.log"; return 1; }
   check_playlists "$OUT" "$T/check"
-  local ingest_pid dvr_pid
+  local ingest_pid dvr_pid thumb_pid thumb_t
   ingest_pid=$(stage_field ingest pid)
   dvr_pid=$(stage_field live/dvr pid)
+  thumb_pid=$(stage_field live/thumb pid)
+  [[ $thumb_pid =~ ^[0-9]+$ ]]
   [[ $ingest_pid =~ ^[0-9]+$ && $dvr_pid =~ ^[0-9]+$ ]]
 
   # Under the floor: the archive's oldest go, the live edge goes on.
@@ -174,11 +177,15 @@ while True:
   rm -f "$T/mnt/fill" "$T/mnt/fill2"
   e=$(edge)
   rec=$(recording_bytes)
+  thumb_t=$(jq -r '.pdt_ms // empty' "$OUT/thumbs/latest.json" 2>/dev/null || true)
   n=$(written)
   WAIT_SECS=10 wait_for written_after $((n + 1)) || { tail -20 "$T/sv.log"; return 1; }
   WAIT_SECS=10 wait_for edge_past $((e + 1))
   WAIT_SECS=10 wait_for recovered package
   WAIT_SECS=10 wait_for recording_past "$rec"
+  # The latest picture is new again (sigma-thumb went on through it all).
+  thumb_newer() { [[ $(jq -r '.pdt_ms // empty' "$OUT/thumbs/latest.json") != "$thumb_t" ]]; }
+  WAIT_SECS=10 wait_for thumb_newer
   # Every disk_full that fired has resolved, and none is open.
   no_disk_full() {
     (( $(alerts disk_full firing) == $(alerts disk_full resolved) )) &&
@@ -189,6 +196,7 @@ while True:
   events_at_least segment.written 1 '.channel == "live" and .gap'
   # No process restarted: the same PIDs, no restarts counted.
   [[ $(stage_field ingest pid) == "$ingest_pid" && $(stage_field live/dvr pid) == "$dvr_pid" ]]
+  [[ $(stage_field live/thumb pid) == "$thumb_pid" ]]
   [[ $(status_json | jq '[.shared[], .channels[].stages[]] | map(.restarts) | add') -eq 0 ]]
   kill -0 "$SV"
   # The index names only files that are there.
@@ -199,4 +207,75 @@ while True:
   sleep 0.4
   [[ $(cat "$T/check.rounds") -ge 25 ]]
   [[ ! -s $T/check.bad ]] || { head -c 3000 "$T/check.bad"; return 1; }
+}
+
+@test "a full disk under sigma-stats: it goes on counting, a kill -9 while full loses nothing, the report equals an uninterrupted run's" {
+  [[ $(id -u) -eq 0 ]] || skip "needs root (mount -t tmpfs)"
+  mkdir -p "$T/mnt"
+  mount -t tmpfs -o size=4m tmpfs "$T/mnt" || skip "cannot mount a tmpfs here"
+  local GEN="python3 $BATS_TEST_DIRNAME/stats_schedule.py" total pid i c
+  $GEN --players 60 --fallback 5 --start $(( $(date +%s) - 600 )) --length 240 --seed 3 >"$T/full.log"
+  total=$(wc -l <"$T/full.log")
+  sigma-stats run --log - --state "$T/ref.sqlite" <"$T/full.log"
+  lines_read() { sqlite3 "file:$1?mode=ro" "SELECT coalesce(sum(value), 0) FROM meta WHERE key LIKE 'lines_%'" 2>/dev/null || echo 0; }
+  read_all() { [[ $(lines_read "$1") -ge $2 ]]; }
+  : >"$T/access.log"
+  EVENTS_FILE=$T/stats.events
+  run_stats() {
+    spawn "$T/run.$1.log" sigma-stats --events "$EVENTS_FILE" run --log "$T/access.log" --state "$T/mnt/st.sqlite" \
+      --status-file "$T/status.json" --metrics off
+    pid=$SPAWNED_PID
+  }
+  run_stats 0
+  split -l 400 "$T/full.log" "$T/chunk."
+  local chunks=("$T"/chunk.*) n=${#chunks[@]}
+  for ((i = 0; i < n / 3; i++)); do cat "${chunks[i]}" >>"$T/access.log"; done
+  wait_for read_all "$T/mnt/st.sqlite" "$(cat "${chunks[@]:0:n/3}" | wc -l)"
+  # Full: the lines go on being read and counted, the state waits.
+  dd if=/dev/zero of="$T/mnt/fill" bs=16k status=none 2>/dev/null || true
+  for ((i = n / 3; i < 2 * n / 3; i++)); do cat "${chunks[i]}" >>"$T/access.log"; done
+  WAIT_SECS=10 wait_for events_at_least output.failed 1 '.writer == "stats" and .no_space'
+  kill -0 "$pid"
+  # A kill -9 while full, and a start on the full disk.
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  run_stats 1
+  for ((i = 2 * n / 3; i < n; i++)); do cat "${chunks[i]}" >>"$T/access.log"; done
+  sleep 2
+  kill -0 "$pid"
+  (( $(lines_read "$T/mnt/st.sqlite") < total ))
+  # Space again: all of it reaches the state by itself.
+  rm -f "$T/mnt/fill"
+  WAIT_SECS=15 wait_for read_all "$T/mnt/st.sqlite" "$total" || { tail -n 5 "$T"/run.*.log; cat "$EVENTS_FILE"; return 1; }
+  WAIT_SECS=5 wait_for events_at_least output.recovered 1 '.writer == "stats"'
+  kill "$pid"
+  wait "$pid" || true
+  [[ $(lines_read "$T/mnt/st.sqlite") -eq $total ]]
+  diff <(sigma-stats report --state "$T/ref.sqlite" --json --step 10s) \
+    <(sigma-stats report --state "$T/mnt/st.sqlite" --json --step 10s)
+  [[ $(sigma-stats report --state "$T/mnt/st.sqlite" --json | jq '.channels.demo.views') -eq 60 ]]
+  ! grep -q "Segmentation\|Aborted" "$T"/run.*.log
+}
+
+@test "a full disk under sigma-thumb: the pictures it cannot write are lost, it goes on, and makes them when space returns" {
+  [[ $(id -u) -eq 0 ]] || skip "needs root (mount -t tmpfs)"
+  mkdir -p "$T/mnt"
+  mount -t tmpfs -o size=8m tmpfs "$T/mnt" || skip "cannot mount a tmpfs here"
+  local ts ch=$T/mnt/ch
+  ts=$(make_ts fd-thumb 8)
+  sigma-package -o "$ch" --mode low --segment-duration 1 --window 40 --channel ch --events "$ch.events" \
+    --log-level warn <"$ts"
+  [[ -s $ch/master.m3u8 ]]
+  dd if=/dev/zero of="$T/mnt/fill" bs=16k status=none 2>/dev/null || true
+  EVENTS_FILE=$T/thumb.ndjson
+  run sigma-thumb --events "$EVENTS_FILE" run --dir "$ch" --events-in - --sprite-every 2s <"$ch.events"
+  [[ $status -eq 0 ]] || { echo "$output"; return 1; }
+  events_at_least output.failed 1 '.writer == "thumb" and .no_space'
+  [[ $(count_events output.recovered '.writer == "thumb"') -eq 0 ]]
+  [[ ! -e $ch/thumbs/latest.jpg ]]
+  rm -f "$T/mnt/fill"
+  run sigma-thumb --events "$EVENTS_FILE" run --dir "$ch" --events-in - --sprite-every 2s <"$ch.events"
+  [[ $status -eq 0 ]] || { echo "$output"; return 1; }
+  ffprobe -v error "$ch/thumbs/latest.jpg"
+  ls "$ch"/thumbs/sprite-*.jpg
 }
