@@ -17,6 +17,10 @@ std::optional<std::string> Server::resolve(const std::string& key, std::string& 
     reason = key.empty() ? "no stream key" : "unknown stream key";
     return std::nullopt;
   }
+  if (p_.listed_only && !routes()->listed(*name)) {
+    reason = "channel '" + *name + "' is not served here (not in the channels file)";
+    return std::nullopt;
+  }
   bool hls = routes()->for_channel(*name).has_value();
   std::lock_guard lk(live_mu_);
   if (single_target_ && !hls && !single_channel_.empty() && single_channel_ != *name) {

@@ -42,6 +42,8 @@ class HlsConfig {
   // The channel's output (HLS and its settings, or MPEG-TS) as one
   // comparable string: a reload starts the channel over when it changes.
   std::string describe(const std::string& name) const;
+  // The channel is named by --hls-channel or a --channels line.
+  bool listed(const std::string& name) const { return channels_.count(name) > 0; }
   // The channel's failover settings, when it names a backup or a slate.
   std::optional<FailoverSettings> failover(const std::string& name) const;
   // The channel whose backup publishes with this stream key.

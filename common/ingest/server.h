@@ -24,6 +24,7 @@ struct IngestParams {
   std::string keys_file;
   bool open_mode = false;
   bool replace = false;
+  bool listed_only = false;  // --listed-only: publishers only for channels of --hls-channel/--channels
   std::vector<std::string> inputs;    // -i URL...
   std::vector<std::string> channels;  // --channel NAME, one per -i (or the stdout channel)
   std::string output_template;        // contains {channel}; empty: stdout

@@ -46,7 +46,10 @@ void Server::reload() {
   std::vector<std::pair<std::string, bool>> changed;  // name, output changed
   for (auto& [name, ch] : channels_) {
     if (ch->live && pull_ids_.count(ch->owner)) continue;  // -i inputs keep their --output
-    bool output = routes_->describe(name) != (*routes)->describe(name);
+    // With --listed-only, a channel taken out of the file is done with: its
+    // publisher goes and its output is closed, as for a new output.
+    bool output = routes_->describe(name) != (*routes)->describe(name) ||
+                  (p_.listed_only && routes_->listed(name) && !(*routes)->listed(name));
     if (output || routes_->record_dir(name, p_.record_dir) != (*routes)->record_dir(name, p_.record_dir))
       changed.emplace_back(name, output);
   }

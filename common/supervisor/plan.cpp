@@ -175,7 +175,10 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
     if (g.srt != "off") s.argv.insert(s.argv.end(), {"--srt", g.srt});
     if (!g.keys.empty()) s.argv.insert(s.argv.end(), {"--keys", g.keys});
     if (g.open_keys) s.argv.push_back("--open");
-    s.argv.insert(s.argv.end(), {"--output", g.run_dir + "/{channel}/source.ts"});
+    // Every channel served is a line of the channels file, and only those
+    // take publishers: a stopped or deleted channel's key is refused
+    // rather than written to the template path where its FIFO was.
+    s.argv.insert(s.argv.end(), {"--output", g.run_dir + "/{channel}/source.ts", "--listed-only"});
     // Channel routes go in a file the ingest re-reads on SIGHUP, so that
     // adding a channel does not restart it (and drop every publisher).
     for (auto& ch : cfg.channels) {
@@ -188,7 +191,7 @@ Plan make_plan(const Config& cfg, const std::string& exe_dir) {
       }
       if (ch.record && !g.record_dir.empty()) line += ",record=" + g.record_dir;
       line += failover_spec(ch);
-      if (line != ch.name) s.reload_text += line + "\n";
+      s.reload_text += line + "\n";
       // Restream targets too: adding or removing one is a SIGHUP, which
       // touches neither the channel nor its other targets.
       for (auto& t : ch.restream) s.reload_text += "restream " + ch.name + "." + t.name + "=" + t.url + "\n";

@@ -154,15 +154,18 @@ PY
   [[ -n $pkg1 && $pkg1 != "$pkg0" ]]
   [[ $(err POST /v1/channels/news/stages/transcode/restart "$W") == not_found ]]
 
-  # Stop: the playlists end, the stages go; it stays stopped across a
-  # restart of the supervisor, and starts again.
-  # (Its publisher goes first: sigma-ingest would take a publisher of a
-  # channel it no longer routes into a plain file where the FIFO was.)
-  kill "$NEWS_PUB"
+  # Stop, its publisher on air: the playlists end, the stages go, the
+  # publisher is let go and its key refused while the channel is stopped
+  # (nothing written where the channel's FIFO was); it stays stopped
+  # across a restart of the supervisor, and starts again.
   [[ $(code POST /v1/channels/news/stop "$W") == 200 ]]
   grep -q '^enabled = no$' "$T/channels/news.conf"
-  WAIT_SECS=10 wait_for ended "$T/out/news/v0/index.m3u8"
+  WAIT_SECS=10 wait_for ended "$T/out/news/v0/index.m3u8" || { tail -40 "$T/sv.log"; return 1; }
   [[ -z $(channel_pids news) ]]
+  timeout 10 tail --pid="$NEWS_PUB" -f /dev/null
+  ! timeout 10 ffmpeg -nostdin -loglevel error -re -i "$ts" -t 3 -c copy -f flv "rtmp://127.0.0.1:$RP/live/$K"
+  events_at_least publish.rejected 1 '.reason | test("news.*not served")'
+  [[ ! -f $T/run/news/source.ts ]]
   kill "$SV"
   WAIT_SECS=15 wait_for sv_down
   start_api_sv
@@ -177,7 +180,9 @@ PY
   WAIT_SECS=20 wait_for not_ended "$T/out/news/v0/index.m3u8"
   [[ $(code DELETE /v1/channels/news "$W") == 200 ]]
   WAIT_SECS=10 wait_for ended "$T/out/news/v0/index.m3u8"
-  kill "$NEWS_PUB"
+  # Its publisher is let go with it.
+  timeout 10 tail --pid="$NEWS_PUB" -f /dev/null
+  [[ ! -f $T/run/news/source.ts ]]
   [[ ! -e $T/channels/news.conf ]]
   [[ $(status_json | jq '[.channels[] | select(.name == "news")] | length') == 0 ]]
   [[ $(code GET /v1/channels/news "$R") == 404 ]]

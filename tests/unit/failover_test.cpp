@@ -102,7 +102,7 @@ TEST(FailoverSpec, IngestChannelKeys) {
                           "a,backup=k,backup-url=rtmp://h/app/k", "a,slate=/no/such/file.png"}) {
     auto r = c->with_file(std::string(bad) + "\n", "ch.conf");
     EXPECT_FALSE(r.is_ok()) << bad;
-    if (!r.is_ok()) EXPECT_EQ(r.status().code(), ExitCode::kUsage) << bad;
+    if (!r.is_ok()) { EXPECT_EQ(r.status().code(), ExitCode::kUsage) << bad; }
   }
   EXPECT_FALSE(c->with_file("a,backup=k\nb,backup=k\n", "ch.conf").is_ok());
 }
@@ -119,7 +119,7 @@ TEST(FailoverSpec, SupervisorKeysAndTheirSpec) {
                           "[channel a]\nfailback_after = 1h\n", "[channel a]\nbackup = a,b\n"}) {
     auto r = supervisor::parse_config(std::string("[global]\nopen_keys = yes\n") + bad, "t.conf");
     EXPECT_FALSE(r.is_ok()) << bad;
-    if (!r.is_ok()) EXPECT_EQ(r.status().code(), ExitCode::kUsage) << bad;
+    if (!r.is_ok()) { EXPECT_EQ(r.status().code(), ExitCode::kUsage) << bad; }
   }
 }
 

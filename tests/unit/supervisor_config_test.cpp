@@ -118,7 +118,7 @@ TEST(SupervisorPlan, PublishChannelWithLadder) {
   EXPECT_EQ(plan.shared[0].id, "ingest");
   EXPECT_EQ(plan.shared[0].argv,
             (std::vector<std::string>{"sigma-ingest", "--rtmp", "127.0.0.1:1935", "--keys", "/etc/sigma/keys",
-                                      "--output", "/run/s/{channel}/source.ts", "--channels",
+                                      "--output", "/run/s/{channel}/source.ts", "--listed-only", "--channels",
                                       "/run/s/ingest-channels", "--status-file", "/run/s/ingest-status.json"}));
   // Recording is per channel, in the file the ingest re-reads on SIGHUP.
   EXPECT_EQ(plan.shared[0].reload_file, "/run/s/ingest-channels");
@@ -218,8 +218,9 @@ ladder = 720p
   ASSERT_EQ(plan.shared.size(), 1u);
   EXPECT_EQ(plan.shared[0].argv,
             (std::vector<std::string>{"sigma-ingest", "--rtmp", "127.0.0.1:1935", "--output", "/r/{channel}/source.ts",
-                                      "--channels", "/r/ingest-channels", "--status-file", "/r/ingest-status.json"}));
-  EXPECT_EQ(plan.shared[0].reload_text, "a=/o/a,mode=ultra-low,window=15\n");
+                                      "--listed-only", "--channels", "/r/ingest-channels", "--status-file", "/r/ingest-status.json"}));
+  // Every channel is listed (the ingest takes publishers only for those).
+  EXPECT_EQ(plan.shared[0].reload_text, "a=/o/a,mode=ultra-low,window=15\nb\nc\nd\n");
   ASSERT_EQ(plan.channels.size(), 4u);
   const ChannelPlan& a = plan.channels[0];
   EXPECT_TRUE(a.fifos.empty());
@@ -233,7 +234,7 @@ ladder = 720p
   std::string sh = render_shell(plan);
   EXPECT_EQ(sh.find("sigma-ingest"), sh.rfind("sigma-ingest")) << sh;  // the ingest runs once
   EXPECT_NE(sh.find("# (packaged by the shared ingest)"), std::string::npos) << sh;
-  EXPECT_NE(sh.find("cat >/r/ingest-channels <<'SIGMA_EOF'\na=/o/a,mode=ultra-low,window=15\nSIGMA_EOF\n"),
+  EXPECT_NE(sh.find("cat >/r/ingest-channels <<'SIGMA_EOF'\na=/o/a,mode=ultra-low,window=15\nb\nc\nd\nSIGMA_EOF\n"),
             std::string::npos) << sh;
 
   // Adding a channel changes the file, not the ingest's command line: a
@@ -242,14 +243,14 @@ ladder = 720p
   ASSERT_TRUE(more.is_ok()) << more.status().message();
   Plan more_plan = make_plan(*more, "");
   EXPECT_TRUE(more_plan.shared[0].same_as(plan.shared[0]));
-  EXPECT_EQ(more_plan.shared[0].reload_text, "a=/o/a,mode=ultra-low,window=15\ne=/o/e,mode=low\n");
+  EXPECT_EQ(more_plan.shared[0].reload_text, "a=/o/a,mode=ultra-low,window=15\nb\nc\nd\ne=/o/e,mode=low\n");
 
   auto srt = parse_config(std::string(base).replace(std::string(base).find("origin = off"), 12, "srt = 127.0.0.1:9000"),
                           "t.conf");
   ASSERT_TRUE(srt.is_ok()) << srt.status().message();
   Plan with_srt = make_plan(*srt, "");
   EXPECT_EQ(with_srt.channels[0].stages.back().stage, "package");  // SRT may publish it
-  EXPECT_EQ(with_srt.shared[0].reload_text, "");
+  EXPECT_EQ(with_srt.shared[0].reload_text, "a\nb\nc\nd\n");  // listed, none packaged in it
 }
 
 // The archive keys: validated like the others, turned into sigma-dvr's

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--keys", p.keys_file, "stream keys file: 'CHANNEL SECRET' per line");
   app.add_flag("--open", p.open_mode, "development: any key is accepted and names the channel");
   app.add_flag("--replace", p.replace, "a new publisher on a live channel replaces the current one");
+  app.add_flag("--listed-only", p.listed_only,
+               "take publishers only for the channels --hls-channel or the --channels file names (others: refused)");
   app.add_option("-i,--input", p.inputs, "pull input URL (file, FIFO, rtmp://, srt://, http(s) HLS, ...)");
   app.add_option("--channel", p.channels, "channel name of each -i input (or the only channel on stdout)");
   app.add_option("-o,--output", p.output_template, "output path per channel, '{channel}' replaced (default: stdout)");
