@@ -182,6 +182,9 @@ open_keys = yes"
   sleep 1
   kill "$PRIMARY"
   WAIT_SECS=5 wait_for events_at_least input.switched 4
+  # The switch is announced when the slate starts; its first segment is
+  # listed once it is cut, a GOP or so later.
+  WAIT_SECS=5 wait_for newest_is slate "$OUT/v0"
 
   run jq -r 'select(.type == "input.switched") | "\(.from)>\(.to):\(.reason)"' "$T/events"
   echo "$output"
