@@ -75,6 +75,7 @@ PIDS+=("$OPID")
 # contrib/nginx as shipped (nginx.conf's worker settings, the two includes),
 # on a free port with its own prefix.
 NPORT=$(free_port)
+SPORT=$(free_port)
 N=$W/nginx
 mkdir -p "$N/logs" "$N/tmp"
 cat >"$N/nginx.conf" <<CONF
@@ -91,9 +92,14 @@ http {
     include $PWD/contrib/nginx/sigma-http.conf;
     access_log logs/access.ndjson sigma_json;
     upstream sigma_origin { server 127.0.0.1:$OPORT; keepalive 64; }
+    upstream sigma_shield { server 127.0.0.1:$SPORT; keepalive 16; }
     server {
         listen 127.0.0.1:$NPORT backlog=4096;
         include $PWD/contrib/nginx/sigma-server.conf;
+    }
+    server {
+        listen 127.0.0.1:$SPORT;
+        include $PWD/contrib/nginx/sigma-shield.conf;
     }
 }
 CONF

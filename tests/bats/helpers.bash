@@ -134,9 +134,10 @@ index_channel() {
 # prefix under $T/ngx. Sets NGX (its base URL) and NGX_LOG (its sigma_json
 # access log, emptied once it answers).
 start_nginx() {
-  local np ngx=$T/ngx contrib
+  local np sp ngx=$T/ngx contrib
   contrib=$(cd "$BATS_TEST_DIRNAME/../../contrib/nginx" && pwd)
   np=$(free_port)
+  sp=$(free_port)
   NGX=http://127.0.0.1:$np
   NGX_LOG=$ngx/logs/access.ndjson
   mkdir -p "$ngx/logs" "$ngx/tmp"
@@ -145,7 +146,8 @@ worker_processes 1;
 user $(id -un) $(id -gn);
 pid logs/nginx.pid;
 error_log logs/error.log warn;
-events { worker_connections 256; }
+worker_rlimit_nofile 4096;
+events { worker_connections 2048; }
 http {
     client_body_temp_path tmp/body;
     proxy_temp_path tmp/proxy;
@@ -155,9 +157,14 @@ http {
     include $contrib/sigma-http.conf;
     access_log logs/access.ndjson sigma_json;
     upstream sigma_origin { server 127.0.0.1:$PORT; keepalive 8; }
+    upstream sigma_shield { server 127.0.0.1:$sp; keepalive 4; }
     server {
         listen 127.0.0.1:$np;
         include $contrib/sigma-server.conf;
+    }
+    server {
+        listen 127.0.0.1:$sp;
+        include $contrib/sigma-shield.conf;
     }
 }
 CONF
