@@ -12,10 +12,16 @@ namespace sigma::av {
 // True for a path that names a FIFO (not "-", not a URL).
 bool is_fifo(const std::string& path);
 
-// Waits until a writer has put data into the FIFO at path, or a stop is
-// requested. Returns a read descriptor (a guard) that the caller keeps open
-// until it has opened the FIFO again for real, so the writer never sees a
-// moment without a reader (EPIPE); -1 when a stop was requested.
+inline constexpr int kFifoStopped = -1;
+inline constexpr int kFifoRemoved = -2;
+
+// Waits until a writer has put data into the FIFO at path, a stop is
+// requested or the FIFO is taken away. Returns a read descriptor (a guard)
+// that the caller keeps open until it has opened the FIFO again for real,
+// so the writer never sees a moment without a reader (EPIPE);
+// kFifoStopped when a stop was requested; kFifoRemoved when the path no
+// longer names the FIFO waited on (unlinked or replaced, as the supervisor
+// does when a channel is deleted): no writer can come back to it.
 Result<int> wait_for_fifo_data(const std::string& path);
 
 }  // namespace sigma::av

@@ -65,7 +65,7 @@ Status run_package(PackageParams p, CommonOptions& common) {
   ChannelPackager packager(p, events);
   av::PacketPtr pkt = av::make_packet();
   int64_t total_packets = 0, corrupt = 0;
-  bool stopped = false;
+  bool stopped = false, removed = false;
   bool segmenter_final = false;
   const std::string label = redact_url(p.input);
 
@@ -76,6 +76,13 @@ Status run_package(PackageParams p, CommonOptions& common) {
     int guard = -1;
     if (fifo) {
       SIGMA_ASSIGN_OR_RETURN(guard, av::wait_for_fifo_data(p.input));
+      if (guard == av::kFifoRemoved) {
+        // The FIFO was taken away (its channel removed): no writer can
+        // come back, so the stream ends here, as if stopped.
+        spdlog::info("input {} removed: ending the playlists", label);
+        removed = true;
+        break;
+      }
       if (guard < 0) {
         stopped = true;
         break;
@@ -168,10 +175,12 @@ Status run_package(PackageParams p, CommonOptions& common) {
     }
     spdlog::warn("input {} closed: waiting for a writer (playlists stay live)", redact_url(p.input));
   }
-  if (stopped && packager.started() && !segmenter_final) {
-    // Stopped while waiting for a FIFO writer: end the playlists now.
+  if ((stopped || removed) && packager.started() && !segmenter_final) {
+    // Stopped, or the FIFO removed, while waiting for a writer: end the
+    // playlists now.
     SIGMA_RETURN_IF_ERROR(packager.end_input(true));
-    events.emit("stream.ended", p.channel, {{"reason", "stopped"}, {"final", true}, {"segments", packager.segments()}});
+    events.emit("stream.ended", p.channel,
+                {{"reason", removed ? "input removed" : "stopped"}, {"final", true}, {"segments", packager.segments()}});
   }
   if (corrupt > 0) spdlog::warn("{} corrupt packet(s) in the input were packaged as they came", corrupt);
   if (packager.dropped_packets() > 0)

@@ -29,7 +29,7 @@ Status InputSource::probe() {
 Result<av::InputPtr> InputSource::open(const av::InputOptions& opts) {
   if (!fifo_) return av::open_input(url_, opts);
   SIGMA_ASSIGN_OR_RETURN(int guard, av::wait_for_fifo_data(url_));
-  if (guard < 0) return av::InputPtr();  // stop requested while waiting
+  if (guard < 0) return av::InputPtr();  // stopped, or the FIFO removed, while waiting
   auto in = av::open_input(url_, opts);
   ::close(guard);  // the real reader is open now
   return in;

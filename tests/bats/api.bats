@@ -179,7 +179,8 @@ PY
   NEWS_PUB=$SPAWNED_PID
   WAIT_SECS=20 wait_for not_ended "$T/out/news/v0/index.m3u8"
   [[ $(code DELETE /v1/channels/news "$W") == 200 ]]
-  WAIT_SECS=10 wait_for ended "$T/out/news/v0/index.m3u8"
+  WAIT_SECS=10 wait_for ended "$T/out/news/v0/index.m3u8" ||
+    { tail -40 "$T/sv.log"; tail -5 "$T/out/news/v0/index.m3u8"; return 1; }
   # Its publisher is let go with it.
   timeout 10 tail --pid="$NEWS_PUB" -f /dev/null
   [[ ! -f $T/run/news/source.ts ]]

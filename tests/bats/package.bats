@@ -400,6 +400,23 @@ input_frames() { count_frames "$1" | first_number; }
   grep -q '^#EXT-X-ENDLIST' "$out/v0/index.m3u8"
 }
 
+@test "the FIFO removed while its writer is away (its channel deleted): the playlists end, exit 0, stream.ended says why" {
+  local fifo=$BATS_TEST_TMPDIR/in.fifo out=$BATS_TEST_TMPDIR/out ts ev=$BATS_TEST_TMPDIR/events.ndjson
+  mkfifo "$fifo"
+  ts=$(make_ts t20 20)
+  sigma-package -i "$fifo" -o "$out" --mode low --channel demo --events "$ev" 2>"$BATS_TEST_TMPDIR/err" &
+  local pid=$!
+  head -c 2000000 "$ts" >"$fifo"
+  sleep 1
+  # The supervisor takes the FIFO away as the writer has gone.
+  rm "$fifo"
+  timeout 5 tail --pid=$pid -f /dev/null || { kill -9 $pid; echo "went on without its FIFO"; return 1; }
+  wait $pid || { echo "exit $?"; cat "$BATS_TEST_TMPDIR/err"; return 1; }
+  grep -q '^#EXT-X-ENDLIST' "$out/v0/index.m3u8"
+  grep -q 'removed: ending the playlists' "$BATS_TEST_TMPDIR/err"
+  [ "$(jq -c 'select(.type == "stream.ended" and .final and .reason == "input removed")' "$ev" | wc -l)" -eq 1 ]
+}
+
 # live_run NAME MODE SRC...: each SRC published in turn at its own pace
 # (-re) into one sigma-package writing $ROOT/NAME (an EVENT playlist); a
 # later SRC restarts its timestamps, as a restarted encoder does. Spawned.
